@@ -1,0 +1,82 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace RayRunner.Core
+{
+    /// <summary>
+    /// The seam between the runner and whatever executes runs. It mirrors the surface of the Python
+    /// <c>ray</c> module that tmgg's tests mock (is_initialized, init, <c>.options().remote()</c>,
+    /// get, wait, cancel, shutdown, plus "is Ray available"), so the runner's orchestration is
+    /// tested against a fake exactly as tmgg tests it.
+    /// </summary>
+    /// <remarks>
+    /// Implementations: the Ray Jobs backend (one run is one Ray job), the local process backend
+    /// (child processes), and test fakes. Runs beyond the runner's MaxConcurrent never reach the
+    /// backend: the runner holds them as <c>queued</c>, so a backend need not queue. A backend must
+    /// accept calls from several threads at once.
+    /// </remarks>
+    public interface IRayBackend
+    {
+        /// <summary>Short lower-case name recorded with every run: "ray", "local".</summary>
+        string Name { get; }
+
+        /// <summary>Where runs go, for display and the run store (a dashboard URL, "localhost").</summary>
+        string Address { get; }
+
+        /// <summary>
+        /// tmgg's _ensure_ray_available: can this backend run anything at all on this machine?
+        /// False makes the runner throw <see cref="RayNotInstalledException"/> with
+        /// <see cref="UnavailableReason"/>.
+        /// </summary>
+        bool IsAvailable { get; }
+
+        /// <summary>Why <see cref="IsAvailable"/> is false, in a sentence (what was looked for and where); null when available.</summary>
+        string? UnavailableReason { get; }
+
+        /// <summary>ray.is_initialized(): connected to (or owning) a cluster.</summary>
+        bool IsInitialized { get; }
+
+        /// <summary>ray.init(ignore_reinit_error=True, resources=...): connect, starting a local cluster when needed.</summary>
+        Task InitAsync(ClusterOptions options, CancellationToken cancellationToken);
+
+        /// <summary>
+        /// <c>execute_task.options(**options).remote(task)</c>: hand one run over and return at once.
+        /// Must be idempotent per run id (a resubmission of a run the backend already has is not a
+        /// second run).
+        /// </summary>
+        Task<TaskRef> SubmitAsync(TaskSpec spec, TaskOptions options, CancellationToken cancellationToken);
+
+        /// <summary>
+        /// ray.get(ref): wait until the run is final and return its output. Safe to call more than
+        /// once and from several callers. Throws when the result cannot be fetched.
+        /// </summary>
+        Task<TaskOutput> GetAsync(TaskRef task, CancellationToken cancellationToken);
+
+        /// <summary>
+        /// ray.wait(refs, num_returns, timeout): which runs are final. A timeout of zero polls; null
+        /// waits until <paramref name="numReturns"/> are ready.
+        /// </summary>
+        Task<WaitResult> WaitAsync(IReadOnlyList<TaskRef> tasks, int numReturns, TimeSpan? timeout, CancellationToken cancellationToken);
+
+        /// <summary>ray.cancel(ref): stop the run. Safe to repeat; stopping a finished run is not an error.</summary>
+        Task CancelAsync(TaskRef task, CancellationToken cancellationToken);
+
+        /// <summary>ray.shutdown(): disconnect, and stop a cluster only if this backend started it.</summary>
+        Task ShutdownAsync(CancellationToken cancellationToken);
+    }
+
+    /// <summary>Optional: a backend that can show a run's output (the Ray job log, the local log file).</summary>
+    public interface IRunLogReader
+    {
+        /// <summary>The run's log, or its last <paramref name="tailLines"/> lines; never the whole file when a tail is asked.</summary>
+        Task<string> ReadLogAsync(TaskRef task, int? tailLines, CancellationToken cancellationToken);
+    }
+
+    /// <summary>Optional: a backend that keeps a record of finished runs that can be deleted (Ray's job records).</summary>
+    public interface IRunRemover
+    {
+        Task RemoveAsync(TaskRef task, CancellationToken cancellationToken);
+    }
+}

@@ -1,0 +1,13 @@
+using System.Collections.Generic;
+
+namespace RayRunner.Core
+{
+    /// <summary>Per-run resource options (tmgg's _get_remote_options).</summary>
+    public sealed class TaskOptions
+    {
+        public double NumCpus { get; init; } = 1;
+        /// <summary>Only set when the runner asks for GPUs (tmgg sends num_gpus only when &gt; 0).</summary>
+        public double? NumGpus { get; init; }
+        public IReadOnlyDictionary<string, double> Resources { get; init; } = new Dictionary<string, double>();
+    }
+}

@@ -1,0 +1,60 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace RayRunner.Core
+{
+    /// <summary>Where a tracked run is in the runner's own life cycle (not the backend's).</summary>
+    internal enum RunPhase
+    {
+        /// <summary>Held by the runner until a slot frees.</summary>
+        Queued,
+        /// <summary>Being handed to the backend right now.</summary>
+        Dispatching,
+        /// <summary>The backend has it; a monitor waits for its end.</summary>
+        Dispatched,
+        Finished,
+    }
+
+    /// <summary>The runner's state for one run. Fields change only under the runner's gate or through the Interlocked calls below.</summary>
+    internal sealed class TrackedRun
+    {
+        int _finished;
+
+        public TrackedRun(TaskSpec spec, TaskOptions options, IReadOnlyDictionary<string, object?> config, string backend)
+        {
+            Spec = spec;
+            Options = options;
+            Config = config;
+            Ref = new TaskRef(backend, spec.RunId);
+        }
+
+        public string RunId => Spec.RunId;
+        public TaskSpec Spec { get; }
+        public TaskOptions Options { get; }
+        /// <summary>The config as the caller gave it (a run_id key included), for the result.</summary>
+        public IReadOnlyDictionary<string, object?> Config { get; }
+        public string? SweepId => Spec.SweepId;
+        public DateTimeOffset SubmittedAt { get; } = DateTimeOffset.UtcNow;
+
+        public volatile RunPhase Phase = RunPhase.Queued;
+        /// <summary>The backend's reference once dispatched; a placeholder with no locator before.</summary>
+        public volatile TaskRef Ref;
+        public DateTimeOffset? DispatchedAt;
+        /// <summary>The last non-final status seen (pending or running), for listings that must not call the backend.</summary>
+        public volatile string LastPhase = RunStatus.Queued;
+
+        /// <summary>Completes once dispatch has ended, either way (cancel waits on it).</summary>
+        public readonly TaskCompletionSource<bool> DispatchEnded = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>The run's final output; the first completion wins (a cancel racing a finish).</summary>
+        public readonly TaskCompletionSource<TaskOutput> Outcome = new TaskCompletionSource<TaskOutput>(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Stops the monitor when the run is cancelled or the runner disposed.</summary>
+        public readonly CancellationTokenSource Watch = new CancellationTokenSource();
+
+        public bool IsFinished => Outcome.Task.IsCompleted;
+
+        /// <summary>True for exactly one caller: the one allowed to record and report the outcome.</summary>
+        public bool TryClaimFinish() => Interlocked.Exchange(ref _finished, 1) == 0;
+    }
+}

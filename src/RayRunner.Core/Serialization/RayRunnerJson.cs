@@ -1,0 +1,133 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace RayRunner.Core
+{
+    /// <summary>
+    /// The one set of JSON settings RayRunner writes and reads with: snake_case on the wire (as the
+    /// Python side and Ray use), nulls left out, human-readable output for the run store.
+    /// </summary>
+    public static class RayRunnerJson
+    {
+        public static JsonSerializerOptions Options { get; } = Create(indented: false);
+        public static JsonSerializerOptions Indented { get; } = Create(indented: true);
+
+        static JsonSerializerOptions Create(bool indented)
+        {
+            var options = new JsonSerializerOptions
+            {
+                PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+                DictionaryKeyPolicy = null, // config and metric keys are the user's: never renamed
+                DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+                WriteIndented = indented,
+                // Configs may carry any text; keep it readable in the store, and still valid JSON.
+                Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            };
+            options.Converters.Add(new ConfigMapConverter());
+            options.Converters.Add(new TaskInputConverter());
+            return options;
+        }
+
+        public static string Serialize<T>(T value, bool indented = false) =>
+            JsonSerializer.Serialize(value, indented ? Indented : Options);
+
+        public static T? Deserialize<T>(string json) => JsonSerializer.Deserialize<T>(json, Options);
+
+        /// <summary>Writes a normalized config value (see <see cref="ExperimentConfig"/>) as JSON.</summary>
+        internal static void WriteConfigValue(Utf8JsonWriter writer, object? value)
+        {
+            switch (value)
+            {
+                case null: writer.WriteNullValue(); break;
+                case string s: writer.WriteStringValue(s); break;
+                case bool b: writer.WriteBooleanValue(b); break;
+                case long l: writer.WriteNumberValue(l); break;
+                case int i: writer.WriteNumberValue(i); break;
+                case double d: writer.WriteNumberValue(d); break;
+                case IReadOnlyDictionary<string, object?> map:
+                    writer.WriteStartObject();
+                    foreach (var kv in map)
+                    {
+                        writer.WritePropertyName(kv.Key);
+                        WriteConfigValue(writer, kv.Value);
+                    }
+                    writer.WriteEndObject();
+                    break;
+                case IEnumerable<object?> list:
+                    writer.WriteStartArray();
+                    foreach (var item in list) WriteConfigValue(writer, item);
+                    writer.WriteEndArray();
+                    break;
+                default:
+                    throw new JsonException($"Unexpected config value of type {value.GetType()}: configs must be normalized first.");
+            }
+        }
+
+        /// <summary>The config as one compact JSON text (the {config_json} placeholder).</summary>
+        public static string ConfigToJson(IReadOnlyDictionary<string, object?> config)
+        {
+            using var buffer = new System.IO.MemoryStream();
+            using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+                WriteConfigValue(writer, config);
+            return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+        }
+
+        /// <summary>(De)serializes config maps in their normalized shape rather than as JsonElements.</summary>
+        sealed class ConfigMapConverter : JsonConverter<IReadOnlyDictionary<string, object?>>
+        {
+            public override IReadOnlyDictionary<string, object?> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+            {
+                using var doc = JsonDocument.ParseValue(ref reader);
+                if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new JsonException("Expected a JSON object for a config.");
+                return (Dictionary<string, object?>)ExperimentConfig.FromJson(doc.RootElement, "")!;
+            }
+
+            public override void Write(Utf8JsonWriter writer, IReadOnlyDictionary<string, object?> value, JsonSerializerOptions options) =>
+                WriteConfigValue(writer, value);
+        }
+
+        /// <summary>TaskInput has no parameterless constructor; spell its wire shape out once, here.</summary>
+        sealed class TaskInputConverter : JsonConverter<TaskInput>
+        {
+            public override TaskInput Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+            {
+                using var doc = JsonDocument.ParseValue(ref reader);
+                var root = doc.RootElement;
+                if (root.ValueKind != JsonValueKind.Object) throw new JsonException("Expected a JSON object for a task input.");
+                var config = root.TryGetProperty("config", out var c) && c.ValueKind == JsonValueKind.Object
+                    ? (Dictionary<string, object?>)ExperimentConfig.FromJson(c, "")!
+                    : new Dictionary<string, object?>();
+                var runId = root.TryGetProperty("run_id", out var r) ? r.GetString() ?? "" : "";
+                var tags = new List<string>();
+                if (root.TryGetProperty("additional_tags", out var t) && t.ValueKind == JsonValueKind.Array)
+                    foreach (var tag in t.EnumerateArray()) tags.Add(tag.GetString() ?? "");
+                return new TaskInput(config, runId)
+                {
+                    GpuTier = root.TryGetProperty("gpu_tier", out var g) ? g.GetString() ?? "local" : "local",
+                    TimeoutSeconds = root.TryGetProperty("timeout_seconds", out var ts) && ts.TryGetInt32(out var secs) ? secs : 3600,
+                    AdditionalTags = tags,
+                };
+            }
+
+            public override void Write(Utf8JsonWriter writer, TaskInput value, JsonSerializerOptions options)
+            {
+                writer.WriteStartObject();
+                writer.WritePropertyName("config");
+                WriteConfigValue(writer, value.Config);
+                writer.WriteString("run_id", value.RunId);
+                writer.WriteString("gpu_tier", value.GpuTier);
+                writer.WriteNumber("timeout_seconds", value.TimeoutSeconds);
+                writer.WriteStartArray("additional_tags");
+                foreach (var tag in value.AdditionalTags) writer.WriteStringValue(tag);
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+        }
+
+        internal static string FormatNumber(double d) => d.ToString("R", CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,35 @@
+using System.Collections.Generic;
+
+namespace RayRunner.Core
+{
+    /// <summary>Which backend runs the experiments.</summary>
+    public enum BackendChoice
+    {
+        /// <summary>Ray when a cluster answers or <c>ray</c> is on PATH, otherwise Local with a warning.</summary>
+        Auto,
+        /// <summary>Ray only: its absence is a <see cref="RayNotInstalledException"/>, never a silent fallback.</summary>
+        Ray,
+        /// <summary>Child processes on this machine; needs nothing but the module.</summary>
+        Local,
+    }
+
+    /// <summary>Everything a caller (Connect-RayCluster, a C# program) can say about the backend to use.</summary>
+    public sealed class BackendSettings
+    {
+        public BackendChoice Backend { get; init; } = BackendChoice.Auto;
+        /// <summary>Ray dashboard URL; else RAY_API_SERVER_ADDRESS / RAY_ADDRESS when http(s), else http://127.0.0.1:8265.</summary>
+        public string? Address { get; init; }
+        /// <summary>Ray token; never printed, logged or stored.</summary>
+        public string? Token { get; init; }
+        public IReadOnlyDictionary<string, string>? Headers { get; init; }
+        /// <summary>Do not run <c>ray start --head</c> when nothing answers.</summary>
+        public bool NoAutoStart { get; init; }
+        public int MaxConcurrent { get; init; } = 4;
+        public int NumCpusPerTask { get; init; } = 1;
+        public double NumGpusPerTask { get; init; }
+        /// <summary>CPUs/GPUs of a local cluster or of this machine; null means detect.</summary>
+        public int? NumCpus { get; init; }
+        public int? NumGpus { get; init; }
+        public int DashboardPort { get; init; } = 8265;
+    }
+}

@@ -1,0 +1,151 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using RayRunner.Core;
+
+namespace RayRunner.Tests.Unit.Fakes
+{
+    /// <summary>
+    /// A fake of the backend seam, in the spirit of tmgg's mock of the <c>ray</c> module, but fresh
+    /// per test and observable: it records every call and lets a test decide when each run ends.
+    /// By default a run completes at once with tmgg's canned result; set <see cref="AutoComplete"/>
+    /// to null to complete runs by hand with <see cref="Complete"/> or <see cref="Fail"/>.
+    /// </summary>
+    public sealed class FakeRayBackend : IRayBackend, IRunLogReader
+    {
+        readonly ConcurrentDictionary<string, TaskCompletionSource<TaskOutput>> _runs = new(StringComparer.Ordinal);
+        readonly object _lock = new();
+        int _running;
+
+        public string Name { get; set; } = "fake";
+        public string Address { get; set; } = "fake://cluster";
+        public bool IsAvailable { get; set; } = true;
+        public string? UnavailableReason { get; set; } = "no 'ray' command on PATH (fake)";
+        public bool IsInitialized { get; set; }
+
+        /// <summary>What a submitted run reports; null leaves runs pending until the test completes them.</summary>
+        public Func<TaskSpec, TaskOutput>? AutoComplete { get; set; } = spec => CannedOutput(spec.RunId);
+
+        /// <summary>Phase reported for runs that are not ready (pending or running).</summary>
+        public string NotReadyPhase { get; set; } = RunStatus.Running;
+        public Exception? SubmitThrows { get; set; }
+        public Exception? CancelThrows { get; set; }
+        /// <summary>Cancel ends the run as cancelled (as Ray's stop does); false leaves it running.</summary>
+        public bool CancelEndsRun { get; set; } = true;
+
+        public List<ClusterOptions> InitCalls { get; } = new();
+        public ConcurrentQueue<(TaskSpec Spec, TaskOptions Options)> Submissions { get; } = new();
+        public ConcurrentQueue<TaskRef> CancelCalls { get; } = new();
+        public int ShutdownCalls;
+        /// <summary>The most runs this backend ever held at once (observed, not assumed).</summary>
+        public int MaxObservedRunning;
+        public int Running => Volatile.Read(ref _running);
+
+        public IReadOnlyList<string> SubmittedRunIds => Submissions.Select(s => s.Spec.RunId).ToList();
+
+        public static TaskOutput CannedOutput(string workerRunId) => new TaskOutput
+        {
+            // tmgg's mock reports run_id "test123"; the runner must use its own id instead.
+            RunId = "test123",
+            Status = RunStatus.Completed,
+            Metrics = new Dictionary<string, double> { ["best_val_loss"] = 0.1 },
+            StartedAt = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero),
+            CompletedAt = new DateTimeOffset(2024, 1, 1, 1, 0, 0, TimeSpan.Zero),
+            DurationSeconds = 3600.0,
+        };
+
+        public Task InitAsync(ClusterOptions options, CancellationToken cancellationToken)
+        {
+            lock (_lock) InitCalls.Add(options);
+            IsInitialized = true;
+            return Task.CompletedTask;
+        }
+
+        public Task<TaskRef> SubmitAsync(TaskSpec spec, TaskOptions options, CancellationToken cancellationToken)
+        {
+            if (SubmitThrows != null) return Task.FromException<TaskRef>(SubmitThrows);
+            var tcs = new TaskCompletionSource<TaskOutput>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!_runs.TryAdd(spec.RunId, tcs)) throw new InvalidOperationException($"duplicate submission of {spec.RunId}");
+            Submissions.Enqueue((spec, options));
+            var now = Interlocked.Increment(ref _running);
+            InterlockedMax(ref MaxObservedRunning, now);
+            var output = AutoComplete?.Invoke(spec);
+            if (output != null) End(spec.RunId, tcs, () => tcs.TrySetResult(output));
+            return Task.FromResult(new TaskRef(Name, spec.RunId, new Dictionary<string, string> { ["fake_id"] = "obj-" + spec.RunId }));
+        }
+
+        public async Task<TaskOutput> GetAsync(TaskRef task, CancellationToken cancellationToken)
+        {
+            var tcs = Lookup(task);
+            var cancelled = Task.Delay(Timeout.Infinite, cancellationToken);
+            if (await Task.WhenAny(tcs.Task, cancelled) != tcs.Task) cancellationToken.ThrowIfCancellationRequested();
+            return await tcs.Task;
+        }
+
+        public Task<WaitResult> WaitAsync(IReadOnlyList<TaskRef> tasks, int numReturns, TimeSpan? timeout, CancellationToken cancellationToken)
+        {
+            var ready = tasks.Where(t => Lookup(t).Task.IsCompleted).ToList();
+            var notReady = tasks.Where(t => !Lookup(t).Task.IsCompleted).ToList();
+            var phases = notReady.ToDictionary(t => t.RunId, _ => NotReadyPhase);
+            return Task.FromResult(new WaitResult(ready, notReady, phases));
+        }
+
+        public Task CancelAsync(TaskRef task, CancellationToken cancellationToken)
+        {
+            CancelCalls.Enqueue(task);
+            if (CancelThrows != null) return Task.FromException(CancelThrows);
+            var tcs = Lookup(task);
+            if (CancelEndsRun)
+                End(task.RunId, tcs, () => tcs.TrySetResult(TaskOutput.Failure(task.RunId, RunStatus.Cancelled, "stopped")));
+            return Task.CompletedTask;
+        }
+
+        public Task ShutdownAsync(CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref ShutdownCalls);
+            IsInitialized = false;
+            return Task.CompletedTask;
+        }
+
+        public Task<string> ReadLogAsync(TaskRef task, int? tailLines, CancellationToken cancellationToken) =>
+            Task.FromResult($"log of {task.RunId}");
+
+        /// <summary>Ends a run with the given output, as the experiment would.</summary>
+        public void Complete(string runId, TaskOutput output)
+        {
+            var tcs = _runs[runId];
+            End(runId, tcs, () => tcs.TrySetResult(output));
+        }
+
+        /// <summary>Makes fetching the run's result throw, as ray.get does for a crashed task.</summary>
+        public void Fail(string runId, Exception error)
+        {
+            var tcs = _runs[runId];
+            End(runId, tcs, () => tcs.TrySetException(error));
+        }
+
+        public bool IsDone(string runId) => _runs.TryGetValue(runId, out var tcs) && tcs.Task.IsCompleted;
+
+        void End(string runId, TaskCompletionSource<TaskOutput> tcs, Action complete)
+        {
+            lock (_lock)
+            {
+                if (tcs.Task.IsCompleted) return;
+                Interlocked.Decrement(ref _running);
+                complete();
+            }
+        }
+
+        TaskCompletionSource<TaskOutput> Lookup(TaskRef task) =>
+            _runs.TryGetValue(task.RunId, out var tcs) ? tcs : throw new KeyNotFoundException($"fake backend has no run {task.RunId}");
+
+        static void InterlockedMax(ref int target, int value)
+        {
+            int current;
+            while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current) { }
+        }
+    }
+}

@@ -16,25 +16,22 @@ namespace RayRunner.PowerShell
         [ValidateRange(0, int.MaxValue)]
         public int? Tail { get; set; }
 
-        ClusterConnection? _connection;
-
-        protected override void BeginProcessing() => _connection = RequireConnection();
 
         protected override void ProcessRecord()
         {
             foreach (var id in RunId)
             {
-                if (!_connection!.Runs.IsTracked(id))
+                if (!Connection.Runs.IsTracked(id))
                 {
-                    if (_connection.Runs.Find(id) == null) WriteRunNotFound(id);
+                    if (Connection.Runs.Find(id) == null) WriteRunNotFound(id);
                     else WriteError(ErrorMapper.Make(ErrorIds.LogNotAvailable, ErrorCategory.ObjectNotFound,
                         $"Run '{id}' is no longer tracked by this session (it was collected, cancelled or started elsewhere), so its log cannot be read here.", id));
                     continue;
                 }
                 try
                 {
-                    WriteVerbose($"Reading the log of run {id} from the {_connection.Backend.Name} backend at {_connection.Backend.Address}" + (Tail.HasValue ? $" (last {Tail} lines)." : "."));
-                    var text = Await(_connection.Runs.GetLogAsync(id, Tail, StopToken));
+                    WriteVerbose($"Reading the log of run {id} from the {Connection.Backend.Name} backend at {Connection.Backend.Address}" + (Tail.HasValue ? $" (last {Tail} lines)." : "."));
+                    var text = Await(Connection.Runs.GetLogAsync(id, Tail, StopToken));
                     foreach (var line in SplitLines(text)) WriteObject(line);
                 }
                 catch (PipelineStoppedException)

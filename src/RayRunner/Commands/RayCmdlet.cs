@@ -61,6 +61,14 @@ namespace RayRunner.PowerShell
         // The session's connection
         // --------------------------------------------------------------------------------------
 
+        ClusterConnection? _connection;
+
+        /// <summary>
+        /// The connection, resolved on first use (not in BeginProcessing: in
+        /// <c>Start-RayExperiment | Wait-RayRun</c> every BeginProcessing runs before Start connects).
+        /// </summary>
+        internal ClusterConnection Connection => _connection ??= RequireConnection();
+
         /// <summary>The connection, or a terminating NotConnected error: for cmdlets that act on runs.</summary>
         internal ClusterConnection RequireConnection()
         {

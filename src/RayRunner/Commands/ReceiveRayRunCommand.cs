@@ -17,14 +17,11 @@ namespace RayRunner.PowerShell
         [Parameter]
         public SwitchParameter Wait { get; set; }
 
-        ClusterConnection? _connection;
-
-        protected override void BeginProcessing() => _connection = RequireConnection();
 
         // Per record, so results stream; waiting on runs one after another costs nothing, as they run side by side.
         protected override void ProcessRecord()
         {
-            var runs = _connection!.Runs;
+            var runs = Connection.Runs;
             foreach (var id in RunId)
             {
                 if (runs.Find(id) == null)

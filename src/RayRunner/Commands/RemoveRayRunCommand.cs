@@ -18,13 +18,10 @@ namespace RayRunner.PowerShell
         [Parameter]
         public SwitchParameter Force { get; set; }
 
-        ClusterConnection? _connection;
-
-        protected override void BeginProcessing() => _connection = RequireConnection();
 
         protected override void ProcessRecord()
         {
-            var runs = _connection!.Runs;
+            var runs = Connection.Runs;
             foreach (var id in RunId)
             {
                 var run = runs.Find(id);
@@ -47,7 +44,7 @@ namespace RayRunner.PowerShell
                         WriteVerbose($"Run {id} is {run.Status}: stopping it first.");
                         Await(runs.CancelAsync(id, StopToken));
                     }
-                    WriteVerbose($"Removing run {id} from the {_connection.Backend.Name} backend at {_connection.Backend.Address} and from the run store.");
+                    WriteVerbose($"Removing run {id} from the {Connection.Backend.Name} backend at {Connection.Backend.Address} and from the run store.");
                     Await(runs.RemoveAsync(id, StopToken));
                 }
                 catch (PipelineStoppedException)

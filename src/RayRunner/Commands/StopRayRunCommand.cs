@@ -18,11 +18,8 @@ namespace RayRunner.PowerShell
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
-        ClusterConnection? _connection;
         readonly List<string> _approved = new List<string>();
         readonly HashSet<string> _seen = new HashSet<string>(StringComparer.Ordinal);
-
-        protected override void BeginProcessing() => _connection = RequireConnection();
 
         // ShouldProcess must be asked on the pipeline thread, item by item; the stops go out together at the end.
         protected override void ProcessRecord()
@@ -30,7 +27,7 @@ namespace RayRunner.PowerShell
             foreach (var id in RunId)
             {
                 if (!_seen.Add(id)) continue;
-                var run = _connection!.Runs.Find(id);
+                var run = Connection.Runs.Find(id);
                 if (run == null)
                 {
                     WriteRunNotFound(id);
@@ -42,7 +39,8 @@ namespace RayRunner.PowerShell
 
         protected override void EndProcessing()
         {
-            var runs = _connection!.Runs;
+            if (_approved.Count == 0) return;
+            var runs = Connection.Runs;
             var outcomes = RunAll(_approved, async (id, ct) =>
             {
                 if (!runs.IsTracked(id)) return true; // finished and collected already: nothing to stop
@@ -60,10 +58,10 @@ namespace RayRunner.PowerShell
                 if (!stopped)
                 {
                     WriteError(ErrorMapper.Make(ErrorIds.StopFailed, ErrorCategory.OperationStopped,
-                        $"The {_connection.Backend.Name} backend did not stop run '{id}'; it is still tracked. Try again, or check the backend at {_connection.Backend.Address}.", id));
+                        $"The {Connection.Backend.Name} backend did not stop run '{id}'; it is still tracked. Try again, or check the backend at {Connection.Backend.Address}.", id));
                     continue;
                 }
-                WriteVerbose($"Run {id}: stop sent to the {_connection.Backend.Name} backend at {_connection.Backend.Address}.");
+                WriteVerbose($"Run {id}: stop sent to the {Connection.Backend.Name} backend at {Connection.Backend.Address}.");
                 if (PassThru)
                 {
                     var run = runs.Find(id);

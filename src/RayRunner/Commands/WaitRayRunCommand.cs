@@ -30,7 +30,8 @@ namespace RayRunner.PowerShell
 
         protected override void EndProcessing()
         {
-            var connection = RequireConnection();
+            if (CollectedRunIds.Count == 0) return;
+            var connection = Connection;
             var known = new List<string>();
             foreach (var id in CollectedRunIds)
             {

@@ -23,7 +23,7 @@ namespace RayRunner.PowerShell
         [ArgumentCompleter(typeof(RunIdCompleter))]
         public string[]? RunId { get; set; }
 
-        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [Parameter]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
         public string[]? SweepId { get; set; }

@@ -88,7 +88,7 @@ Describe 'Without a connection' {
         @{ Command = { Stop-RayRun -RunId abc } }
         @{ Command = { Remove-RayRun -RunId abc } }
         @{ Command = { Get-RayRunLog -RunId abc } }) {
-        $Command | Should -Throw -ErrorId 'NotConnected'
+        $Command | Should -Throw -ErrorId 'NotConnected,RayRunner.PowerShell.*'
     }
 
     It 'reports unknown for an untracked run, as tmgg does' {
@@ -98,7 +98,7 @@ Describe 'Without a connection' {
     }
 
     It 'rejects a bad entrypoint before connecting' {
-        { Start-RayExperiment -Config @{ a = 1 } -Entrypoint 'python "unclosed' } | Should -Throw -ErrorId 'EntrypointInvalid'
+        { Start-RayExperiment -Config @{ a = 1 } -Entrypoint 'python "unclosed' } | Should -Throw -ErrorId 'EntrypointInvalid,RayRunner.PowerShell.*'
         Get-RayCluster | Should -BeNullOrEmpty
     }
 }
@@ -118,7 +118,7 @@ Describe 'Connecting' -Tag 'LocalBackend' {
     It 'refuses new settings while runs are active' {
         Connect-Local | Out-Null
         $run = Start-RayExperiment -Config @{ sleep = 20 } -Entrypoint $script:Ep
-        { Connect-RayCluster -Backend Local -MaxConcurrent 9 } | Should -Throw -ErrorId 'ConnectionInUse'
+        { Connect-RayCluster -Backend Local -MaxConcurrent 9 } | Should -Throw -ErrorId 'ConnectionInUse,RayRunner.PowerShell.*'
         $run | Stop-RayRun
     }
 
@@ -183,10 +183,10 @@ Describe 'Running experiments' -Tag 'LocalBackend' {
 
     It 'shows runs in the default table view' {
         $run = Start-RayExperiment -Config @{ lr = 0.1 } -Entrypoint $script:Ep -RunId view-run
-        $table = $run | Format-Table | Out-String
+        $table = $run | Format-Table | Out-String -Width 250
         $table | Should -Match 'RunId\s+SweepId\s+Status\s+Backend\s+Submitted\s+Duration\s+Entrypoint'
         $result = $run | Receive-RayRun -Wait
-        ($result | Format-Table | Out-String) | Should -Match 'acc=0\.9, loss=1'
+        ($result | Format-Table | Out-String -Width 250) | Should -Match 'acc=0\.9, loss=1'
     }
 
     It 'reports a timeout as status timeout' {
@@ -215,7 +215,7 @@ Describe 'Finding, waiting, stopping and removing runs' -Tag 'LocalBackend' {
         Get-RayRun -SweepId pester-* | Should -HaveCount 2
         (Get-RayRun -RunId pester-sing*).RunId | Should -Be 'pester-single'
         (Get-RayRun -Status completed).RunId | Should -Contain 'pester-single'
-        { Get-RayRun -RunId no-such-run -ErrorAction Stop } | Should -Throw -ErrorId 'RunNotFound'
+        { Get-RayRun -RunId no-such-run -ErrorAction Stop } | Should -Throw -ErrorId 'RunNotFound,RayRunner.PowerShell.*'
     }
 
     It 'Get-RayRunStatus takes ids by value and objects by property name' {
@@ -244,7 +244,7 @@ Describe 'Finding, waiting, stopping and removing runs' -Tag 'LocalBackend' {
 
     It 'Receive-RayRun reports RunNotFinished unless -Wait' {
         $run = Start-RayExperiment -Config @{ sleep = 2; lr = 0.2 } -Entrypoint $script:Ep
-        { $run | Receive-RayRun -ErrorAction Stop } | Should -Throw -ErrorId 'RunNotFinished'
+        { $run | Receive-RayRun -ErrorAction Stop } | Should -Throw -ErrorId 'RunNotFinished,RayRunner.PowerShell.*'
         ($run | Receive-RayRun -Wait).loss | Should -Be 2
         ($run | Receive-RayRun).loss | Should -Be 2 -Because 'receiving consumes nothing'
     }
@@ -258,12 +258,12 @@ Describe 'Finding, waiting, stopping and removing runs' -Tag 'LocalBackend' {
 
     It 'Remove-RayRun refuses running runs, honours -WhatIf, and forgets finished ones' {
         $run = Start-RayExperiment -Config @{ sleep = 30 } -Entrypoint $script:Ep
-        { $run | Remove-RayRun -ErrorAction Stop } | Should -Throw -ErrorId 'RunNotFinished'
+        { $run | Remove-RayRun -ErrorAction Stop } | Should -Throw -ErrorId 'RunNotFinished,RayRunner.PowerShell.*'
         $run | Stop-RayRun
         $run | Remove-RayRun -WhatIf
         $run | Get-RayRun | Should -HaveCount 1
         $run | Remove-RayRun -Confirm:$false
-        { $run | Get-RayRun -ErrorAction Stop } | Should -Throw -ErrorId 'RunNotFound'
+        { $run | Get-RayRun -ErrorAction Stop } | Should -Throw -ErrorId 'RunNotFound,RayRunner.PowerShell.*'
         ($run | Get-RayRunStatus).Status | Should -Be 'unknown'
     }
 
@@ -271,8 +271,8 @@ Describe 'Finding, waiting, stopping and removing runs' -Tag 'LocalBackend' {
         $bad = @{ ok = 1 }, @{ 'bad.key' = 1 } | Start-RayExperiment -Entrypoint $script:Ep -ErrorAction SilentlyContinue -ErrorVariable errs
         $bad | Should -HaveCount 1
         $errs[0].FullyQualifiedErrorId | Should -BeLike 'ConfigInvalid,*'
-        { @{ 'bad.key' = 1 } | Start-RayExperiment -Entrypoint $script:Ep -ErrorAction Stop } | Should -Throw -ErrorId 'ConfigInvalid'
-        { Start-RayExperiment -Config @{ a = 1 }, @{ a = 2 } -Entrypoint $script:Ep -RunId one } | Should -Throw -ErrorId 'RunIdWithSweep'
+        { @{ 'bad.key' = 1 } | Start-RayExperiment -Entrypoint $script:Ep -ErrorAction Stop } | Should -Throw -ErrorId 'ConfigInvalid,RayRunner.PowerShell.*'
+        { Start-RayExperiment -Config @{ a = 1 }, @{ a = 2 } -Entrypoint $script:Ep -RunId one } | Should -Throw -ErrorId 'RunIdWithSweep,RayRunner.PowerShell.*'
     }
 
     It 'offers run ids to tab completion' {

@@ -104,8 +104,10 @@ function Invoke-PackageTask {
     $version = (Import-PowerShellDataFile (Join-Path $StagedModule 'RayRunner.psd1')).ModuleVersion
     $zip = Join-Path $OutDir "RayRunner-$version.zip"
     if (Test-Path $zip) { Remove-Item $zip -Force }
-    # The zip holds the RayRunner folder itself, ready to unpack into a PSModulePath entry.
-    Compress-Archive -Path $StagedModule -DestinationPath $zip
+    # The zip holds the RayRunner folder itself, ready to unpack into a PSModulePath entry. The BCL
+    # zip API, because Microsoft.PowerShell.Archive is not in every PowerShell installation.
+    Add-Type -AssemblyName System.IO.Compression.FileSystem
+    [System.IO.Compression.ZipFile]::CreateFromDirectory($StagedModule, $zip, [System.IO.Compression.CompressionLevel]::Optimal, $true)
     Write-Host "Package: $zip" -ForegroundColor Green
 }
 
@@ -128,7 +130,7 @@ Connect-RayCluster -Backend Local -MaxConcurrent 3 | Format-Table
 `$results = `$configs | Invoke-RayExperiment -Entrypoint "'$($python.Source)' '$experiment' {overrides}"
 `$results | Format-Table
 'Best run:'
-`$results | Sort-Object loss | Select-Object -First 1 RunId, loss, @{ n = 'lr'; e = { `$_.Config.lr } } | Format-Table
+`$results | Sort-Object loss | Select-Object -First 1 RunId, loss, @{ n = 'lr'; e = { `$_.Config.lr } }, @{ n = 'seed'; e = { `$_.Config.seed } } | Format-List
 Disconnect-RayCluster -Confirm:`$false
 "@
     Invoke-Native $pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)

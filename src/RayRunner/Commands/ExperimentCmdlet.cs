@@ -1,0 +1,199 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using RayRunner.Core;
+
+namespace RayRunner.PowerShell
+{
+    /// <summary>
+    /// The input side shared by Start-RayExperiment and Invoke-RayExperiment: configs from
+    /// parameters or the pipeline, checked one by one as they arrive, then submitted together.
+    /// </summary>
+    /// <remarks>
+    /// Why submit in EndProcessing rather than per record: a piped list is one sweep, so it gets one
+    /// sweep id, ids unique across it, submission in input order and one working-directory upload;
+    /// and because every config is checked before anything is submitted, <c>-ErrorAction Stop</c>
+    /// turns the first bad config into "nothing started" instead of a half-started sweep. Starting
+    /// is non-blocking (runs beyond MaxConcurrent wait as queued), so nothing is gained by
+    /// submitting earlier.
+    /// </remarks>
+    public abstract class ExperimentCmdlet : RayCmdlet
+    {
+        /// <summary>A hashtable, PSCustomObject, dictionary or JSON object text; one run each.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        [AllowEmptyCollection]
+        public object?[] Config { get; set; } = Array.Empty<object?>();
+
+        /// <summary>The command, e.g. 'python train.py {overrides}'; placeholders {run_id}, {overrides}, {config_json}.</summary>
+        [Parameter(Mandatory = true)]
+        [ValidateNotNullOrEmpty]
+        public string Entrypoint { get; set; } = "";
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? WorkingDirectory { get; set; }
+
+        /// <summary>Per-run limit in seconds; 0 means none.</summary>
+        [Parameter]
+        [ValidateRange(0, int.MaxValue)]
+        public int TimeoutSeconds { get; set; } = 3600;
+
+        [Parameter]
+        [ValidateNotNull]
+        public string[] Tag { get; set; } = Array.Empty<string>();
+
+        [Parameter]
+        [ValidatePattern(RunIds.Pattern)]
+        public string? SweepId { get; set; }
+
+        /// <summary>Your own id for a single run (not for a sweep).</summary>
+        [Parameter]
+        [ValidatePattern(RunIds.Pattern)]
+        public string? RunId { get; set; }
+
+        /// <summary>Run the expanded command through the platform shell (the local backend); off by default.</summary>
+        [Parameter]
+        public SwitchParameter UseShell { get; set; }
+
+        readonly List<PendingConfig> _configs = new List<PendingConfig>();
+        int _seen;
+        string? _workingDirectory;
+
+        /// <summary>One valid config and where it stood in the input.</summary>
+        internal sealed class PendingConfig
+        {
+            public PendingConfig(int index, Dictionary<string, object?> config, object? original)
+            {
+                Index = index;
+                Normalized = config;
+                Original = original;
+            }
+
+            public int Index { get; }
+            public Dictionary<string, object?> Normalized { get; }
+            public object? Original { get; }
+        }
+
+        internal IReadOnlyList<PendingConfig> Configs => _configs;
+
+        protected override void BeginProcessing()
+        {
+            try
+            {
+                EntrypointTemplate.Parse(Entrypoint);
+            }
+            catch (ArgumentException ex)
+            {
+                ThrowTerminatingError(new ErrorRecord(ex, ErrorIds.EntrypointInvalid, ErrorCategory.InvalidArgument, Entrypoint));
+            }
+            if (WorkingDirectory != null)
+            {
+                // Relative to PowerShell's location, which is not the process's current directory.
+                var full = GetUnresolvedProviderPathFromPSPath(WorkingDirectory);
+                if (!System.IO.Directory.Exists(full))
+                    ThrowTerminatingError(ErrorMapper.Make(ErrorIds.WorkingDirectoryNotFound, ErrorCategory.ObjectNotFound,
+                        $"The working directory '{full}' does not exist. Give an existing folder (relative paths are taken from the current location).",
+                        WorkingDirectory));
+                _workingDirectory = full;
+            }
+        }
+
+        protected override void ProcessRecord()
+        {
+            foreach (var item in Config ?? Array.Empty<object?>())
+            {
+                var index = ++_seen;
+                if (RunId != null && index > 1)
+                    ThrowTerminatingError(ErrorMapper.Make(ErrorIds.RunIdWithSweep, ErrorCategory.InvalidArgument,
+                        $"-RunId '{RunId}' names a single run, but more than one config was given. Leave -RunId out for a sweep (each run gets its own id), or use -SweepId to name the sweep.",
+                        RunId));
+                try
+                {
+                    _configs.Add(new PendingConfig(index, ExperimentConfig.Normalize(PSValues.Unwrap(item)), item));
+                }
+                catch (ConfigValidationException ex)
+                {
+                    var located = new ConfigValidationException(ex.KeyPath, $"Config #{index}: {ex.Message}");
+                    WriteError(ErrorMapper.From(located, ErrorIds.ConfigInvalid, item));
+                }
+            }
+        }
+
+        internal RunRequest Request(string? sweepId) => new RunRequest
+        {
+            Entrypoint = Entrypoint,
+            WorkingDirectory = _workingDirectory,
+            TimeoutSeconds = TimeoutSeconds,
+            Tags = Tag,
+            SweepId = sweepId,
+            RunId = RunId,
+            UseShell = UseShell.IsPresent,
+        };
+
+        /// <summary>
+        /// Submits every valid config; returns the runs started, in input order. Per-run failures
+        /// are written as errors; runs the backend took are never hidden by a later failure.
+        /// </summary>
+        internal IReadOnlyList<RaySpawnedTask> SubmitAll(ClusterConnection connection)
+        {
+            if (_configs.Count == 0) return Array.Empty<RaySpawnedTask>();
+            var runner = connection.Runner;
+            var sweepId = SweepId ?? (_configs.Count > 1 ? RunIds.New() : null);
+            var request = Request(sweepId);
+
+            WriteVerbose($"Sending {_configs.Count} run(s) to the {connection.Backend.Name} backend at {connection.Backend.Address}: " +
+                         $"entrypoint '{Entrypoint}'" + (sweepId != null ? $", sweep {sweepId}" : "") +
+                         $", timeout {(TimeoutSeconds == 0 ? "none" : TimeoutSeconds + " s")}" +
+                         (_workingDirectory != null ? $", working directory '{_workingDirectory}'" : "") + ".");
+            foreach (var c in _configs)
+                WriteVerbose($"Config #{c.Index}: {RayRunnerJson.ConfigToJson(c.Normalized)}");
+
+            if (RunId != null)
+            {
+                if (connection.Runs.Find(RunId) != null)
+                {
+                    WriteError(ErrorMapper.Make(ErrorIds.RunIdInUse, ErrorCategory.ResourceExists,
+                        $"A run with id '{RunId}' already exists. Choose another -RunId, or Remove-RayRun the old one first.", RunId));
+                    return Array.Empty<RaySpawnedTask>();
+                }
+                try
+                {
+                    return new[] { Await(runner.SpawnExperimentAsync(_configs[0].Normalized, request, StopToken)) };
+                }
+                catch (PipelineStoppedException)
+                {
+                    throw;
+                }
+                catch (Exception ex)
+                {
+                    WriteMappedError(ex, ErrorIds.SubmitFailed, _configs[0].Original);
+                    return Array.Empty<RaySpawnedTask>();
+                }
+            }
+
+            try
+            {
+                return Await(runner.SpawnSweepAsync(_configs.Select(c => (object)c.Normalized).ToList(), request, StopToken));
+            }
+            catch (PipelineStoppedException)
+            {
+                throw;
+            }
+            catch (SweepSpawnException ex)
+            {
+                WriteError(ErrorMapper.From(ex, ErrorIds.SubmitFailed, sweepId));
+                return ex.Spawned;
+            }
+            catch (Exception ex)
+            {
+                var wrapped = new InvalidOperationException(
+                    $"None of the {_configs.Count} run(s) started: {ex.Message}", ex);
+                var (_, category) = ErrorMapper.Classify(ex, ErrorIds.SubmitFailed);
+                var id = ex is ConfigValidationException || ex is RayNotInstalledException ? ErrorMapper.Classify(ex, ErrorIds.SubmitFailed).Id : ErrorIds.SubmitFailed;
+                WriteError(new ErrorRecord(wrapped, id, category, sweepId));
+                return Array.Empty<RaySpawnedTask>();
+            }
+        }
+    }
+}

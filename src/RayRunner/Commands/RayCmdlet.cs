@@ -1,0 +1,225 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
+using RayRunner.Core;
+
+namespace RayRunner.PowerShell
+{
+    /// <summary>
+    /// What every RayRunner cmdlet shares: one CancellationTokenSource per invocation, cancelled by
+    /// Ctrl+C (StopProcessing) so waits and HTTP calls end at once; blocking on Core's async calls
+    /// on the pipeline thread, so every Write* call happens there; and the session's connection.
+    /// </summary>
+    public abstract class RayCmdlet : PSCmdlet, IDisposable
+    {
+        readonly CancellationTokenSource _stop = new CancellationTokenSource();
+
+        /// <summary>Cancelled when the user presses Ctrl+C or the pipeline is stopped.</summary>
+        protected CancellationToken StopToken => _stop.Token;
+
+        protected override void StopProcessing()
+        {
+            try { _stop.Cancel(); }
+            catch (ObjectDisposedException) { }
+        }
+
+        public void Dispose()
+        {
+            _stop.Dispose();
+            GC.SuppressFinalize(this);
+        }
+
+        /// <summary>
+        /// Runs async work to its end on the pipeline thread. A cancel from Ctrl+C becomes
+        /// PipelineStoppedException, which is how PowerShell expects a stopped cmdlet to leave.
+        /// </summary>
+        protected T Await<T>(Task<T> task)
+        {
+            try
+            {
+                return task.GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+        }
+
+        protected void Await(Task task) => Await(AsBool(task));
+
+        static async Task<bool> AsBool(Task task)
+        {
+            await task.ConfigureAwait(false);
+            return true;
+        }
+
+        // --------------------------------------------------------------------------------------
+        // The session's connection
+        // --------------------------------------------------------------------------------------
+
+        ClusterConnection? _connection;
+
+        /// <summary>
+        /// The connection, resolved on first use (not in BeginProcessing: in
+        /// <c>Start-RayExperiment | Wait-RayRun</c> every BeginProcessing runs before Start connects).
+        /// </summary>
+        internal ClusterConnection Connection => _connection ??= RequireConnection();
+
+        /// <summary>The connection, or a terminating NotConnected error: for cmdlets that act on runs.</summary>
+        internal ClusterConnection RequireConnection()
+        {
+            var connection = ModuleSession.Current;
+            if (connection != null) return connection;
+            ThrowTerminatingError(ErrorMapper.Make(ErrorIds.NotConnected, ErrorCategory.ConnectionError,
+                "This session has no RayRunner connection, so it knows no runs. Run Connect-RayCluster first (Start-RayExperiment and Invoke-RayExperiment connect by themselves).",
+                null, "Connect-RayCluster [-Backend Auto|Ray|Local] [-Address http://<head>:8265]"));
+            throw new InvalidOperationException("unreachable");
+        }
+
+        /// <summary>
+        /// The connection, connecting with the defaults (Backend Auto) when there is none, as tmgg's
+        /// runner auto-initializes Ray: for the cmdlets that start runs.
+        /// </summary>
+        internal ClusterConnection ConnectIfNeeded()
+        {
+            var connection = ModuleSession.Current;
+            if (connection != null) return connection;
+            WriteVerbose("No RayRunner connection in this session: connecting with the defaults (Connect-RayCluster -Backend Auto).");
+            connection = OpenConnection(new BackendSettings());
+            ModuleSession.Set(connection);
+            return connection;
+        }
+
+        /// <summary>Opens a connection or ends the cmdlet with a terminating error that says why and what to do.</summary>
+        internal ClusterConnection OpenConnection(BackendSettings settings)
+        {
+            var warnings = new ConcurrentQueue<string>();
+            WriteVerbose($"Connecting: backend {settings.Backend}, address {settings.Address ?? "(default)"}, MaxConcurrent {settings.MaxConcurrent}, " +
+                         $"{settings.NumCpusPerTask} CPU and {settings.NumGpusPerTask} GPU per run, auto-start {(settings.NoAutoStart ? "off" : "on")}" +
+                         (string.IsNullOrEmpty(settings.Token) ? "." : ", with a token."));
+            try
+            {
+                var connection = Await(ClusterConnection.OpenAsync(settings, warnings.Enqueue, StopToken));
+                FlushWarnings(warnings);
+                WriteVerbose($"Connected to the {connection.Backend.Name} backend at {connection.Backend.Address}.");
+                return connection;
+            }
+            catch (PipelineStoppedException)
+            {
+                throw;
+            }
+            catch (Exception ex)
+            {
+                FlushWarnings(warnings);
+                var fallback = ex is NotSupportedException ? ErrorIds.BackendNotSupported : ErrorIds.ConnectFailed;
+                ThrowTerminatingError(ErrorMapper.From(ex, fallback, settings.Backend));
+                throw; // unreachable
+            }
+        }
+
+        void FlushWarnings(ConcurrentQueue<string> warnings)
+        {
+            while (warnings.TryDequeue(out var warning)) WriteWarning(warning);
+        }
+
+        // --------------------------------------------------------------------------------------
+        // Errors and progress
+        // --------------------------------------------------------------------------------------
+
+        internal void WriteRunNotFound(string runId) =>
+            WriteError(ErrorMapper.Make(ErrorIds.RunNotFound, ErrorCategory.ObjectNotFound, RunCatalog.NotFoundMessage(runId), runId));
+
+        /// <summary>Writes a Core exception as a per-item error; a Ctrl+C stop is passed on instead.</summary>
+        internal void WriteMappedError(Exception ex, string fallbackId, object? target)
+        {
+            if (ex is OperationCanceledException && StopToken.IsCancellationRequested) throw new PipelineStoppedException();
+            WriteError(ErrorMapper.From(ex, fallbackId, target));
+        }
+
+        /// <summary>Progress for a wait; PowerShell honours $ProgressPreference itself.</summary>
+        internal void WriteWaitProgress(int activityId, string activity, int done, int total, bool completed = false)
+        {
+            var record = new ProgressRecord(activityId, activity, $"{done} of {total} runs finished")
+            {
+                PercentComplete = total == 0 ? 100 : Math.Min(100, done * 100 / total),
+                RecordType = completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+            };
+            WriteProgress(record);
+        }
+
+        /// <summary>
+        /// Waits for runs with Write-Progress, writing only from the pipeline thread: each round
+        /// blocks until at least one more run is final (the runner's completion signal, no polling),
+        /// then updates the progress bar. Returns the final runs in the order given.
+        /// </summary>
+        /// <param name="timeout">Null waits without limit.</param>
+        internal IReadOnlyList<string> WaitForRuns(RunCatalog runs, IReadOnlyList<string> runIds, bool any, TimeSpan? timeout, int activityId, string activity)
+        {
+            var deadline = timeout.HasValue ? DateTime.UtcNow + timeout.Value : (DateTime?)null;
+            var done = new HashSet<string>(StringComparer.Ordinal);
+            try
+            {
+                while (true)
+                {
+                    WriteWaitProgress(activityId, activity, done.Count, runIds.Count);
+                    var open = runIds.Where(id => !done.Contains(id)).ToList();
+                    if (open.Count == 0 || (any && done.Count > 0)) break;
+                    TimeSpan? remaining = null;
+                    if (deadline.HasValue)
+                    {
+                        remaining = deadline.Value - DateTime.UtcNow;
+                        if (remaining < TimeSpan.Zero) remaining = TimeSpan.Zero;
+                    }
+                    var finished = Await(runs.WaitAsync(open, any: true, remaining, StopToken));
+                    foreach (var id in finished) done.Add(id);
+                    if (finished.Count == 0) break; // the timeout passed
+                }
+            }
+            finally
+            {
+                if (!StopToken.IsCancellationRequested)
+                    WriteWaitProgress(activityId, activity, done.Count, runIds.Count, completed: true);
+            }
+            return runIds.Where(done.Contains).ToList();
+        }
+
+        /// <summary>Runs work for every item at once (HTTP calls overlap), then hands back the outcomes in input order.</summary>
+        internal IReadOnlyList<(TIn Item, T? Value, Exception? Error)> RunAll<TIn, T>(IReadOnlyList<TIn> items, Func<TIn, CancellationToken, Task<T>> work)
+        {
+            var tasks = new List<Task<T>>(items.Count);
+            foreach (var item in items) tasks.Add(Start(() => work(item, StopToken)));
+            try
+            {
+                Await(Task.WhenAll(tasks));
+            }
+            catch (PipelineStoppedException)
+            {
+                throw;
+            }
+            catch (Exception)
+            {
+                // Each task's own outcome is reported below.
+            }
+            var results = new List<(TIn, T?, Exception?)>(items.Count);
+            for (var i = 0; i < items.Count; i++)
+            {
+                var t = tasks[i];
+                if (t.IsCanceled && StopToken.IsCancellationRequested) throw new PipelineStoppedException();
+                results.Add(t.Status == TaskStatus.RanToCompletion
+                    ? (items[i], t.Result, null)
+                    : (items[i], default, t.Exception?.InnerException ?? new OperationCanceledException()));
+            }
+            return results;
+        }
+
+        static Task<T> Start<T>(Func<Task<T>> work)
+        {
+            try { return work(); }
+            catch (Exception ex) { return Task.FromException<T>(ex); }
+        }
+    }
+}

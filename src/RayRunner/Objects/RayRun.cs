@@ -1,0 +1,77 @@
+using System;
+using System.Collections.Specialized;
+using System.Management.Automation;
+using RayRunner.Core;
+
+namespace RayRunner.PowerShell
+{
+    /// <summary>
+    /// One run as a pipeline object (type name <c>RayRunner.RayRun</c>): what Get-RayRun lists and
+    /// Start-RayExperiment returns. A point-in-time view; ask again for fresh status. Pipes into every
+    /// cmdlet that takes <c>-RunId</c>.
+    /// </summary>
+    public sealed class RayRun
+    {
+        public string RunId { get; internal set; } = "";
+        public string? SweepId { get; internal set; }
+        public string Status { get; internal set; } = RunStatus.Unknown;
+        public string Backend { get; internal set; } = "";
+        /// <summary>When RayRunner accepted the run (local time, for display and sorting).</summary>
+        public DateTime Submitted { get; internal set; }
+        public DateTime? Started { get; internal set; }
+        public DateTime? Completed { get; internal set; }
+        /// <summary>Run time so far (running) or in total (finished); null before the run started.</summary>
+        public TimeSpan? Duration { get; internal set; }
+        public string Entrypoint { get; internal set; } = "";
+        /// <summary>The config as sent, as ordered hashtables: <c>$run.Config.lr</c>.</summary>
+        public OrderedDictionary Config { get; internal set; } = new OrderedDictionary();
+        public string? ErrorMessage { get; internal set; }
+        /// <summary>Whether this session's runner tracks the run (false for runs known only from the run store).</summary>
+        public bool IsTracked { get; internal set; }
+
+        public bool IsFinished => RunStatus.IsTerminal(Status);
+
+        public override string ToString() => RunId;
+
+        internal static RayRun FromSnapshot(RunSnapshot s, string? statusOverride = null)
+        {
+            var status = statusOverride ?? s.Status;
+            return Build(s.RunId, s.SweepId, status, s.Backend, s.SubmittedAt, s.StartedAt, s.CompletedAt,
+                s.Entrypoint, PSValues.ToOrderedMap(s.Config), s.Output?.ErrorMessage, tracked: true);
+        }
+
+        internal static RayRun FromRecord(RunRecord r) =>
+            Build(r.RunId, r.SweepId, r.Result?.Status ?? r.Status, r.Backend, r.CreatedAt,
+                r.Result?.StartedAt ?? r.SubmittedAt, r.Result?.CompletedAt, r.Entrypoint,
+                r.Input != null ? PSValues.ToOrderedMap(r.Input.Config) : new OrderedDictionary(),
+                r.Result?.ErrorMessage, tracked: false);
+
+        static RayRun Build(string runId, string? sweepId, string status, string backend, DateTimeOffset submitted,
+            DateTimeOffset? started, DateTimeOffset? completed, string entrypoint, OrderedDictionary config, string? error, bool tracked)
+        {
+            TimeSpan? duration = null;
+            if (started.HasValue)
+            {
+                var end = completed ?? (RunStatus.IsTerminal(status) ? started.Value : DateTimeOffset.UtcNow);
+                duration = end > started.Value ? end - started.Value : TimeSpan.Zero;
+            }
+            return new RayRun
+            {
+                RunId = runId,
+                SweepId = sweepId,
+                Status = status,
+                Backend = backend,
+                Submitted = submitted.LocalDateTime,
+                Started = started?.LocalDateTime,
+                Completed = completed?.LocalDateTime,
+                Duration = duration,
+                Entrypoint = entrypoint,
+                Config = config,
+                ErrorMessage = error,
+                IsTracked = tracked,
+            };
+        }
+
+        internal PSObject ToPSObject() => PSValues.WithTypeName(this, TypeNames.RayRun);
+    }
+}

@@ -1,0 +1,135 @@
+using System;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using RayRunner.Core;
+using CoreRunner = RayRunner.Core.RayRunner;
+
+namespace RayRunner.PowerShell
+{
+    /// <summary>
+    /// One live connection of a PowerShell session: the settings it was made with, the backend, and
+    /// the Core runner over it. Every run cmdlet goes through <see cref="Runs"/>.
+    /// </summary>
+    internal sealed class ClusterConnection : IDisposable
+    {
+        ClusterConnection(BackendSettings settings, CoreRunner runner)
+        {
+            Settings = settings;
+            Runner = runner;
+            Runs = new RunCatalog(runner);
+            ConnectedAt = DateTime.Now;
+        }
+
+        public BackendSettings Settings { get; }
+        public CoreRunner Runner { get; }
+        public IRayBackend Backend => Runner.Backend;
+        public RunCatalog Runs { get; }
+        public DateTime ConnectedAt { get; }
+        public bool IsDisposed { get; private set; }
+
+        /// <summary>
+        /// Builds the backend and the runner (which checks availability and initializes the backend,
+        /// starting a local Ray head when the backend does that). A failure leaves nothing behind.
+        /// </summary>
+        public static async Task<ClusterConnection> OpenAsync(BackendSettings settings, Action<string> warn, CancellationToken cancellationToken)
+        {
+            var backend = await BackendFactory.CreateAsync(settings, warn, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var runner = await CoreRunner.CreateAsync(backend, new RayRunnerOptions
+                {
+                    MaxConcurrent = settings.MaxConcurrent,
+                    NumCpusPerTask = settings.NumCpusPerTask,
+                    NumGpusPerTask = settings.NumGpusPerTask,
+                }, cancellationToken).ConfigureAwait(false);
+                return new ClusterConnection(settings, runner);
+            }
+            catch
+            {
+                // The runner never came to be: undo whatever init did (a head it started), best effort.
+                try
+                {
+                    if (backend.IsInitialized) await backend.ShutdownAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                catch
+                {
+                    // The original error is the one worth reporting.
+                }
+                (backend as IDisposable)?.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>
+        /// True when every setting the caller named matches this connection (tmgg's "skip if
+        /// connected"): settings left out do not matter.
+        /// </summary>
+        public bool Matches(BackendSettings wanted, ConnectRequestShape named)
+        {
+            // Auto means "whatever this session has"; a named backend must be the one in use.
+            if (named.Backend && wanted.Backend != BackendChoice.Auto && wanted.Backend != Settings.Backend
+                && !string.Equals(wanted.Backend.ToString(), Backend.Name, StringComparison.OrdinalIgnoreCase)) return false;
+            if (named.Address && !string.Equals(Normalize(wanted.Address), Normalize(Settings.Address), StringComparison.OrdinalIgnoreCase)
+                && !string.Equals(Normalize(wanted.Address), Normalize(Backend.Address), StringComparison.OrdinalIgnoreCase)) return false;
+            if (named.MaxConcurrent && wanted.MaxConcurrent != Settings.MaxConcurrent) return false;
+            if (named.NumCpusPerTask && wanted.NumCpusPerTask != Settings.NumCpusPerTask) return false;
+            if (named.NumGpusPerTask && !wanted.NumGpusPerTask.Equals(Settings.NumGpusPerTask)) return false;
+            if (named.Token && !string.Equals(wanted.Token, Settings.Token, StringComparison.Ordinal)) return false;
+            if (named.NoAutoStart && wanted.NoAutoStart != Settings.NoAutoStart) return false;
+            return true;
+        }
+
+        static string Normalize(string? address) => (address ?? "").Trim().TrimEnd('/');
+
+        public int ActiveRunCount() => Runner.ListRuns().Count(r => !RunStatus.IsTerminal(r.Status));
+
+        public RayCluster Describe() => new RayCluster
+        {
+            Backend = Backend.Name,
+            Address = Backend.Address,
+            RequestedBackend = Settings.Backend.ToString(),
+            MaxConcurrent = Runner.MaxConcurrent,
+            NumCpusPerTask = Runner.NumCpusPerTask,
+            NumGpusPerTask = Runner.NumGpusPerTask,
+            NoAutoStart = Settings.NoAutoStart,
+            HasToken = !string.IsNullOrEmpty(Settings.Token),
+            IsConnected = !IsDisposed && Backend.IsInitialized,
+            ActiveRuns = IsDisposed ? 0 : ActiveRunCount(),
+            ConnectedAt = ConnectedAt,
+        };
+
+        /// <summary>Disconnects: the backend shuts down (stopping a cluster only if it started it), then the runner stops its monitors.</summary>
+        public async Task CloseAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                await Runner.ShutdownAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Dispose();
+            }
+        }
+
+        public void Dispose()
+        {
+            if (IsDisposed) return;
+            IsDisposed = true;
+            Runner.Dispose();
+            (Backend as IDisposable)?.Dispose();
+        }
+    }
+
+    /// <summary>Which Connect-RayCluster parameters the caller named (those must match a live connection to reuse it).</summary>
+    internal sealed class ConnectRequestShape
+    {
+        public bool Backend;
+        public bool Address;
+        public bool MaxConcurrent;
+        public bool NumCpusPerTask;
+        public bool NumGpusPerTask;
+        public bool Token;
+        public bool NoAutoStart;
+    }
+}

@@ -1,0 +1,26 @@
+"""A tiny experiment for the Pester suite: follows RayRunner's experiment contract.
+
+Reads its config from RAYRUNNER_TASK_INPUT, echoes its arguments (so tests can see that config
+values arrive intact, as separate arguments), sleeps for config "sleep" seconds, then reports a
+result line. config "fail" = true reports a failed run and exits 1.
+"""
+import json
+import os
+import sys
+import time
+
+task = json.loads(os.environ["RAYRUNNER_TASK_INPUT"])
+config = task["config"]
+print("ARGS " + json.dumps(sys.argv[1:]), flush=True)
+print("RUN " + os.environ.get("RAYRUNNER_RUN_ID", "?"), flush=True)
+time.sleep(float(config.get("sleep", 0)))
+if config.get("fail"):
+    print("RAYRUNNER_RESULT " + json.dumps({"status": "failed", "error_message": "asked to fail"}), flush=True)
+    sys.exit(1)
+lr = float(config.get("lr", 0.1))
+result = {
+    "status": "completed",
+    "metrics": {"loss": round(lr * 10, 6), "acc": round(1 - lr, 6)},
+    "checkpoint_uri": "file:///tmp/rayrunner-pester/" + task["run_id"],
+}
+print("RAYRUNNER_RESULT " + json.dumps(result), flush=True)

@@ -1,0 +1,122 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.ObjectModel;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using System.Threading;
+using System.Threading.Tasks;
+using RayRunner.Core;
+using RayRunner.Tests.Unit.Fakes;
+using Xunit;
+
+namespace RayRunner.Tests.Unit.Module
+{
+    /// <summary>
+    /// The tests that host the PowerShell engine share process-wide statics (BackendFactory.Override,
+    /// ExperimentConfig.Unwrap): they run one at a time.
+    /// </summary>
+    [CollectionDefinition(Name, DisableParallelization = true)]
+    public sealed class ModuleCollection
+    {
+        public const string Name = "Hosted PowerShell module";
+    }
+
+    /// <summary>
+    /// A fresh runspace with the staged module (out/RayRunner) imported as a user would, and a fresh
+    /// fake backend put at the backend boundary through BackendFactory.Override. One per test; the
+    /// module's session state is per runspace, so closing it resets the module too.
+    /// </summary>
+    public sealed class ModuleHost : IDisposable
+    {
+        readonly Runspace _runspace;
+
+        public ModuleHost(FakeRayBackend? backend = null)
+        {
+            Backend = backend ?? new FakeRayBackend();
+            BackendFactory.Override = (settings, ct) =>
+            {
+                lock (ConnectSettings) ConnectSettings.Add(settings);
+                return Task.FromResult<IRayBackend>(Backend);
+            };
+            var iss = InitialSessionState.CreateDefault2();
+            iss.ImportPSModule(new[] { ManifestPath });
+            _runspace = RunspaceFactory.CreateRunspace(iss);
+            _runspace.Open();
+        }
+
+        public FakeRayBackend Backend { get; }
+        /// <summary>Every BackendSettings the module asked the factory for.</summary>
+        public List<BackendSettings> ConnectSettings { get; } = new();
+
+        public static string RepoRoot { get; } = FindRepoRoot();
+        public static string StagedModule => Path.Combine(RepoRoot, "out", "RayRunner");
+        public static string ManifestPath => Path.Combine(StagedModule, "RayRunner.psd1");
+
+        static string FindRepoRoot()
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir != null && !File.Exists(Path.Combine(dir.FullName, "RayRunner.sln"))) dir = dir.Parent;
+            return dir?.FullName ?? throw new InvalidOperationException("RayRunner.sln not found above " + AppContext.BaseDirectory);
+        }
+
+        /// <summary>Runs a script in the session; errors stay in <see cref="Outcome.Errors"/> and in $Error.</summary>
+        public Outcome Run(string script, IDictionary<string, object?>? variables = null)
+        {
+            using var ps = PowerShell.Create();
+            ps.Runspace = _runspace;
+            if (variables != null)
+                foreach (var kv in variables) _runspace.SessionStateProxy.SetVariable(kv.Key, kv.Value);
+            ps.AddScript(script);
+            Collection<PSObject> output;
+            Exception? terminating = null;
+            try
+            {
+                output = ps.Invoke();
+            }
+            catch (RuntimeException ex)
+            {
+                output = new Collection<PSObject>();
+                terminating = ex;
+            }
+            return new Outcome(output.ToList(), ps.Streams.Error.ToList(), ps.Streams.Warning.Select(w => w.Message).ToList(),
+                ps.Streams.Verbose.Select(v => v.Message).ToList(), ps.Streams.Progress.ToList(), terminating);
+        }
+
+        /// <summary>Starts a script without waiting, for tests that stop it (Ctrl+C) midway.</summary>
+        public (PowerShell Shell, IAsyncResult Pending) Begin(string script)
+        {
+            var ps = PowerShell.Create();
+            ps.Runspace = _runspace;
+            ps.AddScript(script);
+            return (ps, ps.BeginInvoke());
+        }
+
+        /// <summary>The FullyQualifiedErrorId of $Error[0], as a user would read it.</summary>
+        public string? LastErrorId() => Run("$Error[0].FullyQualifiedErrorId").Output.SingleOrDefault()?.BaseObject as string;
+
+        public void Dispose()
+        {
+            _runspace.Dispose();
+            BackendFactory.Override = null;
+        }
+    }
+
+    public sealed record Outcome(
+        List<PSObject> Output, List<ErrorRecord> Errors, List<string> Warnings, List<string> Verbose,
+        List<ProgressRecord> Progress, Exception? Terminating)
+    {
+        /// <summary>Fails with the errors' text when the script did not run cleanly.</summary>
+        public Outcome AssertClean()
+        {
+            var problems = Errors.Select(e => e.FullyQualifiedErrorId + ": " + e).ToList();
+            if (Terminating != null) problems.Add("terminating: " + Terminating);
+            Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
+            return this;
+        }
+
+        public T Base<T>(int index = 0) => (T)Output[index].BaseObject;
+        public object? Prop(int index, string name) => Output[index].Properties[name]?.Value;
+    }
+}

@@ -186,7 +186,7 @@ namespace RayRunner.Core
             {
                 record = JsonSerializer.Deserialize<RunRecord>(bytes, RayRunnerJson.Options);
             }
-            catch (Exception ex) when (ex is JsonException || ex is NotSupportedException || ex is InvalidOperationException || ex is ConfigValidationException)
+            catch (Exception ex) when (ex is JsonException || ex is NotSupportedException || ex is InvalidOperationException || ex is ArgumentException || ex is FormatException)
             {
                 Report(runId, path, $"is damaged ({FirstLine(ex.Message)}); the run is skipped. Delete the folder '{Path.GetDirectoryName(path)}' if the run is no longer needed.");
                 return null;

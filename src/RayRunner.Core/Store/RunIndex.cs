@@ -126,7 +126,7 @@ namespace RayRunner.Core
             {
                 return JsonSerializer.Deserialize<Line>(utf8, RayRunnerJson.Options);
             }
-            catch (Exception ex) when (ex is JsonException || ex is NotSupportedException || ex is InvalidOperationException || ex is ConfigValidationException)
+            catch (Exception ex) when (ex is JsonException || ex is NotSupportedException || ex is InvalidOperationException || ex is ArgumentException || ex is FormatException)
             {
                 return null;
             }

@@ -19,7 +19,7 @@ namespace RayRunner.Core
     /// global to the process. Async members take a CancellationToken; the synchronous ones keep
     /// tmgg's shape for callers that want it.
     /// </remarks>
-    public sealed class RayRunner : IDisposable
+    public sealed partial class RayRunner : IDisposable
     {
         public const string ExperimentSlotResource = "experiment_slot";
 
@@ -30,6 +30,8 @@ namespace RayRunner.Core
         readonly object _gate = new object();
         readonly LinkedList<TrackedRun> _queue = new LinkedList<TrackedRun>();
         readonly CancellationTokenSource _lifetime = new CancellationTokenSource();
+        /// <summary>This process, as recorded in the store for runs it holds or hands over.</summary>
+        readonly ProcessIdentity _me = ProcessIdentity.Current;
         int _inFlight;
 
         /// <summary>tmgg's constructor: checks the backend is available and initializes it unless it already is.</summary>
@@ -130,6 +132,7 @@ namespace RayRunner.Core
                 throw new ArgumentException("A sweep cannot share one run id; leave RunId unset and each run gets its own.", nameof(request));
 
             var runs = configs.Select((c, i) => PrepareIndexed(c, request, i)).ToList();
+            if (request.Resume) return await ResumeSweepAsync(runs, request, cancellationToken).ConfigureAwait(false);
             var spawned = new List<RaySpawnedTask>(runs.Count);
             foreach (var run in runs)
             {
@@ -178,7 +181,26 @@ namespace RayRunner.Core
                 UseShell = request.UseShell,
                 Environment = request.Environment ?? new Dictionary<string, string>(),
             };
-            return new TrackedRun(spec, RemoteOptions(), normalized, _backend.Name);
+            var options = RemoteOptions();
+            var createdAt = DateTimeOffset.UtcNow;
+            return new TrackedRun(spec, options, normalized, _backend.Name, createdAt)
+            {
+                SpecRecord = new RunSpecRecord
+                {
+                    SweepId = request.SweepId,
+                    ConfigHash = ConfigHash.Compute(input.Config),
+                    Config = normalized,
+                    Input = input,
+                    Entrypoint = spec.Entrypoint.Text,
+                    WorkingDirectory = request.WorkingDirectory,
+                    UseShell = request.UseShell,
+                    Environment = request.Environment,
+                    Options = options,
+                    Backend = _backend.Name,
+                    Address = _backend.Address,
+                    CreatedAt = createdAt,
+                },
+            };
         }
 
         string NewUniqueRunId()
@@ -201,10 +223,29 @@ namespace RayRunner.Core
 
         async Task<RaySpawnedTask> StartAsync(TrackedRun run, CancellationToken cancellationToken)
         {
+            Register(run);
+            return await LaunchAsync(run, cancellationToken).ConfigureAwait(false);
+        }
+
+        /// <summary>Tracks the run and records it as queued: from here on it cannot be lost.</summary>
+        void Register(TrackedRun run)
+        {
             if (!_active.TryAdd(run.RunId, run))
                 throw new ArgumentException($"A run with id '{run.RunId}' is already tracked. Choose another id, or collect or remove that run first.", nameof(RunRequest.RunId));
-            _store.Save(Record(run, RunStatus.Queued));
+            try
+            {
+                _store.Save(Record(run, RunStatus.Queued));
+            }
+            catch
+            {
+                _active.TryRemove(run.RunId, out _);
+                throw;
+            }
+        }
 
+        /// <summary>Hands a registered run to the backend now, or queues it until a slot frees.</summary>
+        async Task<RaySpawnedTask> LaunchAsync(TrackedRun run, CancellationToken cancellationToken)
+        {
             bool dispatchNow;
             lock (_gate)
             {
@@ -212,6 +253,7 @@ namespace RayRunner.Core
                 if (dispatchNow)
                 {
                     _inFlight++;
+                    run.HoldsSlot = true;
                     run.Phase = RunPhase.Dispatching;
                 }
                 else
@@ -233,28 +275,92 @@ namespace RayRunner.Core
                     _store.Delete(run.RunId);
                     run.Phase = RunPhase.Finished;
                     run.DispatchEnded.TrySetResult(false);
-                    ReleaseSlot();
+                    ReleaseSlotOf(run);
                     throw;
                 }
             }
-            return new RaySpawnedTask(run.RunId, run.Ref) { SweepId = run.SweepId, SubmittedAt = run.SubmittedAt };
+            return Handle(run);
         }
 
+        RaySpawnedTask Handle(TrackedRun run) =>
+            new RaySpawnedTask(run.RunId, run.Ref) { SweepId = run.SweepId, SubmittedAt = run.SubmittedAt };
+
+        /// <summary>
+        /// Hands one run to the backend, exactly once across processes: the run is claimed in the
+        /// store first (under the store lock), submitted, then recorded as submitted. If the store
+        /// says another process already has it, or it already ended, this process follows it instead.
+        /// </summary>
         async Task DispatchAsync(TrackedRun run, CancellationToken cancellationToken)
         {
-            var taskRef = await _backend.SubmitAsync(run.Spec, run.Options, cancellationToken).ConfigureAwait(false);
+            var claim = ClaimForDispatch(run.RunId);
+            switch (claim.Kind)
+            {
+                case ClaimKind.Final:
+                    run.DispatchEnded.TrySetResult(false);
+                    Complete(run, claim.Record!.Result!);
+                    return;
+                case ClaimKind.Submitted:
+                    BeginMonitoring(run, claim.Record!);
+                    return;
+                case ClaimKind.Elsewhere:
+                    _ = FollowAsync(run);
+                    return;
+                case ClaimKind.Missing:
+                    throw new InvalidOperationException($"The record of run '{run.RunId}' disappeared from the run store before the run was handed over, so it was not started.");
+            }
+
+            TaskRef? taskRef = null;
+            if (claim.StaleClaim)
+            {
+                // A process died while handing this run over: it may or may not have reached the
+                // backend. Ask the backend by run id first (Ray: GET by submission id); only a run
+                // the backend does not know is submitted again (and SubmitAsync is idempotent per id).
+                taskRef = await FindOnBackendAsync(run.RunId, cancellationToken).ConfigureAwait(false);
+            }
+            taskRef ??= await _backend.SubmitAsync(run.Spec, run.Options, cancellationToken).ConfigureAwait(false);
             run.Ref = taskRef;
             run.DispatchedAt = DateTimeOffset.UtcNow;
             run.LastPhase = RunStatus.Pending;
             run.Phase = RunPhase.Dispatched;
-            _store.Save(Record(run, RunStatus.Pending));
+            SaveQuietly(Record(run, RunStatus.Pending));
             run.DispatchEnded.TrySetResult(true);
             _ = MonitorAsync(run);
         }
 
-        /// <summary>Frees a slot and hands the next queued runs to the backend.</summary>
-        void ReleaseSlot()
+        /// <summary>The backend's reference for a run it already has, or null when it has none (or cannot say).</summary>
+        async Task<TaskRef?> FindOnBackendAsync(string runId, CancellationToken cancellationToken)
         {
+            var bare = new TaskRef(_backend.Name, runId);
+            try
+            {
+                var answer = await _backend.WaitAsync(new[] { bare }, 1, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+                return answer.Ready.Concat(answer.NotReady).FirstOrDefault(r => r.Equals(bare));
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception)
+            {
+                return null; // unknown to the backend: submit
+            }
+        }
+
+        /// <summary>Starts monitoring a run the store says was submitted (by this or another process).</summary>
+        void BeginMonitoring(TrackedRun run, RunRecord record)
+        {
+            run.Ref = record.ToTaskRef();
+            run.DispatchedAt = record.Submission!.SubmittedAt;
+            run.LastPhase = RunStatus.IsTerminal(record.Status) || record.Status == RunStatus.Queued ? RunStatus.Pending : record.Status;
+            run.Phase = RunPhase.Dispatched;
+            run.DispatchEnded.TrySetResult(true);
+            _ = MonitorAsync(run);
+        }
+
+        /// <summary>Frees the run's slot, if it holds one, and hands the next queued runs to the backend.</summary>
+        void ReleaseSlotOf(TrackedRun run)
+        {
+            if (!run.TryReleaseSlot()) return;
             lock (_gate) _inFlight--;
             Pump();
         }
@@ -270,6 +376,7 @@ namespace RayRunner.Core
                     next = _queue.First!.Value;
                     _queue.RemoveFirst();
                     _inFlight++;
+                    next.HoldsSlot = true;
                     next.Phase = RunPhase.Dispatching;
                 }
                 _ = DispatchQueuedAsync(next);
@@ -282,13 +389,18 @@ namespace RayRunner.Core
             {
                 await DispatchAsync(run, _lifetime.Token).ConfigureAwait(false);
             }
+            catch (OperationCanceledException) when (_lifetime.IsCancellationRequested)
+            {
+                // The runner was disposed mid-hand-over: leave the run queued in the store, let go of
+                // it, and let any process resume it (its claim tells them to ask the backend first).
+                run.DispatchEnded.TrySetResult(false);
+                Release(run);
+            }
             catch (Exception ex)
             {
                 // Nobody is waiting on this call, so the failure becomes the run's result: never lost.
-                run.Phase = RunPhase.Finished;
                 run.DispatchEnded.TrySetResult(false);
-                Finish(run, TaskOutput.Failure(run.RunId, RunStatus.Failed, $"The backend did not accept the run: {ex.Message}"));
-                ReleaseSlot();
+                Complete(run, TaskOutput.Failure(run.RunId, RunStatus.Failed, $"The backend did not accept the run: {ex.Message}"));
             }
         }
 
@@ -318,7 +430,10 @@ namespace RayRunner.Core
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
-                // Cancelled by Cancel() (which has already recorded the outcome) or by Dispose().
+                // Cancel() has already recorded the outcome. Dispose() only stops watching: the run
+                // goes on in the backend and its record stays "submitted", so a later session
+                // re-attaches to it. Recording "cancelled" here would be a lie that loses the result.
+                if (_lifetime.IsCancellationRequested && !run.IsFinished) return;
                 output = TaskOutput.Failure(run.RunId, RunStatus.Cancelled, "The run was cancelled.");
             }
             catch (Exception ex)
@@ -327,9 +442,7 @@ namespace RayRunner.Core
                 output = TaskOutput.Failure(run.RunId, RunStatus.Failed, $"Fetching the result failed: {ex.Message}");
             }
 
-            Finish(run, output);
-            run.Phase = RunPhase.Finished;
-            ReleaseSlot();
+            Complete(run, output);
         }
 
         async Task<TaskOutput> TimeOutAsync(TrackedRun run, int timeoutSeconds)
@@ -346,43 +459,82 @@ namespace RayRunner.Core
             return TaskOutput.Failure(run.RunId, RunStatus.Timeout, message);
         }
 
-        /// <summary>Records, then reports, a run's outcome. The first caller wins; later ones are ignored.</summary>
+        /// <summary>Records and reports the outcome, then frees the run's slot.</summary>
+        void Complete(TrackedRun run, TaskOutput output)
+        {
+            Finish(run, output);
+            run.Phase = RunPhase.Finished;
+            ReleaseSlotOf(run);
+        }
+
+        /// <summary>
+        /// Records, then reports, a run's outcome. The first caller wins; later ones are ignored.
+        /// Across processes the store decides: if another process recorded the run's end first,
+        /// that recorded outcome is the one reported, so every process tells the same story.
+        /// </summary>
         void Finish(TrackedRun run, TaskOutput output)
         {
             if (!run.TryClaimFinish()) return;
+            var final = Finalize(output, run.RunId, run.DispatchedAt);
+            RunRecord? stored = null;
+            try
+            {
+                stored = SaveQuietly(Record(run, final.Status, final));
+            }
+            finally
+            {
+                run.Outcome.TrySetResult(stored?.Result ?? final);
+            }
+        }
+
+        /// <summary>Fills the fields RayRunner observes: status normalized, start, end and duration.</summary>
+        static TaskOutput Finalize(TaskOutput output, string runId, DateTimeOffset? dispatchedAt)
+        {
             var now = DateTimeOffset.UtcNow;
-            var started = output.StartedAt ?? run.DispatchedAt;
+            var started = output.StartedAt ?? dispatchedAt;
             var completed = output.CompletedAt ?? now;
             var duration = output.DurationSeconds > 0 ? output.DurationSeconds
                 : started.HasValue ? Math.Max(0, (completed - started.Value).TotalSeconds) : 0;
             var status = RunStatus.Normalize(output.Status) ?? RunStatus.Completed;
-            var final = output.With(runId: run.RunId, status: status, startedAt: started, completedAt: completed, durationSeconds: duration);
+            return output.With(runId: runId, status: status, startedAt: started, completedAt: completed, durationSeconds: duration);
+        }
+
+        /// <summary>
+        /// Saves a record on a path where the caller cannot be told of a failure (a monitor, a
+        /// background dispatch). A disk error must not leave a run hanging: the outcome is still
+        /// reported in this process, and the record, left behind, makes a later process ask the
+        /// backend again. Returns null when the save failed.
+        /// </summary>
+        RunRecord? SaveQuietly(RunRecord record)
+        {
             try
             {
-                _store.Save(Record(run, status, final));
+                return _store.Save(record);
             }
-            finally
+            catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)
             {
-                run.Outcome.TrySetResult(final);
+                return null;
             }
         }
 
-        RunRecord Record(TrackedRun run, string status, TaskOutput? result = null) => new RunRecord
+        /// <summary>The run as it stands, for the store.</summary>
+        RunRecord Record(TrackedRun run, string status, TaskOutput? result = null, DispatchClaim? claim = null) => new RunRecord
         {
             RunId = run.RunId,
-            SweepId = run.SweepId,
-            ConfigHash = ConfigHash.Compute(run.Spec.Input.Config),
-            Backend = _backend.Name,
-            Address = _backend.Address,
-            Entrypoint = run.Spec.Entrypoint.Text,
-            WorkingDirectory = run.Spec.WorkingDirectory,
-            Input = run.Spec.Input,
-            Options = run.Options,
             Status = status,
-            Locator = run.Phase == RunPhase.Queued ? null : run.Ref.Locator,
-            CreatedAt = run.SubmittedAt,
-            SubmittedAt = run.DispatchedAt,
+            Spec = run.SpecRecord,
+            // A run not yet handed over is held by this process's queue; say so, so that others
+            // leave it alone while this process lives and adopt it once it is gone.
+            Owner = run.DispatchedAt == null && result == null ? _me : null,
+            Claim = claim,
+            Submission = run.DispatchedAt == null ? null : new SubmissionRecord
+            {
+                Backend = run.Ref.Backend,
+                Locator = run.Ref.Locator,
+                SubmittedAt = run.DispatchedAt.Value,
+            },
             Result = result,
+            UpdatedAt = DateTimeOffset.UtcNow,
         };
 
         // ----------------------------------------------------------------------------------
@@ -414,10 +566,14 @@ namespace RayRunner.Core
             return results;
         }
 
-        /// <summary>Waits for a tracked run to end and returns its result; the run stays tracked.</summary>
+        /// <summary>
+        /// Waits for a run to end and returns its result; a tracked run stays tracked. A run of an
+        /// earlier session or another process is answered from the store when its result is
+        /// recorded, else re-attached through the backend (see <see cref="Attach"/>).
+        /// </summary>
         public async Task<ExperimentResult> GetResultAsync(string runId, CancellationToken cancellationToken = default)
         {
-            var run = Tracked(runId);
+            var run = Attach(runId) ?? throw NotFound(runId);
             var output = await WaitWithCancellation(run.Outcome.Task, cancellationToken).ConfigureAwait(false);
             return ExperimentResult.FromTaskOutput(output, run.RunId, run.Config, run.SweepId);
         }
@@ -425,48 +581,70 @@ namespace RayRunner.Core
         /// <summary>The result if the run has ended, else null. Does not block.</summary>
         public ExperimentResult? TryGetResult(string runId)
         {
-            if (!_active.TryGetValue(runId, out var run) || !run.IsFinished) return null;
-            return ExperimentResult.FromTaskOutput(run.Outcome.Task.Result, run.RunId, run.Config, run.SweepId);
+            if (runId != null && _active.TryGetValue(runId, out var run))
+                return run.IsFinished ? ExperimentResult.FromTaskOutput(run.Outcome.Task.Result, run.RunId, run.Config, run.SweepId) : null;
+            var record = runId == null ? null : _store.TryLoad(runId);
+            return record?.Result == null ? null : ExperimentResult.FromTaskOutput(record.Result, record.RunId, record.Spec.Config, record.SweepId);
         }
 
         /// <summary>
         /// Waits until all (or, with <paramref name="any"/>, one) of the runs have ended, or the
         /// timeout passes (null: no limit). Returns the ids that have ended, in the order given.
-        /// Driven by the runs' own completion, never by a sleep loop.
+        /// Driven by the runs' own completion, never by a sleep loop. Runs of earlier sessions or
+        /// other processes are re-attached first; a queued one whose process died is dispatched
+        /// again here (see <see cref="ResumeQueuedAsync"/>).
         /// </summary>
         public async Task<IReadOnlyList<string>> WaitAsync(IEnumerable<string> runIds, bool any = false, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
         {
-            var runs = runIds.Distinct(StringComparer.Ordinal).Select(Tracked).ToList();
+            var runs = runIds.Distinct(StringComparer.Ordinal).Select(id => Attach(id) ?? throw NotFound(id)).ToList();
             if (runs.Count > 0)
             {
                 var outcomes = runs.Select(r => (Task)r.Outcome.Task).ToList();
                 var target = any ? Task.WhenAny(outcomes) : Task.WhenAll(outcomes);
-                using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
                 var delay = Task.Delay(timeout ?? Timeout.InfiniteTimeSpan, cts.Token);
                 var first = await Task.WhenAny(target, delay).ConfigureAwait(false);
                 cts.Cancel();
-                if (first != target) cancellationToken.ThrowIfCancellationRequested();
+                if (first != target)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    ThrowIfDisposed();
+                }
             }
             return runs.Where(r => r.IsFinished).Select(r => r.RunId).ToList();
         }
 
-        static async Task<T> WaitWithCancellation<T>(Task<T> task, CancellationToken cancellationToken)
+        /// <summary>Awaits a run's outcome until the caller cancels or the runner is disposed (its monitors stop then).</summary>
+        async Task<T> WaitWithCancellation<T>(Task<T> task, CancellationToken cancellationToken)
         {
-            if (!cancellationToken.CanBeCanceled || task.IsCompleted) return await task.ConfigureAwait(false);
-            var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-            using (cancellationToken.Register(() => cancelled.TrySetResult(true)))
+            if (task.IsCompleted) return await task.ConfigureAwait(false);
+            var stopped = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (cancellationToken.Register(() => stopped.TrySetResult(true)))
+            using (_lifetime.Token.Register(() => stopped.TrySetResult(true)))
             {
-                if (await Task.WhenAny(task, cancelled.Task).ConfigureAwait(false) != task)
+                if (await Task.WhenAny(task, stopped.Task).ConfigureAwait(false) != task)
+                {
                     cancellationToken.ThrowIfCancellationRequested();
+                    ThrowIfDisposed();
+                }
             }
             return await task.ConfigureAwait(false);
+        }
+
+        void ThrowIfDisposed()
+        {
+            if (_lifetime.IsCancellationRequested)
+                throw new ObjectDisposedException(nameof(RayRunner), "The runner was disposed; its runs go on in the backend and in the run store. Create a new runner over the same store to follow them.");
         }
 
         TrackedRun Tracked(string runId)
         {
             if (runId != null && _active.TryGetValue(runId, out var run)) return run;
-            throw new KeyNotFoundException($"No run with id '{runId}' is tracked by this runner.");
+            throw NotFound(runId);
         }
+
+        static KeyNotFoundException NotFound(string? runId) =>
+            new KeyNotFoundException($"No run with id '{runId}' is tracked by this runner or recorded in its run store. List the known runs with Get-RayRun (ListRuns).");
 
         // ----------------------------------------------------------------------------------
         // Status and control
@@ -481,7 +659,8 @@ namespace RayRunner.Core
         /// </summary>
         public async Task<string> GetStatusAsync(string runId, CancellationToken cancellationToken = default)
         {
-            if (runId == null || !_active.TryGetValue(runId, out var run)) return RunStatus.Unknown;
+            if (runId == null) return RunStatus.Unknown;
+            if (!_active.TryGetValue(runId, out var run)) return await GetStoredStatusAsync(runId, cancellationToken).ConfigureAwait(false);
             if (run.IsFinished) return run.Outcome.Task.Result.Status;
             if (run.Phase == RunPhase.Queued || run.Phase == RunPhase.Dispatching) return RunStatus.Queued;
 
@@ -516,7 +695,9 @@ namespace RayRunner.Core
         /// </summary>
         public async Task<bool> CancelAsync(string runId, CancellationToken cancellationToken = default)
         {
-            if (runId == null || !_active.TryGetValue(runId, out var run)) return false;
+            if (runId == null) return false;
+            if (!_active.TryGetValue(runId, out var run) || (run.IsFollower && run.Phase != RunPhase.Dispatched))
+                return await CancelStoredAsync(runId, run, cancellationToken).ConfigureAwait(false);
 
             bool wasQueued;
             lock (_gate)
@@ -569,12 +750,43 @@ namespace RayRunner.Core
                 await _backend.ShutdownAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        /// <summary>A point-in-time view of every tracked run, without calling the backend.</summary>
-        public IReadOnlyList<RunSnapshot> ListRuns() =>
-            _active.Values.OrderBy(r => r.SubmittedAt).Select(Snapshot).ToList();
+        /// <summary>
+        /// A point-in-time view of every run this runner tracks or its store records (earlier
+        /// sessions, other processes), oldest first, without calling the backend.
+        /// </summary>
+        public IReadOnlyList<RunSnapshot> ListRuns()
+        {
+            var tracked = _active.Values.ToList();
+            var snapshots = tracked.Select(Snapshot).ToList();
+            var seen = new HashSet<string>(tracked.Select(r => r.RunId), StringComparer.Ordinal);
+            foreach (var record in _store.List())
+                if (seen.Add(record.RunId)) snapshots.Add(Snapshot(record));
+            return snapshots.OrderBy(s => s.SubmittedAt).ThenBy(s => s.RunId, StringComparer.Ordinal).ToList();
+        }
 
-        public RunSnapshot? GetRun(string runId) =>
-            runId != null && _active.TryGetValue(runId, out var run) ? Snapshot(run) : null;
+        /// <summary>One run as tracked here, else as recorded in the store; null when neither knows it.</summary>
+        public RunSnapshot? GetRun(string runId)
+        {
+            if (runId == null) return null;
+            if (_active.TryGetValue(runId, out var run)) return Snapshot(run);
+            var record = _store.TryLoad(runId);
+            return record == null ? null : Snapshot(record);
+        }
+
+        static RunSnapshot Snapshot(RunRecord record) => new RunSnapshot
+        {
+            RunId = record.RunId,
+            SweepId = record.SweepId,
+            Status = record.Result != null ? RunStatus.Normalize(record.Result.Status) ?? record.Status : record.Status,
+            Backend = record.Spec.Backend,
+            Entrypoint = record.Spec.Entrypoint,
+            Config = record.Spec.Config,
+            SubmittedAt = record.Spec.CreatedAt,
+            StartedAt = record.Result?.StartedAt ?? record.Submission?.SubmittedAt,
+            CompletedAt = record.Result?.CompletedAt,
+            Output = record.Result,
+            ObjectRef = record.ToTaskRef(),
+        };
 
         RunSnapshot Snapshot(TrackedRun run)
         {
@@ -584,7 +796,7 @@ namespace RayRunner.Core
                 RunId = run.RunId,
                 SweepId = run.SweepId,
                 Status = output?.Status ?? (run.Phase == RunPhase.Dispatched ? run.LastPhase : RunStatus.Queued),
-                Backend = _backend.Name,
+                Backend = run.SpecRecord.Backend,
                 Entrypoint = run.Spec.Entrypoint.Text,
                 Config = run.Config,
                 SubmittedAt = run.SubmittedAt,
@@ -598,17 +810,27 @@ namespace RayRunner.Core
         /// <summary>The run's log from the backend, when the backend keeps one.</summary>
         public Task<string> GetLogAsync(string runId, int? tailLines = null, CancellationToken cancellationToken = default)
         {
-            var run = Tracked(runId);
+            var taskRef = _active.TryGetValue(runId, out var run) ? run.Ref : _store.TryLoad(runId)?.ToTaskRef() ?? throw NotFound(runId);
             if (_backend is not IRunLogReader reader)
                 throw new NotSupportedException($"The {_backend.Name} backend keeps no logs.");
-            return reader.ReadLogAsync(run.Ref, tailLines, cancellationToken);
+            return reader.ReadLogAsync(taskRef, tailLines, cancellationToken);
         }
 
-        /// <summary>Stops every monitor. Runs on the backend keep going; the backend is not shut down.</summary>
+        /// <summary>
+        /// Stops every monitor. Runs on the backend keep going; the backend is not shut down. Runs
+        /// still queued here are let go in the store, so any process can resume them.
+        /// </summary>
         public void Dispose()
         {
             if (_lifetime.IsCancellationRequested) return;
             _lifetime.Cancel();
+            List<TrackedRun> queued;
+            lock (_gate)
+            {
+                queued = _queue.ToList();
+                _queue.Clear();
+            }
+            foreach (var run in queued) Release(run);
             foreach (var run in _active.Values) run.Watch.Cancel();
         }
     }

@@ -40,6 +40,15 @@ namespace RayRunner.Core
         public bool UseShell { get; init; }
         public System.Collections.Generic.IReadOnlyDictionary<string, string>? Environment { get; init; }
 
+        /// <summary>
+        /// Sweeps only, with <see cref="SweepId"/>: resume that sweep as tmgg's coordinator does.
+        /// Configs whose run in the store completed are skipped (their handles point at the
+        /// completed runs), configs whose run is still queued or running are followed rather than
+        /// started twice, and only missing configs and those whose run failed, timed out or was
+        /// cancelled run again. Configs are matched by <see cref="ConfigHash"/>.
+        /// </summary>
+        public bool Resume { get; init; }
+
         internal static RunRequest Default { get; } = new RunRequest();
     }
 }

@@ -21,13 +21,15 @@ namespace RayRunner.Core
     internal sealed class TrackedRun
     {
         int _finished;
+        int _holdsSlot;
 
-        public TrackedRun(TaskSpec spec, TaskOptions options, IReadOnlyDictionary<string, object?> config, string backend)
+        public TrackedRun(TaskSpec spec, TaskOptions options, IReadOnlyDictionary<string, object?> config, string backend, DateTimeOffset submittedAt)
         {
             Spec = spec;
             Options = options;
             Config = config;
             Ref = new TaskRef(backend, spec.RunId);
+            SubmittedAt = submittedAt;
         }
 
         public string RunId => Spec.RunId;
@@ -36,7 +38,21 @@ namespace RayRunner.Core
         /// <summary>The config as the caller gave it (a run_id key included), for the result.</summary>
         public IReadOnlyDictionary<string, object?> Config { get; }
         public string? SweepId => Spec.SweepId;
-        public DateTimeOffset SubmittedAt { get; } = DateTimeOffset.UtcNow;
+        /// <summary>When the run was first asked for (kept across processes through the store).</summary>
+        public DateTimeOffset SubmittedAt { get; }
+        /// <summary>What the store records as the run's spec; made once, reused by every save.</summary>
+        public RunSpecRecord SpecRecord { get; init; } = new RunSpecRecord();
+
+        /// <summary>
+        /// A run this runner did not start but follows through the store (an earlier session's or
+        /// another process's run): it watches the record until the run is submitted or ends.
+        /// </summary>
+        public bool IsFollower
+        {
+            get => _isFollower;
+            set => _isFollower = value;
+        }
+        volatile bool _isFollower;
 
         public volatile RunPhase Phase = RunPhase.Queued;
         /// <summary>The backend's reference once dispatched; a placeholder with no locator before.</summary>
@@ -53,6 +69,16 @@ namespace RayRunner.Core
         public readonly CancellationTokenSource Watch = new CancellationTokenSource();
 
         public bool IsFinished => Outcome.Task.IsCompleted;
+
+        /// <summary>Set (under the runner's gate) when the run takes one of the runner's MaxConcurrent slots.</summary>
+        public bool HoldsSlot
+        {
+            get => Volatile.Read(ref _holdsSlot) == 1;
+            set => Volatile.Write(ref _holdsSlot, value ? 1 : 0);
+        }
+
+        /// <summary>True for exactly one caller when the run holds a slot: the one that frees it.</summary>
+        public bool TryReleaseSlot() => Interlocked.Exchange(ref _holdsSlot, 0) == 1;
 
         /// <summary>True for exactly one caller: the one allowed to record and report the outcome.</summary>
         public bool TryClaimFinish() => Interlocked.Exchange(ref _finished, 1) == 0;

@@ -33,18 +33,12 @@ namespace RayRunner.PowerShell
 
         public override string ToString() => RunId;
 
-        internal static RayRun FromSnapshot(RunSnapshot s, string? statusOverride = null)
+        internal static RayRun FromSnapshot(RunSnapshot s, bool tracked, string? statusOverride = null)
         {
             var status = statusOverride ?? s.Status;
             return Build(s.RunId, s.SweepId, status, s.Backend, s.SubmittedAt, s.StartedAt, s.CompletedAt,
-                s.Entrypoint, PSValues.ToOrderedMap(s.Config), s.Output?.ErrorMessage, tracked: true);
+                s.Entrypoint, PSValues.ToOrderedMap(s.Config), s.Output?.ErrorMessage, tracked);
         }
-
-        internal static RayRun FromRecord(RunRecord r) =>
-            Build(r.RunId, r.SweepId, r.Result?.Status ?? r.Status, r.Backend, r.CreatedAt,
-                r.Result?.StartedAt ?? r.SubmittedAt, r.Result?.CompletedAt, r.Entrypoint,
-                r.Input != null ? PSValues.ToOrderedMap(r.Input.Config) : new OrderedDictionary(),
-                r.Result?.ErrorMessage, tracked: false);
 
         static RayRun Build(string runId, string? sweepId, string status, string backend, DateTimeOffset submitted,
             DateTimeOffset? started, DateTimeOffset? completed, string entrypoint, OrderedDictionary config, string? error, bool tracked)

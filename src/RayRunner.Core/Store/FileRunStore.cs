@@ -1,0 +1,372 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+
+namespace RayRunner.Core
+{
+    /// <summary>
+    /// The run store on disk: one private folder per run under <c>$RAYRUNNER_HOME</c> (default
+    /// <c>~/.rayrunner</c>), holding <c>run.json</c> (spec, claim, submission, result) and
+    /// <c>output.log</c> (the local backend's output). Safe for several processes at once: every
+    /// write happens under the store lock and is atomic. See docs/run-store.md.
+    /// </summary>
+    /// <remarks>
+    /// Layout: <c>&lt;root&gt;/store.lock</c>, <c>&lt;root&gt;/index.jsonl</c> (a cache for fast listing,
+    /// rebuilt from the folders whenever it disagrees with them), <c>&lt;root&gt;/runs/&lt;runId&gt;/</c>.
+    /// </remarks>
+    public sealed class FileRunStore : IRunStore
+    {
+        public const string HomeVariable = "RAYRUNNER_HOME";
+        public const string RecordFileName = "run.json";
+        public const string LogFileName = "output.log";
+        const string RunsFolderName = "runs";
+        const string DeletedPrefix = ".deleted-";
+        const int MaxProblemsKept = 200;
+
+        readonly StoreLock _lock;
+        readonly RunIndex _index;
+        readonly ConcurrentQueue<StoreProblem> _problems = new ConcurrentQueue<StoreProblem>();
+        readonly ConcurrentDictionary<string, byte> _problemKeys = new ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
+        readonly LogRetention _retention;
+        long _logBytesTally = -1; // -1: not counted yet in this process
+
+        /// <param name="root">The store folder; null means <c>$RAYRUNNER_HOME</c>, else <c>~/.rayrunner</c>.</param>
+        public FileRunStore(string? root = null, LogRetention? retention = null)
+        {
+            Root = Path.GetFullPath(string.IsNullOrWhiteSpace(root) ? DefaultRoot() : root!);
+            RunsFolder = Path.Combine(Root, RunsFolderName);
+            _retention = retention ?? LogRetention.Default;
+            _retention.Validate();
+            try
+            {
+                PrivateFiles.CreateFolder(Root);
+                PrivateFiles.CreateFolder(RunsFolder);
+                var lockPath = Path.Combine(Root, "store.lock");
+                if (!File.Exists(lockPath)) PrivateFiles.Touch(lockPath);
+                _lock = StoreLock.For(lockPath);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                throw new IOException($"Cannot use '{Root}' as the RayRunner run store: {ex.Message} Set {HomeVariable} to a folder you can write to.", ex);
+            }
+            _index = new RunIndex(Path.Combine(Root, "index.jsonl"));
+        }
+
+        /// <summary><c>$RAYRUNNER_HOME</c> when set, else <c>~/.rayrunner</c>.</summary>
+        public static string DefaultRoot()
+        {
+            var home = Environment.GetEnvironmentVariable(HomeVariable);
+            if (!string.IsNullOrWhiteSpace(home)) return Path.GetFullPath(home);
+            var profile = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            if (string.IsNullOrEmpty(profile)) profile = Environment.GetEnvironmentVariable("HOME") ?? ".";
+            return Path.Combine(profile, ".rayrunner");
+        }
+
+        public string Root { get; }
+        public string RunsFolder { get; }
+
+        public IReadOnlyList<StoreProblem> Problems => _problems.ToArray();
+
+        /// <summary>The folder of one run. The id is checked first, so no id can name a folder outside the store.</summary>
+        public string RunFolder(string runId)
+        {
+            RunIds.Validate(runId, nameof(runId));
+            var folder = Path.GetFullPath(Path.Combine(RunsFolder, runId));
+            var parent = Path.GetDirectoryName(folder);
+            if (!string.Equals(parent, RunsFolder, PrivateFiles.IsUnix ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException($"The run id '{runId}' does not name a folder inside the store '{RunsFolder}'.", nameof(runId));
+            return folder;
+        }
+
+        public string LogPathFor(string runId)
+        {
+            var folder = RunFolder(runId);
+            if (!Directory.Exists(folder)) PrivateFiles.CreateFolder(folder);
+            return Path.Combine(folder, LogFileName);
+        }
+
+        public T WithLock<T>(Func<T> action) => _lock.Run(action);
+
+        // ------------------------------------------------------------------------------------
+        // Records
+        // ------------------------------------------------------------------------------------
+
+        public RunRecord Save(RunRecord record)
+        {
+            if (record == null) throw new ArgumentNullException(nameof(record));
+            var folder = RunFolder(record.RunId);
+            var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(record, RayRunnerJson.Indented) + "\n");
+            var saved = WithLock(() =>
+            {
+                var path = Path.Combine(folder, RecordFileName);
+                if (Directory.Exists(folder))
+                {
+                    var existing = File.Exists(path) ? Read(record.RunId, path) : null;
+                    if (existing != null && existing.IsFinal) return existing;
+                    RemoveLeftoverTemps(folder);
+                }
+                else
+                {
+                    PrivateFiles.CreateFolder(folder);
+                }
+                PrivateFiles.WriteAtomic(path, bytes);
+                _index.Append(RunIndex.StampOf(path), record);
+                return record;
+            });
+            if (ReferenceEquals(saved, record) && record.IsFinal) ApplyRetention(record.RunId);
+            return saved;
+        }
+
+        public RunRecord? TryLoad(string runId)
+        {
+            if (!RunIds.IsValid(runId)) return null;
+            var path = Path.Combine(RunFolder(runId), RecordFileName);
+            return File.Exists(path) ? Read(runId, path) : null;
+        }
+
+        public IReadOnlyList<RunRecord> List()
+        {
+            var scan = Scan();
+            if (scan.IndexNeedsRewrite)
+            {
+                // Rewrite under the lock from a fresh scan, so no Save made meanwhile is lost.
+                WithLock(() =>
+                {
+                    var fresh = Scan();
+                    _index.Rewrite(fresh.Entries);
+                    scan = fresh;
+                    return 0;
+                });
+            }
+            return scan.Entries.Select(e => e.Record)
+                .OrderBy(r => r.Spec.CreatedAt).ThenBy(r => r.RunId, StringComparer.Ordinal).ToList();
+        }
+
+        public bool Delete(string runId)
+        {
+            var folder = RunFolder(runId);
+            return WithLock(() =>
+            {
+                if (!Directory.Exists(folder)) return false;
+                // Rename first (atomic): a crash while deleting leaves a hidden folder that listing
+                // ignores and the next delete sweeps away, never half a run.
+                var graveyard = Path.Combine(RunsFolder, DeletedPrefix + runId + "-" + Guid.NewGuid().ToString("N").Substring(0, 8));
+                Directory.Move(folder, graveyard);
+                SweepGraveyard();
+                return true;
+            });
+        }
+
+        /// <summary>Reads one record; a damaged one is reported and skipped (null), never thrown.</summary>
+        RunRecord? Read(string runId, string path)
+        {
+            byte[] bytes;
+            try
+            {
+                bytes = File.ReadAllBytes(path);
+            }
+            catch (FileNotFoundException) { return null; }
+            catch (DirectoryNotFoundException) { return null; }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                Report(runId, path, $"cannot be read ({ex.Message}); the run is skipped.");
+                return null;
+            }
+            return Parse(runId, path, bytes);
+        }
+
+        internal RunRecord? Parse(string runId, string path, byte[] bytes)
+        {
+            RunRecord? record;
+            try
+            {
+                record = JsonSerializer.Deserialize<RunRecord>(bytes, RayRunnerJson.Options);
+            }
+            catch (Exception ex) when (ex is JsonException || ex is NotSupportedException || ex is InvalidOperationException || ex is ArgumentException || ex is FormatException)
+            {
+                Report(runId, path, $"is damaged ({FirstLine(ex.Message)}); the run is skipped. Delete the folder '{Path.GetDirectoryName(path)}' if the run is no longer needed.");
+                return null;
+            }
+            if (record == null || record.RunId != runId)
+            {
+                Report(runId, path, $"does not describe run '{runId}' (it names '{record?.RunId}'); the run is skipped.");
+                return null;
+            }
+            if (record.Format > RunRecord.CurrentFormat)
+            {
+                Report(runId, path, $"was written by a newer RayRunner (format {record.Format}); update RayRunner to read it. The run is skipped.");
+                return null;
+            }
+            return record;
+        }
+
+        void Report(string? runId, string path, string message)
+        {
+            if (!_problemKeys.TryAdd(path + "\n" + message, 0)) return;
+            _problems.Enqueue(new StoreProblem(runId, path, message));
+            while (_problems.Count > MaxProblemsKept && _problems.TryDequeue(out _)) { }
+        }
+
+        static string FirstLine(string text)
+        {
+            var nl = text.IndexOf('\n');
+            return (nl < 0 ? text : text.Substring(0, nl)).Trim();
+        }
+
+        static void RemoveLeftoverTemps(string folder)
+        {
+            // Writers hold the lock while a temp file exists, and so do we: any temp file here is the
+            // remains of a write that a crash interrupted.
+            foreach (var temp in Directory.EnumerateFiles(folder, "*" + PrivateFiles.TempSuffix))
+                PrivateFiles.TryDelete(temp);
+        }
+
+        void SweepGraveyard()
+        {
+            foreach (var dead in Directory.EnumerateDirectories(RunsFolder, DeletedPrefix + "*"))
+            {
+                try { Directory.Delete(dead, recursive: true); }
+                catch (IOException) { }
+                catch (UnauthorizedAccessException) { }
+            }
+        }
+
+        // ------------------------------------------------------------------------------------
+        // Listing: the index is a cache, checked against the folders on every listing
+        // ------------------------------------------------------------------------------------
+
+        sealed class ScanResult
+        {
+            public List<RunIndex.Entry> Entries { get; } = new List<RunIndex.Entry>();
+            public bool IndexNeedsRewrite;
+        }
+
+        /// <summary>
+        /// Lists the run folders and takes each record from the index when the index entry's stamp
+        /// (size and write time of run.json) matches the file, else from the file itself. So the
+        /// index can be missing, damaged or behind (a crash between writing a record and appending
+        /// its index line) without a listing ever being wrong.
+        /// </summary>
+        ScanResult Scan()
+        {
+            var index = _index.Read();
+            var result = new ScanResult { IndexNeedsRewrite = index.DamagedLines > 0 || index.Missing };
+            IEnumerable<string> folders;
+            try
+            {
+                folders = Directory.EnumerateDirectories(RunsFolder).Select(Path.GetFileName).ToList()!;
+            }
+            catch (DirectoryNotFoundException)
+            {
+                return result;
+            }
+            var seen = 0;
+            foreach (var name in folders)
+            {
+                if (name.StartsWith(DeletedPrefix, StringComparison.Ordinal)) continue;
+                var folder = Path.Combine(RunsFolder, name);
+                if (!RunIds.IsValid(name))
+                {
+                    Report(null, folder, "is not a run folder (its name is not a valid run id); it is ignored.");
+                    continue;
+                }
+                var path = Path.Combine(folder, RecordFileName);
+                var stamp = RunIndex.StampOf(path);
+                if (stamp == null)
+                {
+                    // Made by a process that died before its first record was complete; nothing was
+                    // ever reported to a caller about it.
+                    Report(name, folder, "holds no run.json (a run whose first write was interrupted); it is ignored.");
+                    continue;
+                }
+                if (index.Entries.TryGetValue(name, out var cached) && cached.Stamp == stamp)
+                {
+                    result.Entries.Add(cached);
+                    seen++;
+                    continue;
+                }
+                result.IndexNeedsRewrite = true;
+                var record = Read(name, path);
+                if (record != null) result.Entries.Add(new RunIndex.Entry(stamp, record));
+            }
+            if (seen != index.Entries.Count || index.Lines > 2 * index.Entries.Count + 64)
+                result.IndexNeedsRewrite = true;
+            return result;
+        }
+
+        // ------------------------------------------------------------------------------------
+        // Log retention
+        // ------------------------------------------------------------------------------------
+
+        /// <summary>Caps a finished run's log, and the store's logs in total (oldest finished runs first).</summary>
+        void ApplyRetention(string runId)
+        {
+            try
+            {
+                var log = Path.Combine(RunFolder(runId), LogFileName);
+                TrimToTail(log, _retention.MaxBytesPerRun);
+                var size = File.Exists(log) ? new FileInfo(log).Length : 0;
+                if (_logBytesTally < 0 || (_logBytesTally += size) > _retention.MaxTotalBytes)
+                    _logBytesTally = EnforceTotal();
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                Report(runId, RunFolder(runId), $"its log could not be trimmed ({ex.Message}).");
+            }
+        }
+
+        /// <summary>Empties the logs of the oldest finished runs until all logs fit; returns the total kept.</summary>
+        public long EnforceLogLimits() => EnforceTotal();
+
+        long EnforceTotal()
+        {
+            var logs = new List<(string Path, long Size, DateTimeOffset Finished, bool Final)>();
+            foreach (var record in List())
+            {
+                var log = Path.Combine(RunsFolder, record.RunId, LogFileName);
+                var info = new FileInfo(log);
+                if (!info.Exists) continue;
+                logs.Add((log, info.Length, record.Result?.CompletedAt ?? record.UpdatedAt, record.IsFinal));
+            }
+            var total = logs.Sum(l => l.Size);
+            foreach (var log in logs.Where(l => l.Final).OrderBy(l => l.Finished))
+            {
+                if (total <= _retention.MaxTotalBytes) break;
+                var kept = TrimToTail(log.Path, 0);
+                total -= log.Size - kept;
+            }
+            return total;
+        }
+
+        /// <summary>Keeps the last <paramref name="maxBytes"/> of a log behind a note saying what was cut; returns the new size.</summary>
+        long TrimToTail(string log, long maxBytes)
+        {
+            var info = new FileInfo(log);
+            if (!info.Exists || info.Length <= maxBytes) return info.Exists ? info.Length : 0;
+            var keep = (int)Math.Min(maxBytes, int.MaxValue / 2);
+            var tail = new byte[keep];
+            using (var stream = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+            {
+                stream.Seek(-keep, SeekOrigin.End);
+                var read = 0;
+                while (read < keep)
+                {
+                    var n = stream.Read(tail, read, keep - read);
+                    if (n == 0) break;
+                    read += n;
+                }
+            }
+            var note = Encoding.UTF8.GetBytes(
+                $"[RayRunner: {info.Length - keep} bytes of earlier output were removed by the store's log retention ({DateTimeOffset.UtcNow:u}).]\n");
+            var content = new byte[note.Length + keep];
+            Buffer.BlockCopy(note, 0, content, 0, note.Length);
+            Buffer.BlockCopy(tail, 0, content, note.Length, keep);
+            WithLock(() => { PrivateFiles.WriteAtomic(log, content); return 0; });
+            return content.Length;
+        }
+    }
+}

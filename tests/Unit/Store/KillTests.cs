@@ -1,0 +1,305 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
+using RayRunner.CrashHost;
+using RayRunner.Core;
+using Xunit;
+using CoreRunner = RayRunner.Core.RayRunner;
+
+namespace RayRunner.Tests.Unit.Store
+{
+    /// <summary>
+    /// The backend a kill test runs against, for the host process (command-line arguments) and for
+    /// the test itself (an object over the same runs). Add the real Local and Ray backends here once
+    /// merged: see docs/run-store.md, "Kill tests".
+    /// </summary>
+    public abstract class KillTestBackend : IDisposable
+    {
+        protected KillTestBackend(string work) => Work = work;
+
+        /// <summary>Holds experiment.sh and executions/&lt;run_id&gt; (one line per time the experiment really started).</summary>
+        public string Work { get; }
+        public abstract string[] HostArguments { get; }
+        public abstract Task<IRayBackend> CreateAsync();
+        public virtual void Dispose() { }
+
+        public static KillTestBackend Create(string name, string work) => name switch
+        {
+            "files" => new FilesKillTestBackend(work),
+            _ => throw new ArgumentException($"no kill-test backend '{name}'"),
+        };
+
+        /// <summary>How many times the experiment of this run actually started.</summary>
+        public int Executions(string runId)
+        {
+            var path = Path.Combine(Work, "executions", runId);
+            return File.Exists(path) ? File.ReadAllLines(path).Count(l => l.Length > 0) : 0;
+        }
+    }
+
+    /// <summary>The cross-process test backend of the host project: real child processes, state in files.</summary>
+    public sealed class FilesKillTestBackend : KillTestBackend
+    {
+        public FilesKillTestBackend(string work) : base(work) { }
+        public override string[] HostArguments => new[] { "--backend", "files" };
+        public override Task<IRayBackend> CreateAsync() => Task.FromResult<IRayBackend>(new FilesBackend(Path.Combine(Work, "backend")));
+    }
+
+    [CollectionDefinition("kill tests", DisableParallelization = true)]
+    public class KillTestCollection { }
+
+    /// <summary>
+    /// Tests that kill things: a real host process SIGKILLed mid-sweep, crashes between "recorded"
+    /// and "submitted", and two processes resuming the same store at once. Every wait is on a line
+    /// the host prints (a signal), bounded generously for a loaded 2-core machine.
+    /// </summary>
+    [Collection("kill tests")]
+    public class KillTests : IDisposable
+    {
+        static readonly TimeSpan Bound = TimeSpan.FromMinutes(3);
+        readonly TempFolder _temp = new TempFolder();
+        readonly List<HostProcess> _hosts = new List<HostProcess>();
+
+        public void Dispose()
+        {
+            foreach (var host in _hosts) host.Dispose();
+            _temp.Dispose();
+        }
+
+        string StorePath => _temp.Sub("store");
+
+        // The files backend needs /proc; the real backends, once wired in, need no such limit.
+        static bool CanRun => RuntimeInformation.IsOSPlatform(OSPlatform.Linux);
+
+        KillTestBackend Backend(string name)
+        {
+            var work = _temp.Sub("work");
+            Directory.CreateDirectory(Path.Combine(work, "executions"));
+            // The experiment: records that it started (so a duplicate start shows), works for
+            // "delay" seconds, reports its index as a metric.
+            File.WriteAllText(Path.Combine(work, "experiment.sh"),
+                "run_id=\"$1\"; shift\n" +
+                "index=-1; delay=0.2\n" +
+                "for a in \"$@\"; do case \"$a\" in index=*) index=\"${a#index=}\";; delay=*) delay=\"${a#delay=}\";; esac; done\n" +
+                "echo \"$$\" >> \"" + Path.Combine(work, "executions") + "/$run_id\"\n" +
+                "echo \"starting $run_id\"\n" +
+                "sleep \"$delay\"\n" +
+                "echo \"RAYRUNNER_RESULT {\\\"status\\\": \\\"completed\\\", \\\"metrics\\\": {\\\"index\\\": $index}}\"\n");
+            return KillTestBackend.Create(name, work);
+        }
+
+        HostProcess StartHost(KillTestBackend backend, string mode, params string[] args)
+        {
+            var all = new List<string> { mode, "--store", StorePath, "--work", backend.Work };
+            all.AddRange(backend.HostArguments);
+            all.AddRange(args);
+            var host = new HostProcess(all);
+            _hosts.Add(host);
+            return host;
+        }
+
+        async Task<CoreRunner> FreshRunner(KillTestBackend backend, int maxConcurrent = 4) =>
+            await CoreRunner.CreateAsync(await backend.CreateAsync(), new RayRunnerOptions
+            {
+                MaxConcurrent = maxConcurrent,
+                Store = new FileRunStore(StorePath),
+                Entrypoint = Program.ExperimentEntrypoint(backend.Work),
+            });
+
+        [Theory]
+        [InlineData("files")]
+        public async Task HostKilledMidSweepThenAnotherProcessCollectsAllFiftyResults(string backendName)
+        {
+            if (!CanRun) return;
+            using var backend = Backend(backendName);
+            var host = StartHost(backend, "sweep", "--sweep", "kill50", "--count", "50", "--max-concurrent", "4", "--delay", "0.3");
+
+            await host.WaitForLinesAsync(l => l.StartsWith("finished "), count: 5, Bound);
+            host.Kill(); // SIGKILL, mid-sweep
+            var afterKill = new FileRunStore(StorePath).List().Where(r => r.SweepId == "kill50").ToList();
+            Assert.Equal(50, afterKill.Count); // every run was recorded before any was started
+            Assert.InRange(afterKill.Count(r => r.IsFinal), 5, 49);
+            Assert.Contains(afterKill, r => !r.IsSubmitted); // some were still queued in the dead process
+
+            using var runner = await FreshRunner(backend);
+            using var cts = new CancellationTokenSource(Bound);
+            await runner.ResumeQueuedAsync("kill50", cts.Token);
+            var results = await Task.WhenAll(afterKill.Select(r => runner.GetResultAsync(r.RunId, cts.Token)));
+
+            Assert.Equal(50, results.Length);
+            Assert.All(results, r => Assert.Equal(RunStatus.Completed, r.Status));
+            Assert.Equal(Enumerable.Range(0, 50).Select(i => (double)i), results.Select(r => r.Metrics["index"]).OrderBy(x => x));
+            Assert.All(afterKill, r => Assert.Equal(1, backend.Executions(r.RunId))); // none lost, none run twice
+            Assert.All(new FileRunStore(StorePath).List(), r => Assert.Equal(RunStatus.Completed, r.Status));
+        }
+
+        [Theory]
+        [InlineData("files", "before-submit")]
+        [InlineData("files", "after-submit")]
+        public async Task CrashBetweenRecordedAndSubmittedNeitherLosesNorDuplicatesTheRun(string backendName, string dieAt)
+        {
+            if (!CanRun) return;
+            using var backend = Backend(backendName);
+            var host = StartHost(backend, "sweep", "--sweep", "crash", "--count", "6", "--max-concurrent", "2", "--delay", "0.5",
+                "--die-at", dieAt, "--die-on-submission", "3");
+
+            var dying = (await host.WaitForLinesAsync(l => l.StartsWith("dying "), count: 1, Bound)).Single();
+            Assert.True(host.WaitForExit(Bound), "the host kills itself");
+            var victim = dying.Substring("dying ".Length);
+            var record = new FileRunStore(StorePath).TryLoad(victim)!;
+            Assert.NotNull(record.Claim); // the crash hit the window between the claim and the submission record
+            Assert.False(record.IsSubmitted);
+            Assert.Equal(dieAt == "after-submit" ? 1 : 0, CountSubmittedOnBackend(backend, victim));
+
+            using var runner = await FreshRunner(backend);
+            using var cts = new CancellationTokenSource(Bound);
+            await runner.ResumeQueuedAsync("crash", cts.Token);
+            var ids = new FileRunStore(StorePath).List().Where(r => r.SweepId == "crash").Select(r => r.RunId).ToList();
+            var results = await Task.WhenAll(ids.Select(id => runner.GetResultAsync(id, cts.Token)));
+
+            // Normally all 6 were recorded before the crash; on a slow machine the crash may come
+            // while the sweep is still being recorded: then the unrecorded configs were never
+            // reported to the caller either. Every recorded run must end exactly once.
+            Assert.InRange(ids.Count, 3, 6);
+            Assert.Contains(victim, ids);
+            Assert.All(host.Lines.Where(l => l.StartsWith("spawned ")), l => Assert.Contains(l.Substring(8), ids));
+            Assert.Equal(ids.Count, results.Length);
+            Assert.All(results, r => Assert.Equal(RunStatus.Completed, r.Status));
+            Assert.All(ids, id => Assert.Equal(1, backend.Executions(id)));
+        }
+
+        [Theory]
+        [InlineData("files")]
+        public async Task TwoProcessesResumingAtOnceDispatchEachQueuedRunExactlyOnce(string backendName)
+        {
+            if (!CanRun) return;
+            using var backend = Backend(backendName);
+            var store = new FileRunStore(StorePath);
+            var ids = Enumerable.Range(0, 20).Select(i => "orphan" + i.ToString("D2")).ToList();
+            for (var i = 0; i < ids.Count; i++)
+            {
+                var config = new Dictionary<string, object?> { ["index"] = (long)i, ["delay"] = 0.1 };
+                store.Save(StoreRecords.Queued(ids[i], FilesBackend.BackendName, Program.ExperimentEntrypoint(backend.Work), "race", config, owner: StoreRecords.DeadProcess));
+            }
+            var go = _temp.Sub("go");
+            var a = StartHost(backend, "resume", "--sweep", "race", "--go", go, "--max-concurrent", "3");
+            var b = StartHost(backend, "resume", "--sweep", "race", "--go", go, "--max-concurrent", "3");
+            await a.WaitForLinesAsync(l => l == "ready", 1, Bound);
+            await b.WaitForLinesAsync(l => l == "ready", 1, Bound);
+            File.WriteAllText(go, "go");
+
+            await a.WaitForLinesAsync(l => l == "done", 1, Bound);
+            await b.WaitForLinesAsync(l => l == "done", 1, Bound);
+
+            var adoptedByA = a.Lines.Where(l => l.StartsWith("adopted ")).Select(l => l.Substring(8)).ToList();
+            var adoptedByB = b.Lines.Where(l => l.StartsWith("adopted ")).Select(l => l.Substring(8)).ToList();
+            Assert.Empty(adoptedByA.Intersect(adoptedByB));
+            Assert.Equal(ids, adoptedByA.Concat(adoptedByB).OrderBy(x => x, StringComparer.Ordinal));
+            Assert.All(ids, id => Assert.Equal(1, backend.Executions(id)));
+            Assert.All(new FileRunStore(StorePath).List(), r => Assert.Equal(RunStatus.Completed, r.Status));
+        }
+
+        [Theory]
+        [InlineData("files")]
+        public async Task GarbageInTheStoreIsReportedAndSkippedByAnotherProcess(string backendName)
+        {
+            if (!CanRun) return;
+            using var backend = Backend(backendName);
+            var first = StartHost(backend, "sweep", "--sweep", "junk", "--count", "3", "--delay", "0");
+            await first.WaitForLinesAsync(l => l == "done", 1, Bound);
+            Assert.True(first.WaitForExit(Bound));
+            var store = new FileRunStore(StorePath);
+            var victim = store.List()[0].RunId;
+            File.WriteAllBytes(Path.Combine(store.RunFolder(victim), FileRunStore.RecordFileName), new byte[] { 0x7b, 0x0a, 0xff, 0xfe, 0x00 });
+            File.WriteAllText(Path.Combine(store.Root, "index.jsonl"), "{\"truncated\": ");
+
+            var collector = StartHost(backend, "collect", "--sweep", "junk");
+            await collector.WaitForLinesAsync(l => l == "done", 1, Bound);
+
+            Assert.True(collector.WaitForExit(Bound));
+            Assert.Equal(0, collector.ExitCode);
+            Assert.Equal(2, collector.Lines.Count(l => l.StartsWith("result ") && l.Contains(" completed ")));
+            Assert.Contains("problems 1", collector.Lines);
+        }
+
+        static int CountSubmittedOnBackend(KillTestBackend backend, string runId) =>
+            Directory.Exists(Path.Combine(backend.Work, "backend", "runs", runId, "started")) ? 1 : 0;
+    }
+
+    /// <summary>The crash host as a child process whose output lines the test waits on.</summary>
+    public sealed class HostProcess : IDisposable
+    {
+        readonly Process _process;
+        readonly ConcurrentQueue<string> _lines = new ConcurrentQueue<string>();
+        readonly ConcurrentQueue<string> _errors = new ConcurrentQueue<string>();
+        readonly SemaphoreSlim _lineArrived = new SemaphoreSlim(0);
+
+        public HostProcess(IEnumerable<string> args)
+        {
+            var hostDll = Path.Combine(AppContext.BaseDirectory, "RayRunner.CrashHost.dll");
+            if (!File.Exists(hostDll)) throw new FileNotFoundException("The crash host was not built next to the tests.", hostDll);
+            var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            psi.ArgumentList.Add(hostDll);
+            foreach (var arg in args) psi.ArgumentList.Add(arg);
+            _process = new Process { StartInfo = psi };
+            _process.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data == null) return;
+                _lines.Enqueue(e.Data);
+                _lineArrived.Release();
+            };
+            _process.ErrorDataReceived += (_, e) => { if (e.Data != null) _errors.Enqueue(e.Data); };
+            _process.Start();
+            _process.BeginOutputReadLine();
+            _process.BeginErrorReadLine();
+        }
+
+        public IReadOnlyList<string> Lines => _lines.ToList();
+        public int ExitCode => _process.ExitCode;
+
+        /// <summary>Waits until <paramref name="count"/> output lines match; fails with the host's output when it exits or the bound passes first.</summary>
+        public async Task<IReadOnlyList<string>> WaitForLinesAsync(Func<string, bool> match, int count, TimeSpan bound)
+        {
+            var clock = Stopwatch.StartNew();
+            while (true)
+            {
+                var matching = Lines.Where(match).ToList();
+                if (matching.Count >= count) return matching;
+                var left = bound - clock.Elapsed;
+                if (left <= TimeSpan.Zero)
+                    throw new TimeoutException($"The host did not print the expected lines within {bound}.\n{Describe()}");
+                if (!await _lineArrived.WaitAsync(_process.HasExited ? TimeSpan.FromMilliseconds(200) : left) && _process.HasExited)
+                {
+                    if (Lines.Where(match).Count() >= count) continue;
+                    throw new InvalidOperationException($"The host exited (code {_process.ExitCode}) before printing the expected lines.\n{Describe()}");
+                }
+            }
+        }
+
+        public void Kill()
+        {
+            _process.Kill(); // SIGKILL on Unix: the process gets no chance to clean up
+            _process.WaitForExit();
+        }
+
+        public bool WaitForExit(TimeSpan bound) => _process.WaitForExit((int)bound.TotalMilliseconds);
+
+        string Describe() => "stdout:\n" + string.Join("\n", _lines) + "\nstderr:\n" + string.Join("\n", _errors);
+
+        public void Dispose()
+        {
+            try
+            {
+                if (!_process.HasExited) Kill();
+            }
+            catch (InvalidOperationException) { }
+            _process.Dispose();
+        }
+    }
+}

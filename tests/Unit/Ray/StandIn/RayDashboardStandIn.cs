@@ -37,6 +37,8 @@ namespace RayRunner.Tests.Unit.Ray.StandIn
         public double Cpus { get; set; } = 1000;
         /// <summary>The first N submits answer 500 "No available agent" (the agent is still starting).</summary>
         public int NoAgentSubmits { get; set; }
+        /// <summary>A misbehaving proxy: error bodies repeat the Authorization header (the client must scrub it).</summary>
+        public bool EchoAuthorizationInErrors { get; set; }
         /// <summary>How often the tail WebSocket looks for new log text (Ray: 1 s).</summary>
         public TimeSpan LogPollInterval { get; set; } = TimeSpan.FromMilliseconds(25);
     }
@@ -90,6 +92,8 @@ namespace RayRunner.Tests.Unit.Ray.StandIn
         public IReadOnlyDictionary<string, int> SubmitPosts => _posts;
         public IReadOnlyDictionary<string, byte[]> Packages => _packages;
         public int PackagePuts;
+        /// <summary>The most jobs RUNNING at once.</summary>
+        public int MaxRunning;
 
         public StandInJob? Job(string id)
         {
@@ -170,7 +174,11 @@ namespace RayRunner.Tests.Unit.Ray.StandIn
             {
                 var presented = BearerOf(ctx.Request.Headers.Authorization.FirstOrDefault()) ?? BearerOf(ctx.Request.Headers["X-Ray-Authorization"].FirstOrDefault());
                 if (presented == null) { await Text(ctx, 401, "Unauthorized: Missing authentication token"); return; }
-                if (presented != Settings.Token) { await Text(ctx, 403, "Forbidden: Invalid authentication token"); return; }
+                if (presented != Settings.Token)
+                {
+                    await Text(ctx, 403, "Forbidden: Invalid authentication token" + (Settings.EchoAuthorizationInErrors ? $" (got '{presented}')" : ""));
+                    return;
+                }
             }
 
             var segments = path.Split('/');
@@ -418,6 +426,8 @@ namespace RayRunner.Tests.Unit.Ray.StandIn
                     _pendingOrder.Remove(job);
                     toStart.Add(job);
                 }
+                var running = _jobs.Values.Count(j => j.Status == "RUNNING");
+                if (running > MaxRunning) MaxRunning = running;
             }
             foreach (var job in toStart) StartDriver(job);
         }

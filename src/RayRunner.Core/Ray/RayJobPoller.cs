@@ -223,6 +223,12 @@ namespace RayRunner.Core.Ray
             return before == null || before.Status != details.Status;
         }
 
+        /// <summary>Ends every wait still open with <paramref name="error"/> (the cluster is gone); finished runs keep their details.</summary>
+        public void FailActive(Exception error)
+        {
+            foreach (var w in _watches.Values) w.Terminal.TrySetException(error);
+        }
+
         public void Dispose()
         {
             _stop.Cancel();

@@ -299,10 +299,13 @@ namespace RayRunner.Core.Ray
             }
         }
 
-        /// <summary>Stops watching; runs <c>ray stop</c> only when this backend started the cluster, and says which it did.</summary>
+        /// <summary>
+        /// ray.shutdown(): runs <c>ray stop</c> only when this backend started the cluster, and says
+        /// which it did in <see cref="ShutdownMessage"/>. Runs on a cluster it did not start keep
+        /// going and can still be waited for; runs on a cluster it stopped end with a clear error.
+        /// </summary>
         public async Task ShutdownAsync(CancellationToken cancellationToken)
         {
-            _poller.Dispose();
             IsInitialized = false;
             if (!StartedCluster)
             {
@@ -316,6 +319,9 @@ namespace RayRunner.Core.Ray
             if (result.TimedOut || result.ExitCode != 0)
                 throw new RayClusterException($"'ray stop' {(result.TimedOut ? "did not finish in time" : $"failed with exit code {result.ExitCode}")}; the local cluster may still run. Its output:{Indent(result.Output)}", result.Output);
             StartedCluster = false;
+            _connected = null;
+            _available = null;
+            _poller.FailActive(new RayClusterException($"The local Ray cluster at {Address} was stopped (ray stop) while this run was active; Ray keeps no job records after a stop."));
             ShutdownMessage = $"Stopped the local Ray cluster at {Address} that RayRunner started (ray stop).";
             Say(ShutdownMessage);
         }
@@ -340,7 +346,9 @@ namespace RayRunner.Core.Ray
             if (!string.IsNullOrEmpty(spec.WorkingDirectory))
                 workingDir = await _uploader.EnsureUploadedAsync(spec.WorkingDirectory!, cancellationToken).ConfigureAwait(false);
             var body = RaySubmitRequest.Build(spec, options, version, workingDir, name => _clusterResources.ContainsKey(name));
-            await _client.SubmitJobAsync(spec.RunId, body, cancellationToken).ConfigureAwait(false);
+            var outcome = await _client.SubmitJobAsync(spec.RunId, body, cancellationToken).ConfigureAwait(false);
+            if (outcome == SubmitOutcome.AlreadySubmitted)
+                await EnsureSameJobAsync(spec, cancellationToken).ConfigureAwait(false);
             var taskRef = new TaskRef(Name, spec.RunId, new Dictionary<string, string>
             {
                 [LocatorAddress] = Address,
@@ -348,6 +356,18 @@ namespace RayRunner.Core.Ray
             });
             _poller.Track(spec.RunId);
             return taskRef;
+        }
+
+        /// <summary>
+        /// "Already submitted" must mean this run, not another job that happens to hold the id (an
+        /// id reused across runners on a shared cluster): the entrypoints must match.
+        /// </summary>
+        async Task EnsureSameJobAsync(TaskSpec spec, CancellationToken ct)
+        {
+            var existing = await _client.GetJobAsync(spec.RunId, ct).ConfigureAwait(false);
+            var ours = EntrypointTemplate.ToPosixShell(spec.Arguments());
+            if (existing != null && existing.Entrypoint != null && existing.Entrypoint != ours)
+                throw new InvalidOperationException($"The Ray cluster at {Address} already has a different job with submission id '{spec.RunId}'. Ray ids cannot be reused: give this run another id (or leave -RunId out).");
         }
 
         string SubmissionIdOf(TaskRef task)

@@ -224,7 +224,14 @@ namespace RayRunner.Core.Ray
             var builder = new UriBuilder(new Uri(_base, path));
             builder.Scheme = builder.Scheme == "https" ? "wss" : "ws";
             using var socket = new ClientWebSocket();
-            socket.Options.SetRequestHeader("User-Agent", UserAgent);
+            try
+            {
+                socket.Options.SetRequestHeader("User-Agent", UserAgent);
+            }
+            catch (ArgumentException)
+            {
+                // .NET Framework treats User-Agent as restricted here; it then sends none, which is just as safe.
+            }
             if (_token != null) socket.Options.SetRequestHeader("Authorization", "Bearer " + _token);
             foreach (var header in ValidatedExtraHeaders(_options.Headers)) socket.Options.SetRequestHeader(header.Key, header.Value);
 
@@ -414,8 +421,15 @@ namespace RayRunner.Core.Ray
             return buffer.ToArray();
         }
 
-        RayApiException Error(string method, string path, int status, string body) =>
-            new RayApiException(Address, method, "/" + TrimQuery(path), status, RayErrorText.Summarize(RayErrorText.Scrub(body, _token)));
+        RayApiException Error(string method, string path, int status, string body)
+        {
+            var message = RayErrorText.Summarize(RayErrorText.Scrub(body, _token));
+            if (status == 401)
+                message += ". The cluster wants a token: pass -Token, or set RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH); 'ray get-auth-token' prints it";
+            else if (status == 403 && _token != null)
+                message += ". The token RayRunner sent was refused: check it against 'ray get-auth-token' on the head";
+            return new RayApiException(Address, method, "/" + TrimQuery(path), status, message);
+        }
 
         RayConnectionException Unreachable(string method, string path, Exception ex) =>
             new RayConnectionException($"Could not reach the Ray dashboard at {Address} ({method} /{TrimQuery(path)}): {RayErrorText.Scrub(ex.GetBaseException().Message, _token)}", isTimeout: false, ex);

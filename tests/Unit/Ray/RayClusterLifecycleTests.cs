@@ -109,7 +109,13 @@ namespace RayRunner.Tests.Unit.Ray
             Assert.Equal(4, result.Metrics["value"]);
             Assert.Contains("\"experiment_slot\":1", dashboard.Job(result.RunId)!.RequestBody);
 
+            // A run still going when RayRunner stops its own cluster ends with a clear reason.
+            var slow = await runner.SpawnExperimentAsync(new Dictionary<string, object?> { ["sleep"] = 60L });
+            await RayJobsBackendTests.WaitForStatus(dashboard, slow.RunId, "RUNNING");
             await runner.ShutdownAsync();
+            var lost = await runner.GetResultAsync(slow.RunId, new CancellationTokenSource(RayTestSupport.Generous).Token);
+            Assert.Equal(RunStatus.Failed, lost.Status);
+            Assert.Contains("was stopped (ray stop)", lost.ErrorMessage);
             Assert.Equal(new[] { "stop" }, _host.Invocations().Last());
             Assert.Null(_host.Dashboard);
             Assert.False(backend.StartedCluster);
@@ -125,8 +131,14 @@ namespace RayRunner.Tests.Unit.Ray
             Assert.False(backend.StartedCluster);
             var result = await runner.RunExperimentAsync(new Dictionary<string, object?> { ["value"] = 1L }, null, new CancellationTokenSource(RayTestSupport.Generous).Token);
             Assert.Equal(RunStatus.Completed, result.Status);
+
+            // Runs on a cluster RayRunner did not start outlive its shutdown and can still be collected.
+            var running = await runner.SpawnExperimentAsync(new Dictionary<string, object?> { ["sleep"] = 1L, ["value"] = 9L });
             await runner.ShutdownAsync();
             Assert.Empty(_host.Invocations()); // neither start nor stop
+            var later = await runner.GetResultAsync(running.RunId, new CancellationTokenSource(RayTestSupport.Generous).Token);
+            Assert.Equal(RunStatus.Completed, later.Status);
+            Assert.Equal(9, later.Metrics["value"]);
             Assert.Contains("did not start it", backend.ShutdownMessage);
         }
 

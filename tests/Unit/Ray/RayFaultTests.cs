@@ -101,6 +101,18 @@ namespace RayRunner.Tests.Unit.Ray
         }
 
         [Fact]
+        public async Task A_different_job_holding_the_id_is_not_taken_for_this_run()
+        {
+            await using var standIn = await RayDashboardStandIn.StartAsync();
+            using var backend = await RayTestSupport.ConnectAsync(standIn);
+            await backend.SubmitAsync(RayTestSupport.Spec("same001", new Dictionary<string, object?> { ["value"] = 1L }), new TaskOptions(), default);
+            var ex = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+                backend.SubmitAsync(RayTestSupport.Spec("same001", new Dictionary<string, object?> { ["value"] = 2L }), new TaskOptions(), default));
+            Assert.Contains("different job", ex.Message);
+            Assert.Equal(1, standIn.JobsCreated["same001"]);
+        }
+
+        [Fact]
         public async Task No_available_agent_is_retried_until_the_agent_is_up()
         {
             await using var standIn = await RayDashboardStandIn.StartAsync(new StandInSettings { NoAgentSubmits = 2 });

@@ -26,6 +26,17 @@ namespace RayRunner.Core.Ray
         Task? _loop;
         long _ticks;
         long _requests;
+        int _lastListSize = -1;
+
+        /// <summary>
+        /// GET /api/jobs/ is unpaginated and grows with the cluster's history (ray#35202). When the
+        /// last list held more than this many jobs per active run, a tick asks for each active job
+        /// by id instead: more requests, far fewer bytes.
+        /// </summary>
+        internal int ListJobsPerActiveRunLimit { get; set; } = 50;
+
+        /// <summary>Lists up to this size are always fine to fetch.</summary>
+        internal int ListSizeFloor { get; set; } = 100;
 
         public RayJobPoller(RayJobsClient client, RayBackendOptions options)
         {
@@ -179,15 +190,22 @@ namespace RayRunner.Core.Ray
         {
             Interlocked.Increment(ref _ticks);
             var changed = false;
-            if (active.Count == 1)
+            var listTooBig = _lastListSize > Math.Max(ListSizeFloor, ListJobsPerActiveRunLimit * active.Count);
+            if (active.Count == 1 || listTooBig)
             {
-                Interlocked.Increment(ref _requests);
-                changed |= await LookUpOneAsync(active[0], stop).ConfigureAwait(false);
+                foreach (var watch in active)
+                {
+                    Interlocked.Increment(ref _requests);
+                    changed |= await LookUpOneAsync(watch, stop).ConfigureAwait(false);
+                }
+                // Look at the list again now and then: deletes may have shrunk it.
+                if (listTooBig && Interlocked.Read(ref _ticks) % 50 == 0) _lastListSize = -1;
                 return changed;
             }
 
             Interlocked.Increment(ref _requests);
             var jobs = await _client.ListJobsAsync(stop).ConfigureAwait(false);
+            _lastListSize = jobs.Count;
             var byId = new Dictionary<string, RayJobDetails>(StringComparer.Ordinal);
             foreach (var job in jobs)
                 if (job.SubmissionId != null) byId[job.SubmissionId] = job;

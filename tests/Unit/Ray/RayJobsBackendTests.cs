@@ -272,6 +272,33 @@ namespace RayRunner.Tests.Unit.Ray
         }
 
         [Fact]
+        public async Task With_a_long_job_history_the_poller_asks_by_id_instead_of_listing_everything()
+        {
+            await using var standIn = await RayDashboardStandIn.StartAsync();
+            using var backend = await RayTestSupport.ConnectAsync(standIn);
+            backend.Poller.ListSizeFloor = 0;
+            backend.Poller.ListJobsPerActiveRunLimit = 2;
+            for (var i = 0; i < 8; i++)
+                await GetAsync(backend, await backend.SubmitAsync(RayTestSupport.Spec($"hist{i:000}", new Dictionary<string, object?> { ["noresult"] = 1L }), new TaskOptions(), default));
+
+            var live = new List<TaskRef>();
+            for (var i = 0; i < 2; i++)
+                live.Add(await backend.SubmitAsync(RayTestSupport.Spec($"live{i:000}", new Dictionary<string, object?> { ["sleep"] = 30L }), new TaskOptions(), default));
+            foreach (var t in live) await WaitForStatus(standIn, t.RunId, "RUNNING");
+            await backend.WaitAsync(live, 0, TimeSpan.Zero, default);
+            await backend.Poller.RefreshAsync(default); // by now the poller knows the list holds 10 jobs
+
+            var lists = standIn.CountRequests("GET", p => p == "/api/jobs/");
+            var byId = standIn.CountRequests("GET", p => p.StartsWith("/api/jobs/live", StringComparison.Ordinal) && !p.Contains("/logs"));
+            for (var i = 0; i < 3; i++) await backend.Poller.RefreshAsync(default);
+            Assert.Equal(lists, standIn.CountRequests("GET", p => p == "/api/jobs/"));
+            Assert.True(standIn.CountRequests("GET", p => p.StartsWith("/api/jobs/live", StringComparison.Ordinal) && !p.Contains("/logs")) >= byId + 6);
+
+            foreach (var t in live) await backend.CancelAsync(t, default);
+            foreach (var t in live) Assert.Equal(RunStatus.Cancelled, (await GetAsync(backend, t)).Status);
+        }
+
+        [Fact]
         public async Task A_job_lost_with_its_cluster_fails_the_wait_with_a_clear_error()
         {
             await using var standIn = await RayDashboardStandIn.StartAsync();

@@ -87,8 +87,10 @@ namespace RayRunner.Core.Ray
             using var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
             var exited = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             process.Exited += (_, __) => exited.TrySetResult(true);
-            process.OutputDataReceived += (_, e) => Keep(e.Data);
-            process.ErrorDataReceived += (_, e) => Keep(e.Data);
+            var stdoutDone = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var stderrDone = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            process.OutputDataReceived += (_, e) => { if (e.Data == null) stdoutDone.TrySetResult(true); else Keep(e.Data); };
+            process.ErrorDataReceived += (_, e) => { if (e.Data == null) stderrDone.TrySetResult(true); else Keep(e.Data); };
             try
             {
                 process.Start();
@@ -113,9 +115,9 @@ namespace RayRunner.Core.Ray
                     return new Result(null, Output(), timedOut: true);
                 }
             }
-            // `ray start` leaves daemons behind that may hold the pipes open: wait briefly for the
-            // last lines, never for end of file.
-            process.WaitForExit(2000);
+            // The last lines arrive with end of file; `ray start` leaves daemons behind that may hold
+            // the pipes open, so wait for it only briefly.
+            await Task.WhenAny(Task.WhenAll(stdoutDone.Task, stderrDone.Task), Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
             return new Result(process.ExitCode, Output(), timedOut: false);
         }
 

@@ -147,8 +147,9 @@ namespace RayRunner.Core.Ray
                     refresh?.TrySetResult(true);
                     return;
                 }
-                catch (Exception ex) when (RayJobsClient.IsTransient(ex) || ex is RayApiException)
+                catch (Exception ex)
                 {
+                    // Whatever went wrong, the loop must live on: a dead loop would leave every wait hanging.
                     lastError = ex;
                     if (DateTimeOffset.UtcNow - lastSuccess > _options.PollFailureTolerance)
                     {

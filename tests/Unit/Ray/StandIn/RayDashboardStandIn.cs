@@ -483,6 +483,7 @@ namespace RayRunner.Tests.Unit.Ray.StandIn
                     await process.WaitForExitAsync();
                     try { await pumps; } catch (IOException) { }
                     lock (gate) log.Dispose();
+                    if (Volatile.Read(ref _disposed) != 0) { process.Dispose(); return; }
                     var code = process.ExitCode;
                     if (job.StopRequested) Finish(job, "STOPPED", "Job was intentionally stopped.", null, code);
                     else if (code == 0) Finish(job, "SUCCEEDED", "Job finished successfully.", null, 0);
@@ -694,14 +695,14 @@ namespace RayRunner.Tests.Unit.Ray.StandIn
 
         public async ValueTask DisposeAsync()
         {
+            // Like `ray stop`: the dashboard goes away first, then every driver dies; no job is seen to end.
             if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-            foreach (var job in AllJobs())
-            {
-                job.StopRequested = true;
-                try { job.Process?.Kill(entireProcessTree: true); } catch (Exception) { }
-            }
             using (var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(2))) await _app.StopAsync(stopping.Token);
             await _app.DisposeAsync();
+            foreach (var job in AllJobs())
+            {
+                try { job.Process?.Kill(entireProcessTree: true); } catch (Exception) { }
+            }
             try { Directory.Delete(_root, recursive: true); } catch (Exception) { }
         }
 

@@ -154,15 +154,14 @@ namespace RayRunner.Core.Ray
                 _available = true;
                 return;
             }
+            // Ray is installed: available, even with NoAutoStart (InitAsync then explains that nothing answers).
             _rayExecutable = FindRayExecutable();
-            if (_rayExecutable != null && !_options.NoAutoStart)
+            if (_rayExecutable != null)
             {
                 _available = true;
                 return;
             }
-            _unavailableReason = _rayExecutable != null
-                ? $"nothing answered GET /api/version at {Address}, and starting a local cluster is turned off (NoAutoStart)"
-                : $"nothing answered GET /api/version at {Address}, and {DescribeRaySearch()}";
+            _unavailableReason = $"nothing answered GET /api/version at {Address}, and {DescribeRaySearch()}";
             _available = false;
         }
 

@@ -171,8 +171,7 @@ namespace RayRunner.Tests.Unit.Ray
         public async Task NoAutoStart_never_runs_ray_and_says_why()
         {
             using var backend = new RayJobsBackend(Options(FreePort(), noAutoStart: true));
-            Assert.False(backend.IsAvailable);
-            Assert.Contains("NoAutoStart", backend.UnavailableReason);
+            Assert.True(backend.IsAvailable); // Ray is installed; it just may not be started
             var ex = await Assert.ThrowsAsync<RayClusterException>(() => backend.InitAsync(new ClusterOptions(), default));
             Assert.Contains("NoAutoStart", ex.Message);
             Assert.Empty(_host.Invocations());

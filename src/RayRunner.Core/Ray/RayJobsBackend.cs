@@ -1,0 +1,639 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace RayRunner.Core.Ray
+{
+    /// <summary>
+    /// The Ray implementation of the backend seam: one run is one Ray job, submitted through the
+    /// dashboard's Job Submission REST API (submission_id = run id), watched by one status poller,
+    /// its result read from the job's log. Starts a local head with <c>ray start --head</c> when
+    /// nothing answers (unless told not to) and stops only a cluster it started.
+    /// </summary>
+    public sealed class RayJobsBackend : IRayBackend, IRunLogReader, IRunRemover, IDisposable
+    {
+        public const string BackendName = "ray";
+        public const string DefaultAddress = "http://127.0.0.1:8265";
+        public const string LocatorAddress = "address";
+        public const string LocatorSubmissionId = "submission_id";
+
+        readonly RayBackendOptions _options;
+        readonly RayJobsClient _client;
+        readonly RayJobPoller _poller;
+        readonly WorkingDirUploader _uploader;
+        readonly SemaphoreSlim _resultReads = new SemaphoreSlim(4);
+        readonly ConcurrentDictionary<string, Lazy<Task<TaskOutput>>> _results = new ConcurrentDictionary<string, Lazy<Task<TaskOutput>>>(StringComparer.Ordinal);
+        readonly SemaphoreSlim _connectGate = new SemaphoreSlim(1, 1);
+        Task<RayVersionInfo>? _connected;
+        IReadOnlyDictionary<string, double> _clusterResources = new Dictionary<string, double>();
+        bool? _available;
+        string? _unavailableReason;
+        string? _rayExecutable;
+
+        public RayJobsBackend(RayBackendOptions options)
+        {
+            _options = options ?? throw new ArgumentNullException(nameof(options));
+            Address = ResolveAddress(options.Address, options.Environment, options.DashboardPort);
+            var token = RayAuth.ResolveToken(options.Token, options.Environment);
+            _client = new RayJobsClient(Address, token, options);
+            _poller = new RayJobPoller(_client, options);
+            _uploader = new WorkingDirUploader(_client, options);
+        }
+
+        public string Name => BackendName;
+        public string Address { get; }
+        public bool IsInitialized { get; private set; }
+
+        /// <summary>True once this backend ran <c>ray start --head</c> successfully; only then does shutdown run <c>ray stop</c>.</summary>
+        public bool StartedCluster { get; private set; }
+
+        /// <summary>What the last shutdown did, in a sentence ("Stopped the local Ray cluster…", "Left the Ray cluster … running…").</summary>
+        public string? ShutdownMessage { get; private set; }
+
+        /// <summary>The Ray version the dashboard reported, once connected.</summary>
+        public RayVersionInfo? ServerVersion => _connected is { IsCompleted: true } t && t.Status == TaskStatus.RanToCompletion ? t.Result : null;
+
+        /// <summary>Whether submits ask for one <c>experiment_slot</c> (only when the cluster has that resource).</summary>
+        public bool UsesExperimentSlots => _clusterResources.ContainsKey(RayRunner.ExperimentSlotResource);
+
+        /// <summary>Working-directory packages uploaded so far (a sweep of one folder uploads once).</summary>
+        public int PackagesUploaded => Volatile.Read(ref _uploader.Uploads);
+
+        internal RayJobPoller Poller => _poller;
+        internal RayJobsClient Client => _client;
+
+        // ----------------------------------------------------------------------------------
+        // Static helpers used by BackendFactory
+        // ----------------------------------------------------------------------------------
+
+        /// <summary>The dashboard URL: the parameter, else RAY_API_SERVER_ADDRESS / RAY_ADDRESS when http(s), else http://127.0.0.1:8265.</summary>
+        public static string ResolveAddress(string? parameter, Func<string, string?> env) => ResolveAddress(parameter, env, 8265);
+
+        static string ResolveAddress(string? parameter, Func<string, string?> env, int dashboardPort)
+        {
+            if (env == null) throw new ArgumentNullException(nameof(env));
+            if (!string.IsNullOrWhiteSpace(parameter))
+            {
+                var given = parameter!.Trim();
+                if (!IsHttpUrl(given))
+                    throw new ArgumentException($"'{given}' is not a Ray dashboard URL. Give one like http://127.0.0.1:8265 (RayRunner talks to the dashboard, not to the GCS port 6379).", nameof(parameter));
+                return given.TrimEnd('/');
+            }
+            foreach (var name in new[] { "RAY_API_SERVER_ADDRESS", "RAY_ADDRESS" })
+            {
+                var value = env(name)?.Trim();
+                // Non-URL values (ip:port of the GCS, "auto") need gRPC to resolve: not usable here.
+                if (!string.IsNullOrEmpty(value) && IsHttpUrl(value!)) return value!.TrimEnd('/');
+            }
+            return "http://127.0.0.1:" + dashboardPort.ToString(CultureInfo.InvariantCulture);
+        }
+
+        static bool IsHttpUrl(string s) =>
+            Uri.TryCreate(s, UriKind.Absolute, out var u) && (u.Scheme == Uri.UriSchemeHttp || u.Scheme == Uri.UriSchemeHttps);
+
+        /// <summary>The <c>ray</c> command on this process's PATH, or null.</summary>
+        public static string? FindRayOnPath() => RayCli.FindOnPath(Environment.GetEnvironmentVariable);
+
+        /// <summary>Does a Ray dashboard answer GET /api/version at the options' address (a 401/403 counts: something is there)?</summary>
+        public static async Task<bool> ProbeAsync(RayBackendOptions options, CancellationToken ct)
+        {
+            if (options == null) throw new ArgumentNullException(nameof(options));
+            var address = ResolveAddress(options.Address, options.Environment, options.DashboardPort);
+            using var client = new RayJobsClient(address, RayAuth.ResolveToken(options.Token, options.Environment), options);
+            return await ProbeAsync(client, options.ProbeTimeout, ct).ConfigureAwait(false);
+        }
+
+        static async Task<bool> ProbeAsync(RayJobsClient client, TimeSpan timeout, CancellationToken ct)
+        {
+            try
+            {
+                await client.GetVersionAsync(timeout, ct).ConfigureAwait(false);
+                return true;
+            }
+            catch (RayApiException ex) when (ex.StatusCode == 401 || ex.StatusCode == 403)
+            {
+                return true;
+            }
+            catch (Exception ex) when (!(ex is OperationCanceledException && ct.IsCancellationRequested))
+            {
+                return false;
+            }
+        }
+
+        // ----------------------------------------------------------------------------------
+        // Availability and lifecycle
+        // ----------------------------------------------------------------------------------
+
+        public bool IsAvailable
+        {
+            get
+            {
+                EnsureAvailabilityChecked();
+                return _available!.Value;
+            }
+        }
+
+        public string? UnavailableReason
+        {
+            get
+            {
+                EnsureAvailabilityChecked();
+                return _unavailableReason;
+            }
+        }
+
+        void EnsureAvailabilityChecked()
+        {
+            if (_available.HasValue) return;
+            if (IsInitialized || ProbeAsync(_client, _options.ProbeTimeout, CancellationToken.None).GetAwaiter().GetResult())
+            {
+                _available = true;
+                return;
+            }
+            // Ray is installed: available, even with NoAutoStart (InitAsync then explains that nothing answers).
+            _rayExecutable = FindRayExecutable();
+            if (_rayExecutable != null)
+            {
+                _available = true;
+                return;
+            }
+            _unavailableReason = $"nothing answered GET /api/version at {Address}, and {DescribeRaySearch()}";
+            _available = false;
+        }
+
+        string? FindRayExecutable()
+        {
+            if (!string.IsNullOrEmpty(_options.RayCommand))
+                return System.IO.File.Exists(_options.RayCommand) ? _options.RayCommand : null;
+            return RayCli.FindOnPath(_options.Environment);
+        }
+
+        string DescribeRaySearch() =>
+            !string.IsNullOrEmpty(_options.RayCommand)
+                ? $"the ray command given ('{_options.RayCommand}') does not exist"
+                : $"no 'ray' command was found in the {RayCli.PathFolderCount(_options.Environment)} folders of PATH";
+
+        /// <summary>
+        /// Connects to the dashboard; when nothing answers and auto-start is allowed, starts a local
+        /// head with <c>ray start --head</c> and waits until it serves the Jobs API. Calling it again
+        /// once initialized does nothing (tmgg's ignore_reinit_error).
+        /// </summary>
+        public async Task InitAsync(ClusterOptions options, CancellationToken cancellationToken)
+        {
+            if (options == null) throw new ArgumentNullException(nameof(options));
+            if (IsInitialized) return;
+
+            if (await ProbeAsync(_client, _options.ProbeTimeout, cancellationToken).ConfigureAwait(false))
+            {
+                await ConnectAsync(cancellationToken).ConfigureAwait(false);
+                _clusterResources = RaySubmitRequest.ParseClusterResources(await _client.GetClusterStatusTextAsync(cancellationToken).ConfigureAwait(false));
+                IsInitialized = true;
+                _available = true;
+                return;
+            }
+
+            if (_options.NoAutoStart)
+                throw new RayClusterException($"No Ray dashboard answered at {Address}, and starting a local cluster is turned off (NoAutoStart). Start one with 'ray start --head', or give the address of a running cluster.");
+            if (!IsLoopback(Address))
+                throw new RayClusterException($"No Ray dashboard answered at {Address}. RayRunner starts a cluster only on this machine (127.0.0.1/localhost); check the address and that the remote cluster is up.");
+
+            var ray = _rayExecutable ?? FindRayExecutable();
+            if (ray == null) throw new RayNotInstalledException($"nothing answered at {Address} and {DescribeRaySearch()}");
+
+            await StartLocalClusterAsync(ray, options, cancellationToken).ConfigureAwait(false);
+            IsInitialized = true;
+            _available = true;
+        }
+
+        async Task StartLocalClusterAsync(string ray, ClusterOptions cluster, CancellationToken ct)
+        {
+            var port = new Uri(Address).Port;
+            var args = new List<string> { "start", "--head" };
+            var cpus = cluster.NumCpus ?? _options.NumCpus;
+            var gpus = cluster.NumGpus ?? _options.NumGpus;
+            if (cpus.HasValue) args.AddRange(new[] { "--num-cpus", cpus.Value.ToString(CultureInfo.InvariantCulture) });
+            if (gpus.HasValue) args.AddRange(new[] { "--num-gpus", gpus.Value.ToString(CultureInfo.InvariantCulture) });
+            if (cluster.Resources.Count > 0) args.AddRange(new[] { "--resources", ResourcesJson(cluster.Resources) });
+            args.AddRange(new[] { "--dashboard-port", port.ToString(CultureInfo.InvariantCulture), "--disable-usage-stats" });
+
+            var started = DateTimeOffset.UtcNow;
+            var result = await RayCli.RunAsync(ray, args, _options.StartupTimeout, ct).ConfigureAwait(false);
+            var commandLine = "ray " + string.Join(" ", args.Select(RayCli.QuoteArgument));
+            if (result.TimedOut)
+                throw new RayClusterException($"'{commandLine}' did not finish within {_options.StartupTimeout.TotalSeconds:0} s. Its output:{Indent(result.Output)}", result.Output);
+            if (result.ExitCode != 0)
+                throw new RayClusterException($"'{commandLine}' failed with exit code {result.ExitCode}. Its output:{Indent(result.Output)}", result.Output);
+
+            // ray start has returned, but the dashboard and its agent take a moment to serve jobs.
+            StartedCluster = true;
+            _clusterResources = cluster.Resources.ToDictionary(kv => kv.Key, kv => kv.Value);
+            while (true)
+            {
+                if (await ProbeAsync(_client, _options.ProbeTimeout, ct).ConfigureAwait(false))
+                {
+                    await ConnectAsync(ct).ConfigureAwait(false);
+                    Say($"Started a local Ray cluster (dashboard {Address}); RayRunner will stop it on shutdown.");
+                    return;
+                }
+                if (DateTimeOffset.UtcNow - started > _options.StartupTimeout)
+                    throw new RayClusterException(
+                        $"'{commandLine}' returned, but no dashboard answered at {Address} within {_options.StartupTimeout.TotalSeconds:0} s. " +
+                        $"Is the dashboard installed (pip install \"ray[default]\") and the port free? 'ray stop' cleans up the half-started cluster. Its output:{Indent(result.Output)}",
+                        result.Output);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(250, Math.Max(20, _options.PollIntervalMin.TotalMilliseconds))), ct).ConfigureAwait(false);
+            }
+        }
+
+        static string ResourcesJson(IReadOnlyDictionary<string, double> resources) =>
+            "{" + string.Join(", ", resources.Select(kv => System.Text.Json.JsonSerializer.Serialize(kv.Key) + ": " + FormatNumber(kv.Value))) + "}";
+
+        static string FormatNumber(double d) =>
+            d == Math.Floor(d) && Math.Abs(d) < 1e15 ? ((long)d).ToString(CultureInfo.InvariantCulture) : d.ToString("R", CultureInfo.InvariantCulture);
+
+        static string Indent(string output) =>
+            string.IsNullOrWhiteSpace(output) ? " (none)" : Environment.NewLine + string.Join(Environment.NewLine, output.Split('\n').Select(l => "  " + l.TrimEnd('\r')));
+
+        static bool IsLoopback(string address)
+        {
+            var host = new Uri(address).Host;
+            return host == "127.0.0.1" || host == "localhost" || host == "[::1]" || host == "::1";
+        }
+
+        /// <summary>The version handshake, once: learns which request fields the server knows.</summary>
+        async Task<RayVersionInfo> ConnectAsync(CancellationToken ct)
+        {
+            var current = _connected;
+            if (current != null && current.Status == TaskStatus.RanToCompletion) return current.Result;
+            await _connectGate.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                if (_connected == null || _connected.Status != TaskStatus.RanToCompletion)
+                {
+                    RayVersionInfo version = null!;
+                    for (var attempt = 0; ; attempt++)
+                    {
+                        try
+                        {
+                            version = await _client.GetVersionAsync(_options.RequestTimeout, ct).ConfigureAwait(false);
+                            break;
+                        }
+                        catch (Exception ex) when (attempt < _options.MaxRetries && RayJobsClient.IsTransient(ex) && !ct.IsCancellationRequested)
+                        {
+                            await Task.Delay(_options.RetryDelay, ct).ConfigureAwait(false);
+                        }
+                    }
+                    if (!version.SupportsJobs)
+                        throw new NotSupportedException($"The Ray cluster at {Address} runs Ray {version.RayVersion}, which has no Jobs API (Ray 1.9+; RayRunner needs 2.0+).");
+                    _connected = Task.FromResult(version);
+                }
+                return _connected.Result;
+            }
+            finally
+            {
+                _connectGate.Release();
+            }
+        }
+
+        /// <summary>
+        /// ray.shutdown(): runs <c>ray stop</c> only when this backend started the cluster, and says
+        /// which it did in <see cref="ShutdownMessage"/>. Runs on a cluster it did not start keep
+        /// going and can still be waited for; runs on a cluster it stopped end with a clear error.
+        /// </summary>
+        public async Task ShutdownAsync(CancellationToken cancellationToken)
+        {
+            IsInitialized = false;
+            if (!StartedCluster)
+            {
+                ShutdownMessage = $"Left the Ray cluster at {Address} running: RayRunner did not start it.";
+                Say(ShutdownMessage);
+                return;
+            }
+            var ray = _rayExecutable ?? FindRayExecutable()
+                ?? throw new RayClusterException($"RayRunner started the local Ray cluster at {Address} but can no longer find the 'ray' command to stop it. Run 'ray stop' yourself.");
+            var result = await RayCli.RunAsync(ray, new[] { "stop" }, _options.ShutdownTimeout, cancellationToken).ConfigureAwait(false);
+            if (result.TimedOut || result.ExitCode != 0)
+                throw new RayClusterException($"'ray stop' {(result.TimedOut ? "did not finish in time" : $"failed with exit code {result.ExitCode}")}; the local cluster may still run. Its output:{Indent(result.Output)}", result.Output);
+            StartedCluster = false;
+            _connected = null;
+            _available = null;
+            _poller.FailActive(new RayClusterException($"The local Ray cluster at {Address} was stopped (ray stop) while this run was active; Ray keeps no job records after a stop."));
+            ShutdownMessage = $"Stopped the local Ray cluster at {Address} that RayRunner started (ray stop).";
+            Say(ShutdownMessage);
+        }
+
+        void Say(string message) => _options.Log?.Invoke(message);
+
+        // ----------------------------------------------------------------------------------
+        // Runs
+        // ----------------------------------------------------------------------------------
+
+        /// <summary>
+        /// Submits the run as a Ray job with submission_id = run id, exactly once: a duplicate-id
+        /// answer, or the job found by id after a lost response, counts as submitted.
+        /// </summary>
+        public async Task<TaskRef> SubmitAsync(TaskSpec spec, TaskOptions options, CancellationToken cancellationToken)
+        {
+            if (spec == null) throw new ArgumentNullException(nameof(spec));
+            if (options == null) throw new ArgumentNullException(nameof(options));
+            RunIds.Validate(spec.RunId, nameof(spec));
+            var version = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            string? workingDir = null;
+            if (!string.IsNullOrEmpty(spec.WorkingDirectory))
+                workingDir = await _uploader.EnsureUploadedAsync(spec.WorkingDirectory!, cancellationToken).ConfigureAwait(false);
+            var body = RaySubmitRequest.Build(spec, options, version, workingDir, name => _clusterResources.ContainsKey(name));
+            var outcome = await _client.SubmitJobAsync(spec.RunId, body, cancellationToken).ConfigureAwait(false);
+            if (outcome == SubmitOutcome.AlreadySubmitted)
+                await EnsureSameJobAsync(spec, cancellationToken).ConfigureAwait(false);
+            var taskRef = new TaskRef(Name, spec.RunId, new Dictionary<string, string>
+            {
+                [LocatorAddress] = Address,
+                [LocatorSubmissionId] = spec.RunId,
+            });
+            _poller.Track(spec.RunId);
+            return taskRef;
+        }
+
+        /// <summary>
+        /// "Already submitted" must mean this run, not another job that happens to hold the id (an
+        /// id reused across runners on a shared cluster): the entrypoints must match.
+        /// </summary>
+        async Task EnsureSameJobAsync(TaskSpec spec, CancellationToken ct)
+        {
+            var existing = await _client.GetJobAsync(spec.RunId, ct).ConfigureAwait(false);
+            var ours = EntrypointTemplate.ToPosixShell(spec.Arguments());
+            if (existing != null && existing.Entrypoint != null && existing.Entrypoint != ours)
+                throw new InvalidOperationException($"The Ray cluster at {Address} already has a different job with submission id '{spec.RunId}'. Ray ids cannot be reused: give this run another id (or leave -RunId out).");
+        }
+
+        string SubmissionIdOf(TaskRef task)
+        {
+            if (task == null) throw new ArgumentNullException(nameof(task));
+            if (task.Locator.TryGetValue(LocatorAddress, out var address) && !SameAddress(address, Address))
+                throw new InvalidOperationException($"Run '{task.RunId}' was submitted to the Ray cluster at {address}, but this backend talks to {Address}. Connect to {address} to reach it.");
+            return task.Locator.TryGetValue(LocatorSubmissionId, out var id) && !string.IsNullOrEmpty(id) ? id : task.RunId;
+        }
+
+        static bool SameAddress(string a, string b) => string.Equals(a.TrimEnd('/'), b.TrimEnd('/'), StringComparison.OrdinalIgnoreCase);
+
+        /// <summary>Waits (through the poller) until the job is over, then reads its result; the result is read once and remembered.</summary>
+        public async Task<TaskOutput> GetAsync(TaskRef task, CancellationToken cancellationToken)
+        {
+            var id = SubmissionIdOf(task);
+            var watch = _poller.Track(id);
+            var details = await WaitWithCancellation(watch.Terminal.Task, cancellationToken).ConfigureAwait(false);
+            var lazy = _results.GetOrAdd(id, _ => new Lazy<Task<TaskOutput>>(() => BuildOutputAsync(task.RunId, id, details)));
+            try
+            {
+                return await WaitWithCancellation(lazy.Value, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (lazy.Value.IsFaulted)
+            {
+                _results.TryRemove(id, out _); // a later call may try again
+                throw;
+            }
+        }
+
+        /// <summary>ray.wait: served from the poller. A timeout of zero answers from what is known (after one fresh look at runs never seen).</summary>
+        public async Task<WaitResult> WaitAsync(IReadOnlyList<TaskRef> tasks, int numReturns, TimeSpan? timeout, CancellationToken cancellationToken)
+        {
+            if (tasks == null) throw new ArgumentNullException(nameof(tasks));
+            var watches = tasks.Select(t => _poller.Track(SubmissionIdOf(t))).ToList();
+            numReturns = Math.Max(0, Math.Min(numReturns, watches.Count));
+            if (watches.Any(w => w.Last == null && !w.IsDone))
+                await _poller.RefreshAsync(cancellationToken).ConfigureAwait(false);
+
+            if (timeout != TimeSpan.Zero && watches.Count(w => w.IsDone) < numReturns)
+            {
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var deadline = Task.Delay(timeout ?? Timeout.InfiniteTimeSpan, cts.Token);
+                while (watches.Count(w => w.IsDone) < numReturns)
+                {
+                    var pending = watches.Where(w => !w.IsDone).Select(w => (Task)w.Terminal.Task).ToList();
+                    pending.Add(deadline);
+                    var first = await Task.WhenAny(pending).ConfigureAwait(false);
+                    if (first == deadline)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        break;
+                    }
+                }
+                cts.Cancel();
+            }
+
+            var ready = new List<TaskRef>();
+            var notReady = new List<TaskRef>();
+            var phases = new Dictionary<string, string>(StringComparer.Ordinal);
+            for (var i = 0; i < tasks.Count; i++)
+            {
+                if (watches[i].IsDone) ready.Add(tasks[i]);
+                else
+                {
+                    notReady.Add(tasks[i]);
+                    var status = watches[i].Last?.Status;
+                    phases[tasks[i].RunId] = status == RayJobStatus.Running ? RunStatus.Running : RunStatus.Pending;
+                }
+            }
+            return new WaitResult(ready, notReady, phases);
+        }
+
+        /// <summary>
+        /// Stops the job (Ray sends SIGTERM, then SIGKILL after 3 s). A <c>stopped:false</c> answer for
+        /// a job that is already over is success (KubeRay's rule); so is a job the cluster no longer has.
+        /// </summary>
+        public async Task CancelAsync(TaskRef task, CancellationToken cancellationToken)
+        {
+            var id = SubmissionIdOf(task);
+            for (var attempt = 0; ; attempt++)
+            {
+                var stopped = await _client.StopJobAsync(id, cancellationToken).ConfigureAwait(false);
+                if (stopped != false) break; // true: told to stop; null: no such job, nothing runs
+                var details = await _client.GetJobAsync(id, cancellationToken).ConfigureAwait(false);
+                if (details == null || details.IsTerminal) break;
+                // Not over, yet no supervisor to stop: it is being set up (or PENDING, ray#58353). Ask again shortly.
+                if (attempt >= _options.MaxRetries)
+                    throw new InvalidOperationException($"The Ray job '{id}' is {details.Status} and did not accept a stop after {attempt + 1} tries. Try again, or stop it with 'ray job stop {id}'.");
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2000, _options.RetryDelay.TotalMilliseconds * (attempt + 1))), cancellationToken).ConfigureAwait(false);
+            }
+            _poller.Track(id);
+            _ = _poller.RefreshAsync(CancellationToken.None);
+        }
+
+        /// <summary>Deletes a finished job's record from the cluster (its log file stays on the node). A job that is not over is refused.</summary>
+        public async Task RemoveAsync(TaskRef task, CancellationToken cancellationToken)
+        {
+            var id = SubmissionIdOf(task);
+            var version = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            if (!version.SupportsDelete)
+                throw new NotSupportedException($"The Ray cluster at {Address} runs Ray {version.RayVersion} (Jobs API {version.ApiVersion}), which cannot delete jobs (API version 4 is needed).");
+            var details = await _client.GetJobAsync(id, cancellationToken).ConfigureAwait(false);
+            if (details == null)
+            {
+                _poller.Forget(id);
+                return;
+            }
+            if (!details.IsTerminal)
+                throw new InvalidOperationException($"Run '{task.RunId}' is still {details.Status.ToLowerInvariant()} on the Ray cluster; stop it first (cancel), then remove it.");
+            await _client.DeleteJobAsync(id, cancellationToken).ConfigureAwait(false);
+            _poller.Forget(id);
+            _results.TryRemove(id, out _);
+        }
+
+        /// <summary>
+        /// The job's log. With a tail, it streams through the tail WebSocket keeping only the last
+        /// lines (for a running job it returns once no new output came for
+        /// <see cref="RayBackendOptions.TailIdleCutoff"/>); without one it is GET /logs, which the
+        /// dashboard answers with the whole file (read up to <see cref="RayBackendOptions.LogFallbackMaxBytes"/>).
+        /// </summary>
+        public async Task<string> ReadLogAsync(TaskRef task, int? tailLines, CancellationToken cancellationToken)
+        {
+            var id = SubmissionIdOf(task);
+            if (tailLines == null)
+                return await _client.GetLogsAsync(id, _options.LogFallbackMaxBytes, cancellationToken).ConfigureAwait(false)
+                    ?? throw new RayJobNotFoundException(Address, id);
+            if (tailLines <= 0) return "";
+            var details = await _client.GetJobAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new RayJobNotFoundException(Address, id);
+            var scanner = new LogLineScanner(tailLines.Value);
+            var closed = await _client.TailLogsAsync(id, scanner.Feed, details.IsTerminal ? (TimeSpan?)null : _options.TailIdleCutoff, cancellationToken).ConfigureAwait(false);
+            if (closed) scanner.Complete();
+            return scanner.TailText();
+        }
+
+        // ----------------------------------------------------------------------------------
+        // Results
+        // ----------------------------------------------------------------------------------
+
+        async Task<TaskOutput> BuildOutputAsync(string runId, string id, RayJobDetails details)
+        {
+            var started = details.StartedAt;
+            var ended = details.EndedAt;
+            var duration = started.HasValue && ended.HasValue ? Math.Max(0, (ended.Value - started.Value).TotalSeconds) : 0;
+
+            if (details.Status == RayJobStatus.Stopped)
+                return new TaskOutput
+                {
+                    RunId = runId, Status = RunStatus.Cancelled, StartedAt = started, CompletedAt = ended, DurationSeconds = duration,
+                    ErrorMessage = "The Ray job was stopped." + (string.IsNullOrWhiteSpace(details.Message) ? "" : " " + details.Message!.Trim()),
+                };
+
+            string? json = null;
+            string? readProblem = null;
+            try
+            {
+                json = await ReadResultLineAsync(id).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (details.Status == RayJobStatus.Failed && !(ex is OperationCanceledException))
+            {
+                readProblem = ex.Message; // the failure itself is the news; the log was a bonus
+            }
+
+            string? parseProblem = null;
+            var parsed = json == null ? null : RayResultLineParser.Parse(json, runId, out parseProblem);
+            var hasOwnStatus = json != null && parsed != null && RayResultLineParser.HasStatus(json);
+
+            string status;
+            string? error;
+            if (details.Status == RayJobStatus.Succeeded)
+            {
+                status = hasOwnStatus ? parsed!.Status : RunStatus.Completed;
+                error = parsed?.ErrorMessage ?? (parseProblem != null ? "The job succeeded, but " + parseProblem + "." : null);
+            }
+            else
+            {
+                status = RunStatus.Failed;
+                var rayText = DescribeFailure(details);
+                error = parsed?.ErrorMessage != null ? parsed.ErrorMessage + " (" + rayText + ")" : rayText;
+                if (readProblem != null) error += $" Its log could not be read: {readProblem}";
+            }
+
+            return new TaskOutput
+            {
+                RunId = runId,
+                Status = status,
+                Metrics = parsed?.Metrics ?? new Dictionary<string, double>(),
+                CheckpointUri = parsed?.CheckpointUri,
+                ErrorMessage = error,
+                StartedAt = started,
+                CompletedAt = ended,
+                DurationSeconds = duration,
+            };
+        }
+
+        static string DescribeFailure(RayJobDetails d)
+        {
+            var parts = new List<string>();
+            if (!string.IsNullOrEmpty(d.ErrorType)) parts.Add(d.ErrorType!);
+            if (d.DriverExitCode.HasValue) parts.Add("exit code " + d.DriverExitCode.Value.ToString(CultureInfo.InvariantCulture));
+            var head = "The Ray job failed" + (parts.Count > 0 ? " (" + string.Join(", ", parts) + ")" : "");
+            var message = (d.Message ?? "").Trim();
+            if (message.Length > 2000) message = "..." + message.Substring(message.Length - 2000);
+            return message.Length > 0 ? head + ": " + message : head + ".";
+        }
+
+        /// <summary>
+        /// The last result line of a finished job's log. Streams the tail WebSocket (bounded memory
+        /// whatever the log's size); retries broken streams; falls back to a size-capped GET /logs
+        /// when the WebSocket cannot be had at all (a proxy without upgrade support).
+        /// </summary>
+        async Task<string?> ReadResultLineAsync(string id)
+        {
+            await _resultReads.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                Exception? last = null;
+                for (var attempt = 0; attempt <= _options.MaxRetries; attempt++)
+                {
+                    if (attempt > 0) await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, _options.RetryDelay.TotalMilliseconds * Math.Pow(2, attempt - 1)))).ConfigureAwait(false);
+                    var scanner = new LogLineScanner();
+                    try
+                    {
+                        if (await _client.TailLogsAsync(id, scanner.Feed, null, CancellationToken.None).ConfigureAwait(false))
+                        {
+                            scanner.Complete();
+                            return scanner.LastResultJson;
+                        }
+                    }
+                    catch (RayJobNotFoundException)
+                    {
+                        throw;
+                    }
+                    catch (Exception ex) when (ex is RayConnectionException || ex is RayApiException)
+                    {
+                        last = ex;
+                    }
+                }
+
+                var logs = await _client.GetLogsAsync(id, _options.LogFallbackMaxBytes, CancellationToken.None).ConfigureAwait(false)
+                    ?? throw new RayJobNotFoundException(Address, id);
+                var fallback = new LogLineScanner();
+                fallback.Feed(logs);
+                fallback.Complete();
+                return fallback.LastResultJson;
+            }
+            finally
+            {
+                _resultReads.Release();
+            }
+        }
+
+        static async Task<T> WaitWithCancellation<T>(Task<T> task, CancellationToken ct)
+        {
+            if (!ct.CanBeCanceled || task.IsCompleted) return await task.ConfigureAwait(false);
+            var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (ct.Register(() => cancelled.TrySetResult(true)))
+                if (await Task.WhenAny(task, cancelled.Task).ConfigureAwait(false) != task) ct.ThrowIfCancellationRequested();
+            return await task.ConfigureAwait(false);
+        }
+
+        public override string ToString() => $"RayJobsBackend({Address}{(StartedCluster ? ", started by RayRunner" : "")})";
+
+        public void Dispose()
+        {
+            _poller.Dispose();
+            _client.Dispose();
+        }
+    }
+}

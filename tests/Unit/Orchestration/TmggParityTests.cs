@@ -10,7 +10,7 @@ using CoreRunner = RayRunner.Core.RayRunner;
 // names in PascalCase inside classes named after tmgg's. Unlike tmgg, each test gets a fresh fake
 // (tmgg shares one module-level mock, so state leaks between its tests), and where tmgg is loose
 // (it never checks the init arguments or the cancel call) these assert those too.
-namespace RayRunner.Tests.Unit.Runner
+namespace RayRunner.Tests.Unit.Orchestration
 {
     static class Samples
     {

@@ -10,7 +10,7 @@ using CoreRunner = RayRunner.Core.RayRunner;
 
 // What RayRunner does that tmgg does not: queued dispatch, enforced timeouts, thread safety,
 // all-or-nothing spawns, and the error paths tmgg leaves untested.
-namespace RayRunner.Tests.Unit.Runner
+namespace RayRunner.Tests.Unit.Orchestration
 {
     public class RunnerConstructionTests
     {

@@ -60,7 +60,8 @@ namespace RayRunner.Tests.Unit.Local
             _gateScript = new Lazy<string>(() => Script("gate.sh",
                 "echo \"start $RAYRUNNER_RUN_ID ${CUDA_VISIBLE_DEVICES-unset}\" >> \"$EVENTS\"\n" +
                 "while [ ! -e \"$GATES/$RAYRUNNER_RUN_ID\" ]; do sleep 0.02; done\n" +
-                "echo \"end $RAYRUNNER_RUN_ID\" >> \"$EVENTS\"\n"));
+                "echo \"end $RAYRUNNER_RUN_ID\" >> \"$EVENTS\"\n" +
+                "echo 'RAYRUNNER_RESULT {\"metrics\": {\"gate\": 1}}'\n"));
             _resultScript = new Lazy<string>(() => Script("result.sh", "printf 'RAYRUNNER_RESULT %s\\n' \"$1\"\nexit \"${2:-0}\"\n"));
         }
 
@@ -145,7 +146,8 @@ namespace RayRunner.Tests.Unit.Local
 
         /// <summary>
         /// A script that appends "start &lt;run id&gt; &lt;CUDA_VISIBLE_DEVICES&gt;" to $EVENTS, waits
-        /// until the file $GATES/&lt;run id&gt; exists, then appends "end &lt;run id&gt;".
+        /// until the file $GATES/&lt;run id&gt; exists, then appends "end &lt;run id&gt;" and reports
+        /// the metric gate = 1.
         /// </summary>
         /// <remarks>Written once: a shell reads its script as it goes, so rewriting it under a running child would break that child.</remarks>
         public string GateScript() => _gateScript.Value;

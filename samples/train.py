@@ -58,13 +58,16 @@ def train(lr, epochs, seed, epoch_seconds):
     w = rng.uniform(-1, 1)
     loss = float("nan")
     for epoch in range(1, epochs + 1):
-        for x, y in data:
-            w -= lr * 2 * (w * x - y) * x
-        loss = sum((w * x - y) ** 2 for x, y in data) / len(data)
-        print(f"epoch {epoch}/{epochs}  loss={loss:.6f}  w={w:.4f}", flush=True)
-        time.sleep(epoch_seconds)
+        try:
+            for x, y in data:
+                w -= lr * 2 * (w * x - y) * x
+            loss = sum((w * x - y) ** 2 for x, y in data) / len(data)
+        except OverflowError:
+            loss = float("inf")  # a learning rate this large makes the weights blow up
+        print(f"epoch {epoch}/{epochs}  loss={loss:.6g}  w={w:.4g}", flush=True)
         if not math.isfinite(loss):
             break
+        time.sleep(epoch_seconds)
     return loss, w
 
 

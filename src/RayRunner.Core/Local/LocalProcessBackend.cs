@@ -353,7 +353,36 @@ namespace RayRunner.Core.Local
             }
             var running = Interlocked.Increment(ref _running);
             InterlockedMax(ref _maxObservedRunning, running);
+            _ = WatchForExitAsync(run);
             return null;
+        }
+
+        /// <summary>
+        /// The second way a run's end is noticed. The Exited event is the first and usually wins, but a
+        /// run must never hang on one missed event, so the OS is also asked, with a backoff from 100 ms
+        /// to 2 s, whether the process is gone (or a zombie nobody reaped).
+        /// </summary>
+        async Task WatchForExitAsync(LocalRun run)
+        {
+            var delay = TimeSpan.FromMilliseconds(100);
+            try
+            {
+                while (!run.Completion.Task.IsCompleted)
+                {
+                    await Task.WhenAny(run.Completion.Task, Task.Delay(delay, _lifetime.Token)).ConfigureAwait(false);
+                    if (run.Completion.Task.IsCompleted || _lifetime.IsCancellationRequested) return;
+                    if (!ProcessIdentity.IsAlive(run.Pid, run.Identity))
+                    {
+                        await OnExitedAsync(run).ConfigureAwait(false);
+                        return;
+                    }
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // The backend was disposed.
+            }
         }
 
         TaskOutput FailToStart(LocalRun run, string message)
@@ -366,6 +395,7 @@ namespace RayRunner.Core.Local
 
         async Task OnExitedAsync(LocalRun run)
         {
+            if (!run.TryClaimExit()) return;
             // The Exited event can fire before TryStart has finished its bookkeeping; TryStart runs
             // under the lock, so taking it once means that bookkeeping is done.
             lock (_gate) { }
@@ -384,7 +414,7 @@ namespace RayRunner.Core.Local
                 {
                     // The trampoline's record is the command's own exit code; without one (the piped
                     // launcher, or a trampoline killed from outside) the process's code is recorded.
-                    var code = run.Files.ReadExit()?.Code ?? run.Process!.ExitCode;
+                    var code = run.Files.ReadExit()?.Code ?? ExitCodeOf(run.Process!);
                     run.Files.WriteExitIfAbsent(code.ToString(System.Globalization.CultureInfo.InvariantCulture));
                     output = RunOutcome.FromExit(run.RunId, code, run.Program, run.Files, run.StartedAt, completedAt);
                 }
@@ -406,6 +436,14 @@ namespace RayRunner.Core.Local
             run.Process?.Dispose();
             run.Completion.TrySetResult(output);
             Complete(finished);
+        }
+
+        /// <summary>The code the process ended with; when the watchdog noticed the end first, .NET may need a moment to reap it.</summary>
+        static int ExitCodeOf(Process process)
+        {
+            if (!process.WaitForExit(5000))
+                throw new InvalidOperationException($"process {process.Id} has ended but its exit code could not be read");
+            return process.ExitCode;
         }
 
         /// <summary>The piped launcher: copies stdout and stderr, as they come, into the log.</summary>

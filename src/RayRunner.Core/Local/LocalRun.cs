@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using System.Threading;
 using System.Threading.Tasks;
 
 namespace RayRunner.Core.Local
@@ -40,6 +41,10 @@ namespace RayRunner.Core.Local
         /// <summary>The piped launcher's copies of stdout and stderr into the log.</summary>
         public Task? OutputCopied;
         public volatile bool CancelRequested;
+        int _exitClaimed;
+
+        /// <summary>True for the first of the exit signals (the Exited event, the watchdog): the one that settles the run.</summary>
+        public bool TryClaimExit() => Interlocked.Exchange(ref _exitClaimed, 1) == 0;
 
         public readonly TaskCompletionSource<TaskOutput> Completion = new TaskCompletionSource<TaskOutput>(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -5,6 +5,7 @@ using System.Diagnostics;
 using System.Linq;
 using System.Reflection;
 using System.Runtime.InteropServices;
+using System.Threading;
 
 namespace RayRunner.Core.Local
 {
@@ -92,18 +93,28 @@ namespace RayRunner.Core.Local
             }
         }
 
+        static readonly TimeSpan SweepLimit = TimeSpan.FromSeconds(5);
+
         /// <summary>Kills what is left in the run's session: orphans of the tree (Linux).</summary>
+        /// <remarks>
+        /// Needed even after Kill(true): .NET counts a process as a child only if it started strictly
+        /// later than its parent, so a child forked within the same clock tick is missed. Repeated
+        /// until no member is alive, not a fixed number of rounds: kill() only queues the signal, and
+        /// a process on another CPU can still complete a fork before it dies; once it is a zombie it
+        /// cannot, and its last child is visible to the next round.
+        /// </remarks>
         static void SweepSession(int sessionId, long rootStartTicks)
         {
-            // A few rounds: a process may fork while the previous round kills its parent.
-            for (var round = 0; round < 5; round++)
+            var deadline = DateTime.UtcNow + SweepLimit;
+            while (true)
             {
                 var left = ProcStat.All()
                     .Where(s => s.SessionId == sessionId && !s.IsDead && s.StartTicks >= rootStartTicks && s.Pid != ProcessIdentity.CurrentPid)
                     .Select(s => s.Pid)
                     .ToList();
-                if (left.Count == 0) return;
+                if (left.Count == 0 || DateTime.UtcNow > deadline) return;
                 foreach (var pid in left) KillOne(pid);
+                Thread.Sleep(5); // let the SIGKILLs land before looking again
             }
         }
 

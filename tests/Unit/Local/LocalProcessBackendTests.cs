@@ -378,6 +378,7 @@ namespace RayRunner.Tests.Unit.Local
             var output = await LocalTestBed.Result(backend, reference);
             Assert.Equal(RunStatus.Cancelled, output.Status);
             await LocalTestBed.WaitUntil(() => !LocalTestBed.IsAlive(grandchild), "the grandchild is gone");
+            Assert.Empty(LocalTestBed.LiveRunIds(new[] { reference.RunId }));
             await backend.CancelAsync(reference, CancellationToken.None); // safe to repeat
             Assert.Equal(0, backend.RunningCount);
         }
@@ -393,6 +394,7 @@ namespace RayRunner.Tests.Unit.Local
 
             await backend.CancelAsync(reference, CancellationToken.None);
             await LocalTestBed.WaitUntil(() => !LocalTestBed.IsAlive(orphan), "the orphaned grandchild is gone");
+            Assert.Empty(LocalTestBed.LiveRunIds(new[] { reference.RunId })); // nor any other process of the run
         }
 
         [LinuxFact]

@@ -232,6 +232,26 @@ namespace RayRunner.Tests.Unit.Local
             return dir?.FullName ?? throw new InvalidOperationException("RayRunner.sln not found above " + AppContext.BaseDirectory);
         }
 
+        /// <summary>
+        /// Safety net for runs a test started some other way (through a RayRunner) and could not
+        /// stop because it failed first: every run's root process names its log, under this folder,
+        /// on its command line; each is ended with its whole tree.
+        /// </summary>
+        void KillLeftovers()
+        {
+            if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return;
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(dir), out var pid) || !IsAlive(pid)) continue;
+                string cmdline;
+                try { cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")); }
+                catch (IOException) { continue; }
+                catch (UnauthorizedAccessException) { continue; }
+                if (cmdline.Contains(ProcessLauncher.TrampolineName) && cmdline.Contains(Logs))
+                    ProcessTree.Kill(pid, null, null, sessionLeader: ProcStat.Read(pid)?.SessionId == pid);
+            }
+        }
+
         public void Dispose()
         {
             foreach (var (backend, reference) in _submitted)
@@ -240,6 +260,7 @@ namespace RayRunner.Tests.Unit.Local
                 catch (Exception) { /* best effort: the test's own assertion is what matters */ }
             }
             foreach (var d in _disposables) d.Dispose();
+            KillLeftovers();
             try { Directory.Delete(Root, recursive: true); }
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }

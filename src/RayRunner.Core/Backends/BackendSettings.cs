@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 
 namespace RayRunner.Core
@@ -14,7 +15,7 @@ namespace RayRunner.Core
     }
 
     /// <summary>Everything a caller (Connect-RayCluster, a C# program) can say about the backend to use.</summary>
-    public sealed class BackendSettings
+    public sealed record BackendSettings
     {
         public BackendChoice Backend { get; init; } = BackendChoice.Auto;
         /// <summary>Ray dashboard URL; else RAY_API_SERVER_ADDRESS / RAY_ADDRESS when http(s), else http://127.0.0.1:8265.</summary>
@@ -31,5 +32,9 @@ namespace RayRunner.Core
         public int? NumCpus { get; init; }
         public int? NumGpus { get; init; }
         public int DashboardPort { get; init; } = 8265;
+        /// <summary>Where the local backend writes each run's log: the run store's folder for the run.</summary>
+        public Func<string, string>? LogPathFor { get; init; }
+        /// <summary>Receives what a backend does, for -Verbose (what is sent where; never a token).</summary>
+        public Action<string>? Log { get; init; }
     }
 }

@@ -34,7 +34,10 @@ namespace RayRunner.PowerShell
         /// </summary>
         public static async Task<ClusterConnection> OpenAsync(BackendSettings settings, Action<string> warn, CancellationToken cancellationToken)
         {
-            var backend = await BackendFactory.CreateAsync(settings, warn, cancellationToken).ConfigureAwait(false);
+            // Runs are recorded under $RAYRUNNER_HOME (default ~/.rayrunner), so every session and
+            // process sees them; the local backend writes each run's log into the run's folder.
+            var store = new FileRunStore();
+            var backend = await BackendFactory.CreateAsync(settings with { LogPathFor = store.LogPathFor }, warn, cancellationToken).ConfigureAwait(false);
             try
             {
                 var runner = await CoreRunner.CreateAsync(backend, new RayRunnerOptions
@@ -42,6 +45,7 @@ namespace RayRunner.PowerShell
                     MaxConcurrent = settings.MaxConcurrent,
                     NumCpusPerTask = settings.NumCpusPerTask,
                     NumGpusPerTask = settings.NumGpusPerTask,
+                    Store = store,
                 }, cancellationToken).ConfigureAwait(false);
                 return new ClusterConnection(settings, runner);
             }
@@ -82,7 +86,8 @@ namespace RayRunner.PowerShell
 
         static string Normalize(string? address) => (address ?? "").Trim().TrimEnd('/');
 
-        public int ActiveRunCount() => Runner.ListRuns().Count(r => !RunStatus.IsTerminal(r.Status));
+        /// <summary>Unfinished runs this connection tracks (runs of other sessions in the store do not tie it up).</summary>
+        public int ActiveRunCount() => Runner.ActiveRunIds.Count(id => Runner.GetRun(id) is { } run && !RunStatus.IsTerminal(run.Status));
 
         public RayCluster Describe() => new RayCluster
         {

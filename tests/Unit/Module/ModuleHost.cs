@@ -31,9 +31,14 @@ namespace RayRunner.Tests.Unit.Module
     public sealed class ModuleHost : IDisposable
     {
         readonly Runspace _runspace;
+        readonly string? _previousHome = Environment.GetEnvironmentVariable(FileRunStore.HomeVariable);
 
         public ModuleHost(FakeRayBackend? backend = null)
         {
+            // The module records runs under $RAYRUNNER_HOME: each test gets a store of its own, as a
+            // fresh machine would. (The collection runs alone, so the process-wide variable is safe.)
+            StoreRoot = Path.Combine(Path.GetTempPath(), "rayrunner-module-" + Guid.NewGuid().ToString("N"));
+            Environment.SetEnvironmentVariable(FileRunStore.HomeVariable, StoreRoot);
             Backend = backend ?? new FakeRayBackend();
             BackendFactory.Override = (settings, ct) =>
             {
@@ -47,6 +52,7 @@ namespace RayRunner.Tests.Unit.Module
         }
 
         public FakeRayBackend Backend { get; }
+        public string StoreRoot { get; }
         /// <summary>Every BackendSettings the module asked the factory for.</summary>
         public List<BackendSettings> ConnectSettings { get; } = new();
 
@@ -100,6 +106,8 @@ namespace RayRunner.Tests.Unit.Module
         {
             _runspace.Dispose();
             BackendFactory.Override = null;
+            Environment.SetEnvironmentVariable(FileRunStore.HomeVariable, _previousHome);
+            try { Directory.Delete(StoreRoot, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }
 

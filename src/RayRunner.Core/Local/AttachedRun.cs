@@ -1,0 +1,145 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace RayRunner.Core.Local
+{
+    /// <summary>
+    /// A local run that this backend instance did not start (another PowerShell session, a runbook
+    /// step, a host that has since died), followed through the files and pids in its locator.
+    /// </summary>
+    /// <remarks>
+    /// Another process's child cannot be waited on, so its state is polled, with a backoff from
+    /// 50 ms to 1 s. A run whose process is gone without an exit code is failed at once when its host
+    /// is gone too (it died with its host), and after a short grace when the host lives (which may be
+    /// about to record the exit code, as the piped launcher does).
+    /// </remarks>
+    internal sealed class AttachedRun
+    {
+        static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(50);
+        static readonly TimeSpan LastPoll = TimeSpan.FromSeconds(1);
+        internal static TimeSpan Grace = TimeSpan.FromSeconds(5);
+
+        readonly string _runId;
+        readonly LocalLocator _locator;
+        readonly TaskCompletionSource<TaskOutput> _outcome = new TaskCompletionSource<TaskOutput>(TaskCreationOptions.RunContinuationsAsynchronously);
+        DateTimeOffset? _goneSince;
+
+        public AttachedRun(string runId, LocalLocator locator, CancellationToken lifetime)
+        {
+            _runId = runId;
+            _locator = locator;
+            _ = WatchAsync(lifetime);
+        }
+
+        public Task<TaskOutput> Completion => _outcome.Task;
+
+        /// <summary>pending until the run's process is seen, running after.</summary>
+        public string Phase { get; private set; } = RunStatus.Pending;
+
+        RunFiles Files => _locator.Files;
+
+        async Task WatchAsync(CancellationToken lifetime)
+        {
+            var delay = FirstPoll;
+            try
+            {
+                while (true)
+                {
+                    var output = Check();
+                    if (output != null)
+                    {
+                        _outcome.TrySetResult(output);
+                        return;
+                    }
+                    await Task.Delay(delay, lifetime).ConfigureAwait(false);
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LastPoll.Ticks));
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                _outcome.TrySetException(new ObjectDisposedException(nameof(LocalProcessBackend), $"The local backend watching run {_runId} was disposed; the run itself is not affected."));
+            }
+            catch (Exception ex)
+            {
+                _outcome.TrySetException(ex);
+            }
+        }
+
+        /// <summary>One look at the run: its final output, or null while it is pending or running.</summary>
+        internal TaskOutput? Check()
+        {
+            var pidRecord = Files.ReadPid();
+            var exit = Files.ReadExit();
+            if (exit != null) return Settle(exit, pidRecord?.StartedAt);
+
+            var pid = _locator.Pid ?? pidRecord?.ProcessId;
+            var identity = _locator.ProcessStart ?? pidRecord?.Identity;
+            var now = DateTimeOffset.UtcNow;
+            if (pid.HasValue)
+            {
+                Phase = RunStatus.Running;
+                if (ProcessIdentity.IsAlive(pid.Value, identity))
+                {
+                    _goneSince = null;
+                    return null;
+                }
+                exit = Files.ReadExit(); // written just before the process ended
+                if (exit != null) return Settle(exit, pidRecord?.StartedAt);
+                if (Files.IsCancelled) return RunOutcome.Cancelled(_runId, pidRecord?.StartedAt, now);
+                var hostAlive = HostIsAlive();
+                if (hostAlive)
+                {
+                    _goneSince ??= now;
+                    if (now - _goneSince.Value < Grace) return null;
+                }
+                var message = hostAlive
+                    ? $"The run's process (pid {pid.Value}) ended without recording an exit code in {Files.Exit}, so how it ended is unknown."
+                    : $"The run's process (pid {pid.Value}) ended without recording an exit code, and the process that started it ({HostText()}) is gone: the run died with its host.";
+                return RunOutcome.NotStarted(_runId, RunStatus.Failed, message + RunOutcome.LastLines(Files), now)
+                    .With(startedAt: pidRecord?.StartedAt);
+            }
+
+            Phase = RunStatus.Pending;
+            if (Files.IsCancelled) return RunOutcome.NotStarted(_runId, RunStatus.Cancelled, "The run was cancelled before it started.", now);
+            if (HostIsAlive()) return null; // still waiting for a slot in its host
+            if (Files.ReadPid() != null || Files.ReadExit() != null) return null; // started just now: next look settles it
+            return RunOutcome.NotStarted(_runId, RunStatus.Failed,
+                $"The run never started: it was waiting for a slot in the process that submitted it ({HostText()}), and that process is gone: the run died with its host. Submit it again.", now);
+        }
+
+        TaskOutput Settle(ExitRecord exit, DateTimeOffset? startedAt)
+        {
+            var completedAt = exit.RecordedAt ?? DateTimeOffset.UtcNow;
+            if (exit.IsCancelled || Files.IsCancelled) return RunOutcome.Cancelled(_runId, startedAt, completedAt);
+            if (exit.IsStartFailure)
+                return RunOutcome.NotStarted(_runId, RunStatus.Failed, "The run could not start." + RunOutcome.LastLines(Files), completedAt);
+            return RunOutcome.FromExit(_runId, exit.Code!.Value, _locator.Program, Files, startedAt, completedAt);
+        }
+
+        /// <summary>Stops the run's whole process tree, wherever it was started from. Safe to repeat.</summary>
+        public async Task CancelAsync(CancellationToken cancellationToken)
+        {
+            if (Completion.IsCompleted || Files.ReadExit() != null) return;
+            // The marker comes first: the run's own host then reports cancelled, not a signal, and
+            // does not start the run if it was still waiting for a slot there.
+            Files.MarkCancelled();
+            var pidRecord = Files.ReadPid();
+            var pid = _locator.Pid ?? pidRecord?.ProcessId;
+            var identity = _locator.ProcessStart ?? pidRecord?.Identity;
+            if (pid.HasValue)
+            {
+                ProcessTree.Kill(pid.Value, identity, null, _locator.Session);
+                if (ProcessIdentity.IsAlive(pid.Value, identity))
+                    throw new InvalidOperationException($"Could not stop run {_runId}: its process {pid.Value} is still running (no permission to end it?).");
+            }
+            Files.WriteExitIfAbsent(ExitRecord.CancelledWord);
+            await Task.WhenAny(Completion, Task.Delay(TimeSpan.FromSeconds(10), cancellationToken)).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        bool HostIsAlive() => _locator.HostPid.HasValue && ProcessIdentity.IsAlive(_locator.HostPid.Value, _locator.HostStart);
+
+        string HostText() => _locator.HostPid.HasValue ? "pid " + _locator.HostPid.Value : "unknown";
+    }
+}

@@ -1,0 +1,51 @@
+using System;
+using System.Diagnostics;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace RayRunner.Core.Local
+{
+    internal enum LocalRunState
+    {
+        /// <summary>Submitted, waiting for slots (reported as pending).</summary>
+        Waiting,
+        Running,
+        Finished,
+    }
+
+    /// <summary>A run this backend instance started (or will start). Mutable fields change under the backend's lock.</summary>
+    internal sealed class LocalRun
+    {
+        public LocalRun(TaskSpec spec, SlotRequest request, RunFiles files)
+        {
+            Spec = spec;
+            Request = request;
+            Files = files;
+        }
+
+        public string RunId => Spec.RunId;
+        public TaskSpec Spec { get; }
+        public SlotRequest Request { get; }
+        public RunFiles Files { get; }
+
+        public TaskRef Ref = null!;
+        public LocalRunState State = LocalRunState.Waiting;
+        public SlotGrant? Grant;
+        public Process? Process;
+        public int Pid;
+        public string? Identity;
+        public bool SessionLeader;
+        public LaunchMode Mode;
+        public string Program = "The command";
+        public DateTimeOffset? StartedAt;
+        /// <summary>The piped launcher's copies of stdout and stderr into the log.</summary>
+        public Task? OutputCopied;
+        public volatile bool CancelRequested;
+        int _exitClaimed;
+
+        /// <summary>True for the first of the exit signals (the Exited event, the watchdog): the one that settles the run.</summary>
+        public bool TryClaimExit() => Interlocked.Exchange(ref _exitClaimed, 1) == 0;
+
+        public readonly TaskCompletionSource<TaskOutput> Completion = new TaskCompletionSource<TaskOutput>(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

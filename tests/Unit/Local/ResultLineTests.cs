@@ -1,0 +1,142 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Text;
+using RayRunner.Core;
+using RayRunner.Core.Local;
+using Xunit;
+
+namespace RayRunner.Tests.Unit.Local
+{
+    public class ResultLineTests : IDisposable
+    {
+        readonly string _dir = Path.Combine(Path.GetTempPath(), "rr-result-" + Guid.NewGuid().ToString("N").Substring(0, 8));
+
+        public ResultLineTests() => Directory.CreateDirectory(_dir);
+
+        public void Dispose() => Directory.Delete(_dir, true);
+
+        string Log(string text)
+        {
+            var path = Path.Combine(_dir, Guid.NewGuid().ToString("N") + ".log");
+            File.WriteAllText(path, text, new UTF8Encoding(false));
+            return path;
+        }
+
+        [Fact]
+        public void Reads_every_field_of_the_contract()
+        {
+            var r = ResultLine.TryParse("RAYRUNNER_RESULT {\"status\": \"failed\", \"metrics\": {\"loss\": 0.5, \"acc\": 1}, \"checkpoint_uri\": \"s3://b/k\", \"error_message\": \"boom\"}");
+            Assert.NotNull(r);
+            Assert.Equal(RunStatus.Failed, r!.Status);
+            Assert.Equal(0.5, r.Metrics["loss"]);
+            Assert.Equal(1.0, r.Metrics["acc"]);
+            Assert.Equal("s3://b/k", r.CheckpointUri);
+            Assert.Equal("boom", r.ErrorMessage);
+        }
+
+        [Theory]
+        [InlineData("RAYRUNNER_RESULT: {\"metrics\": {\"loss\": 1}}")]
+        [InlineData("   RAYRUNNER_RESULT {\"metrics\": {\"loss\": 1}}  \r")]
+        [InlineData("RAYRUNNER_RESULT\t{\"metrics\": {\"loss\": \"1\"}}")]
+        public void Accepts_the_usual_spellings(string line)
+        {
+            Assert.Equal(1.0, ResultLine.TryParse(line)!.Metrics["loss"]);
+        }
+
+        [Theory]
+        [InlineData("RAYRUNNER_RESULTS {\"metrics\": {}}")]
+        [InlineData("RAYRUNNER_RESULT {\"metrics\": {\"loss\": 1}")]
+        [InlineData("RAYRUNNER_RESULT [1, 2]")]
+        [InlineData("RAYRUNNER_RESULT")]
+        [InlineData("prefix RAYRUNNER_RESULT {}")]
+        [InlineData("RAYRUNNER_RESULT not json")]
+        public void Ignores_what_is_not_a_result_line(string line)
+        {
+            Assert.Null(ResultLine.TryParse(line));
+        }
+
+        [Fact]
+        public void Python_nan_and_infinity_are_read_as_numbers_and_strings_stay_untouched()
+        {
+            var r = ResultLine.TryParse("RAYRUNNER_RESULT {\"metrics\": {\"a\": NaN, \"b\": Infinity, \"c\": -Infinity}, \"error_message\": \"NaN Infinity\"}");
+            Assert.True(double.IsNaN(r!.Metrics["a"]));
+            Assert.Equal(double.PositiveInfinity, r.Metrics["b"]);
+            Assert.Equal(double.NegativeInfinity, r.Metrics["c"]);
+            Assert.Equal("NaN Infinity", r.ErrorMessage);
+        }
+
+        [Fact]
+        public void Values_that_are_not_numbers_are_not_metrics()
+        {
+            var r = ResultLine.TryParse("RAYRUNNER_RESULT {\"metrics\": {\"loss\": 2, \"name\": \"x\", \"list\": [1], \"flag\": true}}");
+            Assert.Equal(new[] { "loss" }, r!.Metrics.Keys.ToArray());
+        }
+
+        [Fact]
+        public void An_unknown_status_is_left_for_the_exit_code_to_decide()
+        {
+            Assert.Null(ResultLine.TryParse("RAYRUNNER_RESULT {\"status\": \"weird\"}")!.Status);
+            Assert.Equal(RunStatus.Completed, ResultLine.TryParse("RAYRUNNER_RESULT {\"status\": \"SUCCESS\"}")!.Status);
+        }
+
+        [Fact]
+        public void The_last_well_formed_line_of_a_noisy_log_wins()
+        {
+            var log = Log(
+                "starting\n" +
+                "RAYRUNNER_RESULT {\"metrics\": {\"loss\": 3}}\n" +
+                "Traceback? no, just noise: RAYRUNNER_RESULT {\"metrics\": {\"loss\": 99}}\n" +
+                "RAYRUNNER_RESULT {\"metrics\": {\"loss\": 2}}\r\n" +
+                "RAYRUNNER_RESULT {\"metrics\": {\"loss\": \n" +
+                "garbage \u0001\u00ff bytes\n" +
+                "done");
+            Assert.Equal(2.0, ResultLine.FindLast(log)!.Metrics["loss"]);
+        }
+
+        [Fact]
+        public void No_result_line_is_null()
+        {
+            Assert.Null(ResultLine.FindLast(Log("just\nprogress\n")));
+            Assert.Null(ResultLine.FindLast(Path.Combine(_dir, "missing.log")));
+        }
+
+        [Fact]
+        public void Reading_backward_crosses_block_boundaries_intact()
+        {
+            var sb = new StringBuilder();
+            for (var i = 0; i < 3000; i++) sb.Append("line ").Append(i).Append(" é日本\n");
+            sb.Append("RAYRUNNER_RESULT {\"metrics\": {\"loss\": 7}}\n");
+            sb.Append(new string('x', 40000)).Append('\n'); // one line longer than a block
+            var log = Log(sb.ToString());
+
+            var lines = LogFile.ReadLinesBackward(log).ToList();
+            Assert.Equal(3002, lines.Count);
+            Assert.Equal(40000, lines[0].Length);
+            Assert.Equal("line 2999 é日本", lines[2]);
+            Assert.Equal("line 0 é日本", lines[^1]);
+            Assert.Equal(7.0, ResultLine.FindLast(log)!.Metrics["loss"]);
+        }
+
+        [Fact]
+        public void Tail_returns_the_last_lines_with_or_without_a_final_newline()
+        {
+            Assert.Equal("b\nc", LogFile.Tail(Log("a\nb\nc\n"), 2));
+            Assert.Equal("b\nc", LogFile.Tail(Log("a\nb\nc"), 2));
+            Assert.Equal("\nc", LogFile.Tail(Log("a\n\nc"), 2));
+            Assert.Equal("a\nb", LogFile.Tail(Log("a\nb"), 10));
+            Assert.Equal("", LogFile.Tail(Log(""), 3));
+        }
+
+        [Fact]
+        public void Proc_stat_parsing_survives_a_command_name_with_spaces_and_parentheses()
+        {
+            var stat = ProcStat.Parse(42, "42 (my (odd) name) S 7 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 10");
+            Assert.NotNull(stat);
+            Assert.Equal('S', stat!.State);
+            Assert.Equal(7, stat.ParentPid);
+            Assert.Equal(42, stat.SessionId);
+            Assert.Equal(123456, stat.StartTicks);
+        }
+    }
+}

@@ -1,0 +1,171 @@
+using System.Collections.Generic;
+using System.Linq;
+using RayRunner.Core.Local;
+using Xunit;
+
+namespace RayRunner.Tests.Unit.Local
+{
+    public class SlotPoolTests
+    {
+        static SlotPool Pool(int maxRuns = 10, int cpus = 8, params string[] gpus) => new SlotPool(maxRuns, cpus, gpus);
+
+        [Fact]
+        public void Runs_beyond_max_concurrent_wait_and_start_in_order_as_slots_free()
+        {
+            var scheduler = new FifoScheduler<string>(Pool(maxRuns: 2));
+            var started = new List<string>();
+            var grants = new Dictionary<string, SlotGrant>();
+            void Take(IReadOnlyList<KeyValuePair<string, SlotGrant>> admitted)
+            {
+                foreach (var kv in admitted)
+                {
+                    started.Add(kv.Key);
+                    grants[kv.Key] = kv.Value;
+                }
+            }
+
+            foreach (var id in new[] { "a", "b", "c", "d" }) Take(scheduler.Enqueue(id, new SlotRequest(1, 0)));
+            Assert.Equal(new[] { "a", "b" }, started);
+            Assert.Equal(2, scheduler.WaitingCount);
+
+            Take(scheduler.Release(grants["b"]));
+            Assert.Equal(new[] { "a", "b", "c" }, started);
+            Take(scheduler.Release(grants["a"]));
+            Assert.Equal(new[] { "a", "b", "c", "d" }, started);
+            Assert.Equal(0, scheduler.WaitingCount);
+        }
+
+        [Fact]
+        public void A_run_that_does_not_fit_yet_holds_back_smaller_runs_behind_it()
+        {
+            var scheduler = new FifoScheduler<string>(Pool(cpus: 4));
+            var first = scheduler.Enqueue("big-first", new SlotRequest(3, 0));
+            Assert.Single(first);
+
+            // 1 CPU is free: "small" would fit, but "needs-2" came first and must not be starved.
+            Assert.Empty(scheduler.Enqueue("needs-2", new SlotRequest(2, 0)));
+            Assert.Empty(scheduler.Enqueue("small", new SlotRequest(1, 0)));
+
+            var next = scheduler.Release(first[0].Value);
+            Assert.Equal(new[] { "needs-2", "small" }, next.Select(kv => kv.Key));
+        }
+
+        [Fact]
+        public void Cpu_slots_are_counted_per_run_including_fractions()
+        {
+            var pool = Pool(cpus: 2);
+            var a = pool.TryTake(new SlotRequest(0.5, 0));
+            var b = pool.TryTake(new SlotRequest(1.5, 0));
+            Assert.NotNull(a);
+            Assert.NotNull(b);
+            Assert.Null(pool.TryTake(new SlotRequest(0.1, 0)));
+            Assert.NotNull(pool.TryTake(new SlotRequest(0, 0))); // a run that asks no CPU only takes a run slot
+            pool.Release(a!);
+            Assert.NotNull(pool.TryTake(new SlotRequest(0.5, 0)));
+        }
+
+        [Fact]
+        public void Whole_gpus_are_handed_out_as_distinct_ids()
+        {
+            var pool = Pool(gpus: new[] { "3", "5", "7" });
+            var a = pool.TryTake(new SlotRequest(1, 1))!;
+            var b = pool.TryTake(new SlotRequest(1, 2))!;
+            Assert.Equal(new[] { "3" }, a.GpuIds);
+            Assert.Equal(new[] { "5", "7" }, b.GpuIds);
+            Assert.Null(pool.TryTake(new SlotRequest(1, 1)));
+            pool.Release(b);
+            Assert.Equal(new[] { "5" }, pool.TryTake(new SlotRequest(1, 1))!.GpuIds);
+        }
+
+        [Fact]
+        public void Fractional_gpus_share_a_device_as_in_ray()
+        {
+            var pool = Pool(gpus: new[] { "0", "1" });
+            var ids = Enumerable.Range(0, 4).Select(_ => pool.TryTake(new SlotRequest(0, 0.5))!.GpuIds.Single()).ToList();
+            Assert.Equal(new[] { "0", "0", "1", "1" }, ids);
+            Assert.Null(pool.TryTake(new SlotRequest(0, 0.5)));
+        }
+
+        [Fact]
+        public void Two_whole_gpus_are_only_taken_from_devices_no_fraction_is_using()
+        {
+            var pool = Pool(gpus: new[] { "0", "1", "2" });
+            Assert.Equal(new[] { "0" }, pool.TryTake(new SlotRequest(0, 0.25))!.GpuIds);
+            Assert.Equal(new[] { "1", "2" }, pool.TryTake(new SlotRequest(0, 2))!.GpuIds);
+        }
+
+        [Theory]
+        [InlineData(9, 0, "CPUs but this local backend has 8")]
+        [InlineData(1, 3, "GPUs but this local backend has 2")]
+        [InlineData(1, 1.5, "whole")]
+        [InlineData(-1, 0, "0 or more")]
+        public void A_request_that_could_never_fit_says_why(double cpus, double gpus, string expected)
+        {
+            var why = Pool(cpus: 8, gpus: new[] { "0", "1" }).WhyItCanNeverFit(new SlotRequest(cpus, gpus));
+            Assert.NotNull(why);
+            Assert.Contains(expected, why);
+        }
+
+        [Fact]
+        public void Gpus_asked_of_a_backend_without_any_say_how_to_give_it_some()
+        {
+            var why = Pool().WhyItCanNeverFit(new SlotRequest(1, 1));
+            Assert.Contains("has none", why);
+            Assert.Contains("CUDA_VISIBLE_DEVICES", why);
+        }
+
+        [Fact]
+        public void Declared_custom_resources_are_counted_and_redeclaring_changes_nothing()
+        {
+            var pool = Pool();
+            pool.Declare(new Dictionary<string, double> { ["experiment_slot"] = 1 });
+            pool.Declare(new Dictionary<string, double> { ["experiment_slot"] = 5 });
+            var slot = new Dictionary<string, double> { ["experiment_slot"] = 1 };
+            var a = pool.TryTake(new SlotRequest(1, 0, slot));
+            Assert.NotNull(a);
+            Assert.Null(pool.TryTake(new SlotRequest(1, 0, slot)));
+            Assert.NotNull(pool.TryTake(new SlotRequest(1, 0, new Dictionary<string, double> { ["undeclared"] = 100 })));
+            pool.Release(a!);
+            Assert.NotNull(pool.TryTake(new SlotRequest(1, 0, slot)));
+        }
+
+        [Fact]
+        public void Removing_a_waiting_run_lets_the_one_behind_it_move_up()
+        {
+            var scheduler = new FifoScheduler<string>(Pool(maxRuns: 1));
+            var a = scheduler.Enqueue("a", new SlotRequest(1, 0));
+            scheduler.Enqueue("b", new SlotRequest(1, 0));
+            scheduler.Enqueue("c", new SlotRequest(1, 0));
+            Assert.True(scheduler.Remove("b"));
+            Assert.False(scheduler.Remove("b"));
+            Assert.Equal(new[] { "c" }, scheduler.Release(a[0].Value).Select(kv => kv.Key));
+        }
+    }
+
+    public class GpuInventoryTests
+    {
+        static IReadOnlyList<string> Discover(int? count, string? visible) =>
+            GpuInventory.Discover(count, name => name == "CUDA_VISIBLE_DEVICES" ? visible : null);
+
+        [Fact]
+        public void Unset_means_no_gpus() => Assert.Empty(Discover(null, null));
+
+        [Fact]
+        public void The_listed_devices_are_the_ids_handed_out() => Assert.Equal(new[] { "2", "3" }, Discover(null, "2, 3"));
+
+        [Fact]
+        public void Uuids_are_kept_as_they_are() => Assert.Equal(new[] { "GPU-8f2e", "GPU-11aa" }, Discover(null, "GPU-8f2e,GPU-11aa"));
+
+        [Fact]
+        public void Minus_one_hides_every_device_as_cuda_does() => Assert.Empty(Discover(null, "-1"));
+
+        [Fact]
+        public void A_count_takes_the_first_listed_devices() => Assert.Equal(new[] { "4" }, Discover(1, "4,6"));
+
+        [Fact]
+        public void A_count_beyond_the_list_numbers_the_devices() => Assert.Equal(new[] { "0", "1", "2" }, Discover(3, "4"));
+
+        [Fact]
+        public void A_count_of_zero_turns_gpus_off() => Assert.Empty(Discover(0, "0,1"));
+    }
+}

@@ -33,7 +33,8 @@ namespace RayRunner.CrashHost
             "dir=\"$1\"; shift; " +
             "exec </dev/null >/dev/null 2>&1; " + // let go of the submitter's pipes at once
             "mkdir \"$dir/started\" || exit 0; " + // the one child that runs this run
-            "printf '%s\\nproc:%s\\n' \"$$\" \"$(cut -d' ' -f22 /proc/$$/stat)\" >\"$dir/proc.tmp\" && mv \"$dir/proc.tmp\" \"$dir/proc\"; " +
+            // Its start token in ProcessIdentity's Linux form: boot id and start ticks.
+            "printf '%s\\nlinux:%s:%s\\n' \"$$\" \"$(cat /proc/sys/kernel/random/boot_id)\" \"$(cut -d' ' -f22 /proc/$$/stat)\" >\"$dir/proc.tmp\" && mv \"$dir/proc.tmp\" \"$dir/proc\"; " +
             "\"$@\" >\"$dir/out\" 2>&1; code=$?; " +
             "printf '%s\\n' \"$code\" >\"$dir/exit.tmp\" && mv \"$dir/exit.tmp\" \"$dir/exit\"";
 

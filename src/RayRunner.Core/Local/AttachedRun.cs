@@ -79,7 +79,7 @@ namespace RayRunner.Core.Local
             if (pid.HasValue)
             {
                 Phase = RunStatus.Running;
-                if (ProcessIdentity.IsAlive(pid.Value, identity))
+                if (ProcessIdentity.IsRunning(pid.Value, identity))
                 {
                     _goneSince = null;
                     return null;
@@ -130,7 +130,7 @@ namespace RayRunner.Core.Local
             if (pid.HasValue)
             {
                 ProcessTree.Kill(pid.Value, identity, null, _locator.Session);
-                if (ProcessIdentity.IsAlive(pid.Value, identity))
+                if (ProcessIdentity.IsRunning(pid.Value, identity))
                     throw new InvalidOperationException($"Could not stop run {_runId}: its process {pid.Value} is still running (no permission to end it?).");
             }
             Files.WriteExitIfAbsent(ExitRecord.CancelledWord);
@@ -138,7 +138,7 @@ namespace RayRunner.Core.Local
             cancellationToken.ThrowIfCancellationRequested();
         }
 
-        bool HostIsAlive() => _locator.HostPid.HasValue && ProcessIdentity.IsAlive(_locator.HostPid.Value, _locator.HostStart);
+        bool HostIsAlive() => _locator.HostPid.HasValue && ProcessIdentity.IsRunning(_locator.HostPid.Value, _locator.HostStart);
 
         string HostText() => _locator.HostPid.HasValue ? "pid " + _locator.HostPid.Value : "unknown";
     }

@@ -47,8 +47,8 @@ namespace RayRunner.Core.Local
         readonly ConcurrentDictionary<string, Lazy<AttachedRun>> _attached = new ConcurrentDictionary<string, Lazy<AttachedRun>>(StringComparer.Ordinal);
         readonly CancellationTokenSource _lifetime = new CancellationTokenSource();
         readonly LaunchMode _mode;
-        readonly int _hostPid = ProcessIdentity.CurrentPid;
-        readonly string? _hostIdentity = ProcessIdentity.Current;
+        readonly int _hostPid = ProcessIdentity.Current.Pid;
+        readonly string? _hostIdentity = ProcessIdentity.Current.StartTime;
         bool _initialized;
         bool _disposed;
         int _running;
@@ -338,7 +338,7 @@ namespace RayRunner.Core.Local
             run.Process = process;
             run.Pid = process.Id;
             run.StartedAt = DateTimeOffset.UtcNow;
-            run.Identity = ProcessIdentity.Capture(run.Pid);
+            run.Identity = ProcessIdentity.StartTokenOf(run.Pid, includeEnded: true);
             run.SessionLeader = plan.SessionLeader;
             run.Grant = grant;
             run.State = LocalRunState.Running;
@@ -371,7 +371,7 @@ namespace RayRunner.Core.Local
                 {
                     await Task.WhenAny(run.Completion.Task, Task.Delay(delay, _lifetime.Token)).ConfigureAwait(false);
                     if (run.Completion.Task.IsCompleted || _lifetime.IsCancellationRequested) return;
-                    if (!ProcessIdentity.IsAlive(run.Pid, run.Identity))
+                    if (!ProcessIdentity.IsRunning(run.Pid, run.Identity))
                     {
                         await OnExitedAsync(run).ConfigureAwait(false);
                         return;

@@ -38,13 +38,13 @@ namespace RayRunner.Core.Local
         public static void Kill(int pid, string? identity, Process? handle, bool sessionLeader)
         {
             long rootStart = 0;
-            if (ProcessIdentity.IsLinux && sessionLeader)
+            if (ProcStat.IsAvailable && sessionLeader)
                 rootStart = ProcStat.Read(pid)?.StartTicks ?? 0;
 
-            if (ProcessIdentity.IsAlive(pid, identity))
+            if (ProcessIdentity.IsRunning(pid, identity))
                 KillTree(pid, handle);
 
-            if (ProcessIdentity.IsLinux && sessionLeader)
+            if (ProcStat.IsAvailable && sessionLeader)
                 SweepSession(pid, rootStart);
         }
 
@@ -79,7 +79,7 @@ namespace RayRunner.Core.Local
                     TaskKill(pid);
                     return;
                 }
-                if (ProcessIdentity.IsLinux)
+                if (ProcStat.IsAvailable)
                 {
                     foreach (var descendant in LinuxDescendants(pid)) KillOne(descendant);
                 }
@@ -109,7 +109,7 @@ namespace RayRunner.Core.Local
             while (true)
             {
                 var left = ProcStat.All()
-                    .Where(s => s.SessionId == sessionId && !s.IsDead && s.StartTicks >= rootStartTicks && s.Pid != ProcessIdentity.CurrentPid)
+                    .Where(s => s.SessionId == sessionId && !s.IsDead && s.StartTicks >= rootStartTicks && s.Pid != ProcessIdentity.Current.Pid)
                     .Select(s => s.Pid)
                     .ToList();
                 if (left.Count == 0 || DateTime.UtcNow > deadline) return;

@@ -23,7 +23,7 @@ namespace RayRunner.Core.Local
 
         public static TaskOutput FromExit(string runId, int exitCode, string program, RunFiles files, DateTimeOffset? startedAt, DateTimeOffset completedAt)
         {
-            var reported = ResultLine.FindLast(files.Log);
+            var reported = ResultLine.LastIn(LogFile.ReadLinesBackward(files.Log));
             string status;
             string? error = reported?.ErrorMessage;
             if (exitCode == 0)

@@ -519,27 +519,25 @@ namespace RayRunner.Core.Ray
                     ErrorMessage = "The Ray job was stopped." + (string.IsNullOrWhiteSpace(details.Message) ? "" : " " + details.Message!.Trim()),
                 };
 
-            string? json = null;
+            LogLineScanner? log = null;
             string? readProblem = null;
             try
             {
-                json = await ReadResultLineAsync(id).ConfigureAwait(false);
+                log = await ReadResultLineAsync(id).ConfigureAwait(false);
             }
             catch (Exception ex) when (details.Status == RayJobStatus.Failed && !(ex is OperationCanceledException))
             {
                 readProblem = ex.Message; // the failure itself is the news; the log was a bonus
             }
 
-            string? parseProblem = null;
-            var parsed = json == null ? null : RayResultLineParser.Parse(json, runId, out parseProblem);
-            var hasOwnStatus = json != null && parsed != null && RayResultLineParser.HasStatus(json);
-
+            var parsed = log?.LastResult;
             string status;
             string? error;
             if (details.Status == RayJobStatus.Succeeded)
             {
-                status = hasOwnStatus ? parsed!.Status : RunStatus.Completed;
-                error = parsed?.ErrorMessage ?? (parseProblem != null ? "The job succeeded, but " + parseProblem + "." : null);
+                // SUCCEEDED is completed unless the experiment's own result line says otherwise.
+                status = parsed?.Status ?? RunStatus.Completed;
+                error = parsed?.ErrorMessage ?? (log?.Problem != null ? "The job succeeded, but " + log.Problem + "." : null);
             }
             else
             {
@@ -578,7 +576,7 @@ namespace RayRunner.Core.Ray
         /// whatever the log's size); retries broken streams; falls back to a size-capped GET /logs
         /// when the WebSocket cannot be had at all (a proxy without upgrade support).
         /// </summary>
-        async Task<string?> ReadResultLineAsync(string id)
+        async Task<LogLineScanner> ReadResultLineAsync(string id)
         {
             await _resultReads.WaitAsync().ConfigureAwait(false);
             try
@@ -593,7 +591,7 @@ namespace RayRunner.Core.Ray
                         if (await _client.TailLogsAsync(id, scanner.Feed, null, CancellationToken.None).ConfigureAwait(false))
                         {
                             scanner.Complete();
-                            return scanner.LastResultJson;
+                            return scanner;
                         }
                     }
                     catch (RayJobNotFoundException)
@@ -611,7 +609,7 @@ namespace RayRunner.Core.Ray
                 var fallback = new LogLineScanner();
                 fallback.Feed(logs);
                 fallback.Complete();
-                return fallback.LastResultJson;
+                return fallback;
             }
             finally
             {

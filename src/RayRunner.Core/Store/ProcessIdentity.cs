@@ -2,7 +2,6 @@ using System;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
-using System.Runtime.InteropServices;
 using System.Text.Json.Serialization;
 
 namespace RayRunner.Core
@@ -17,8 +16,8 @@ namespace RayRunner.Core
         public int Pid { get; init; }
 
         /// <summary>
-        /// An opaque token for the process's start: <c>proc:&lt;clock ticks since boot&gt;</c> on Linux
-        /// (exact, from /proc/&lt;pid&gt;/stat), <c>utc:&lt;ticks&gt;</c> elsewhere. Compared as text only.
+        /// An opaque token for the process's start (see <see cref="StartTokenOf"/>); compared with
+        /// <see cref="IsRunning"/>, never parsed by callers.
         /// </summary>
         public string StartTime { get; init; } = "";
 
@@ -37,60 +36,61 @@ namespace RayRunner.Core
         /// <summary>The identity of a live process on this machine, or null when no such process exists.</summary>
         public static ProcessIdentity? Of(int pid)
         {
-            var start = ReadStartTime(pid);
+            var start = StartTokenOf(pid);
             return start == null ? null : new ProcessIdentity { Pid = pid, StartTime = start, Host = Environment.MachineName };
         }
 
         /// <summary>
-        /// True when this exact process (same pid and start time) still runs. A process recorded on
+        /// True when this exact process (same pid and start) still runs. A process recorded on
         /// another machine is assumed alive: the store cannot see it, and guessing "dead" could run
         /// work twice.
         /// </summary>
         [JsonIgnore]
-        public bool IsAlive
-        {
-            get
-            {
-                if (!string.Equals(Host, Environment.MachineName, StringComparison.OrdinalIgnoreCase)) return true;
-                if (Pid <= 0) return false;
-                var start = ReadStartTime(Pid);
-                return start != null && start == StartTime;
-            }
-        }
+        public bool IsAlive =>
+            !string.Equals(Host, Environment.MachineName, StringComparison.OrdinalIgnoreCase) || IsRunning(Pid, StartTime);
 
-        static string? ReadStartTime(int pid)
+        static readonly Lazy<string> BootId = new Lazy<string>(() =>
         {
-            if (RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return ReadLinuxStartTime(pid);
+            try { return File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim(); }
+            catch (IOException) { return "boot"; }
+            catch (UnauthorizedAccessException) { return "boot"; }
+        });
+
+        /// <summary>
+        /// What names a process's start, so a later look-up (from any process) can tell it from an
+        /// unrelated one that reused its pid. On Linux: the boot id and the start in clock ticks from
+        /// /proc/&lt;pid&gt;/stat, exact whoever reads it. Elsewhere: Process.StartTime, compared with a
+        /// second's tolerance. Null when no such process exists (or, unless
+        /// <paramref name="includeEnded"/>, when it has ended and only waits to be reaped).
+        /// </summary>
+        public static string? StartTokenOf(int pid, bool includeEnded = false)
+        {
+            if (pid <= 0) return null;
+            if (ProcStat.IsAvailable)
+            {
+                var stat = ProcStat.Read(pid);
+                return stat == null || (stat.IsDead && !includeEnded) ? null : "linux:" + BootId.Value + ":" + stat.StartTicks.ToString(CultureInfo.InvariantCulture);
+            }
             try
             {
                 using var process = Process.GetProcessById(pid);
-                if (process.HasExited) return null;
-                // Whole seconds: the platform APIs agree on them across processes.
-                var ticks = process.StartTime.ToUniversalTime().Ticks;
-                return "utc:" + (ticks - ticks % TimeSpan.TicksPerSecond).ToString(CultureInfo.InvariantCulture);
+                return process.HasExited && !includeEnded ? null : "start:" + process.StartTime.ToUniversalTime().Ticks.ToString(CultureInfo.InvariantCulture);
             }
-            catch (ArgumentException) { return null; }        // no such process
-            catch (InvalidOperationException) { return null; } // exited meanwhile
-            catch (System.ComponentModel.Win32Exception) { return "unreadable"; } // exists, not ours to inspect
+            catch (ArgumentException) { return null; }          // no such process
+            catch (InvalidOperationException) { return null; }  // exited meanwhile
+            catch (System.ComponentModel.Win32Exception) { return null; }
         }
 
-        static string? ReadLinuxStartTime(int pid)
+        /// <summary>Is the process that had this start token still running? An empty token trusts the pid alone.</summary>
+        public static bool IsRunning(int pid, string? startToken)
         {
-            string stat;
-            try
-            {
-                stat = File.ReadAllText("/proc/" + pid.ToString(CultureInfo.InvariantCulture) + "/stat");
-            }
-            catch (IOException) { return null; }
-            catch (UnauthorizedAccessException) { return null; }
-            // Field 2 (comm) is in parentheses and may hold spaces or ')'; fields restart after the last ')'.
-            var close = stat.LastIndexOf(')');
-            if (close < 0) return null;
-            var fields = stat.Substring(close + 1).Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries);
-            // After comm: state is field 3, so starttime (field 22) is index 22 - 3 = 19.
-            if (fields.Length < 20) return null;
-            if (fields[0] == "Z" || fields[0] == "X") return null; // a zombie has finished its work
-            return "proc:" + fields[19];
+            var now = StartTokenOf(pid);
+            if (now == null) return false;
+            if (string.IsNullOrEmpty(startToken) || now == startToken) return true;
+            return now.StartsWith("start:", StringComparison.Ordinal) && startToken!.StartsWith("start:", StringComparison.Ordinal)
+                && long.TryParse(now.Substring(6), NumberStyles.Integer, CultureInfo.InvariantCulture, out var a)
+                && long.TryParse(startToken.Substring(6), NumberStyles.Integer, CultureInfo.InvariantCulture, out var b)
+                && Math.Abs(a - b) <= TimeSpan.TicksPerSecond;
         }
 
         public bool Equals(ProcessIdentity? other) =>

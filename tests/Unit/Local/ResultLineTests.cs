@@ -16,6 +16,9 @@ namespace RayRunner.Tests.Unit.Local
 
         public void Dispose() => Directory.Delete(_dir, true);
 
+        /// <summary>What the local backend does with a finished run's log.</summary>
+        static ReportedResult? FindLast(string logPath) => ResultLine.LastIn(LogFile.ReadLinesBackward(logPath));
+
         string Log(string text)
         {
             var path = Path.Combine(_dir, Guid.NewGuid().ToString("N") + ".log");
@@ -67,16 +70,21 @@ namespace RayRunner.Tests.Unit.Local
         }
 
         [Fact]
-        public void Values_that_are_not_numbers_are_not_metrics()
+        public void Values_that_are_not_numbers_are_not_metrics_and_are_named_as_problems()
         {
             var r = ResultLine.TryParse("RAYRUNNER_RESULT {\"metrics\": {\"loss\": 2, \"name\": \"x\", \"list\": [1], \"flag\": true}}");
             Assert.Equal(new[] { "loss" }, r!.Metrics.Keys.ToArray());
+            Assert.Contains("name, list, flag", Assert.Single(r.Problems));
         }
 
         [Fact]
         public void An_unknown_status_is_left_for_the_exit_code_to_decide()
         {
-            Assert.Null(ResultLine.TryParse("RAYRUNNER_RESULT {\"status\": \"weird\"}")!.Status);
+            var weird = ResultLine.TryParse("RAYRUNNER_RESULT {\"status\": \"weird\"}")!;
+            Assert.Null(weird.Status);
+            Assert.Contains("'weird'", Assert.Single(weird.Problems));
+            // A run reports how it ended, not that it is still going.
+            Assert.Null(ResultLine.TryParse("RAYRUNNER_RESULT {\"status\": \"running\"}")!.Status);
             Assert.Equal(RunStatus.Completed, ResultLine.TryParse("RAYRUNNER_RESULT {\"status\": \"SUCCESS\"}")!.Status);
         }
 
@@ -91,14 +99,14 @@ namespace RayRunner.Tests.Unit.Local
                 "RAYRUNNER_RESULT {\"metrics\": {\"loss\": \n" +
                 "garbage \u0001\u00ff bytes\n" +
                 "done");
-            Assert.Equal(2.0, ResultLine.FindLast(log)!.Metrics["loss"]);
+            Assert.Equal(2.0, FindLast(log)!.Metrics["loss"]);
         }
 
         [Fact]
         public void No_result_line_is_null()
         {
-            Assert.Null(ResultLine.FindLast(Log("just\nprogress\n")));
-            Assert.Null(ResultLine.FindLast(Path.Combine(_dir, "missing.log")));
+            Assert.Null(FindLast(Log("just\nprogress\n")));
+            Assert.Null(FindLast(Path.Combine(_dir, "missing.log")));
         }
 
         [Fact]
@@ -115,7 +123,7 @@ namespace RayRunner.Tests.Unit.Local
             Assert.Equal(40000, lines[0].Length);
             Assert.Equal("line 2999 é日本", lines[2]);
             Assert.Equal("line 0 é日本", lines[^1]);
-            Assert.Equal(7.0, ResultLine.FindLast(log)!.Metrics["loss"]);
+            Assert.Equal(7.0, FindLast(log)!.Metrics["loss"]);
         }
 
         [Fact]

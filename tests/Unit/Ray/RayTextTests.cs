@@ -31,7 +31,7 @@ namespace RayRunner.Tests.Unit.Ray
         }
     }
 
-    public class RayResultLineParserTests
+    public class LogLineScannerTests
     {
         [Fact]
         public void The_last_result_line_wins_and_is_parsed()
@@ -40,12 +40,12 @@ namespace RayRunner.Tests.Unit.Ray
             scanner.Feed("hello\nRAYRUNNER_RESULT {\"metrics\": {\"a\": 1}}\nmid");
             scanner.Feed("dle\nRAYRUNNER_RESULT {\"status\": \"failed\", \"metrics\": {\"loss\": 0.25, \"acc\": \"0.5\", \"bad\": \"x\"}, \"checkpoint_uri\": \"s3://b/c\", \"error_message\": \"boom\"}\r\ntrailing");
             scanner.Complete();
-            var output = RayResultLineParser.Parse(scanner.LastResultJson!, "r1", out var problem)!;
+            var output = scanner.LastResult!;
             Assert.Equal(RunStatus.Failed, output.Status);
             Assert.Equal(new Dictionary<string, double> { ["loss"] = 0.25, ["acc"] = 0.5 }, output.Metrics);
             Assert.Equal("s3://b/c", output.CheckpointUri);
             Assert.Equal("boom", output.ErrorMessage);
-            Assert.Contains("bad", problem);
+            Assert.Contains("bad", Assert.Single(output.Problems));
             Assert.Equal(5, scanner.LineCount);
         }
 
@@ -54,18 +54,21 @@ namespace RayRunner.Tests.Unit.Ray
         {
             var scanner = new LogLineScanner();
             foreach (var piece in new[] { "RAYRUN", "NER_RESULT {\"metr", "ics\": {\"x\": 2}}" }) scanner.Feed(piece);
-            Assert.Null(scanner.LastResultJson); // no newline yet: the line may continue
+            Assert.Null(scanner.LastResult); // no newline yet: the line may continue
             scanner.Complete();
-            Assert.Equal("{\"metrics\": {\"x\": 2}}", scanner.LastResultJson);
+            Assert.Equal(2.0, scanner.LastResult!.Metrics["x"]);
         }
 
         [Fact]
-        public void Lines_that_only_look_alike_are_not_results_and_bad_json_is_reported()
+        public void A_garbled_last_line_is_reported_and_does_not_hide_an_earlier_good_one()
         {
-            Assert.Null(RayResultLineParser.ExtractJson("RAYRUNNER_RESULTS {\"a\":1}"));
-            Assert.Null(RayResultLineParser.ExtractJson("echo RAYRUNNER_RESULT {}"));
-            Assert.Null(RayResultLineParser.Parse("{not json", "r", out var problem));
-            Assert.Contains("not valid JSON", problem);
+            var scanner = new LogLineScanner();
+            scanner.Feed("RAYRUNNER_RESULT {\"metrics\": {\"x\": 1}}\nRAYRUNNER_RESULT {not json\n");
+            scanner.Complete();
+            Assert.Equal(1.0, scanner.LastResult!.Metrics["x"]);
+            Assert.Contains("not valid JSON", scanner.Problem);
+            Assert.Null(ResultLine.ExtractJson("RAYRUNNER_RESULTS {\"a\":1}"));
+            Assert.Null(ResultLine.ExtractJson("echo RAYRUNNER_RESULT {}"));
         }
 
         [Fact]
@@ -73,9 +76,9 @@ namespace RayRunner.Tests.Unit.Ray
         {
             var scanner = new LogLineScanner(keepLines: 2);
             scanner.Feed("RAYRUNNER_RESULT {\"metrics\": {\"x\": 1}}\n");
-            scanner.Feed("RAYRUNNER_RESULT {\"pad\": \"" + new string('x', LogLineScanner.MaxLineChars + 10) + "\"}\n");
+            scanner.Feed("RAYRUNNER_RESULT {\"metrics\": {\"x\": 2}, \"pad\": \"" + new string('x', LogLineScanner.MaxLineChars + 10) + "\"}\n");
             scanner.Complete();
-            Assert.Equal("{\"metrics\": {\"x\": 1}}", scanner.LastResultJson);
+            Assert.Equal(1.0, scanner.LastResult!.Metrics["x"]);
             Assert.True(scanner.TailText().Length <= LogLineScanner.MaxLineChars + 100);
         }
 

@@ -197,6 +197,10 @@ namespace RayRunner.Tests.Unit.Module
             Assert.Equal("unknown", statuses.Output[2].ToString());
             Assert.All(statuses.Output.Take(2), s => Assert.Contains(s.ToString(), new[] { "pending", "running" }));
             Assert.Empty(host.Run("Get-RayCluster").AssertClean().Output);
+            // Tab completion offers the stored runs too.
+            var prefix = ids[0].Substring(0, 6);
+            var completed = host.Run($"$line = 'Receive-RayRun -RunId {prefix}'; [System.Management.Automation.CommandCompletion]::CompleteInput($line, $line.Length, $null).CompletionMatches | ForEach-Object CompletionText").AssertClean();
+            Assert.Contains(ids[0], completed.Output.Select(p => p.ToString()));
             Assert.Single(host.ConnectSettings);
 
             // Unfinished: collecting them follows them through their backend, which this session connects to.

@@ -29,6 +29,7 @@
         'Get-RayRunLog'
         'Stop-RayRun'
         'Remove-RayRun'
+        'Resume-RaySweep'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

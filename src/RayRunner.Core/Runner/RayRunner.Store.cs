@@ -54,7 +54,7 @@ namespace RayRunner.Core
         /// A queued run nobody holds: its owner process is gone (or let it go) and nobody alive is
         /// handing it over. Any process may adopt it.
         /// </summary>
-        static bool IsOrphan(RunRecord record) =>
+        internal static bool IsOrphan(RunRecord record) =>
             !record.IsFinal && !record.IsSubmitted &&
             (record.Owner == null || !record.Owner.IsAlive) &&
             (record.Claim == null || !record.Claim.By.IsAlive);

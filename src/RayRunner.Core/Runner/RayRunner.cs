@@ -773,7 +773,7 @@ namespace RayRunner.Core
             return record == null ? null : Snapshot(record);
         }
 
-        static RunSnapshot Snapshot(RunRecord record) => new RunSnapshot
+        internal static RunSnapshot Snapshot(RunRecord record) => new RunSnapshot
         {
             RunId = record.RunId,
             SweepId = record.SweepId,

@@ -56,6 +56,14 @@ namespace RayRunner.PowerShell
         [Parameter]
         public SwitchParameter UseShell { get; set; }
 
+        /// <summary>
+        /// Resume the sweep named by -SweepId, as tmgg's coordinator does: configs whose run completed
+        /// are not run again (their completed run is returned in their place), runs still queued or
+        /// running are followed, and only missing configs and failed, timed-out or cancelled ones run.
+        /// </summary>
+        [Parameter]
+        public SwitchParameter Resume { get; set; }
+
         readonly List<PendingConfig> _configs = new List<PendingConfig>();
         int _seen;
         string? _workingDirectory;
@@ -79,6 +87,15 @@ namespace RayRunner.PowerShell
 
         protected override void BeginProcessing()
         {
+            // Checked before anything connects: a resume that cannot name its sweep would start it afresh.
+            if (Resume && SweepId == null)
+                ThrowTerminatingError(ErrorMapper.Make(ErrorIds.ResumeNeedsSweepId, ErrorCategory.InvalidArgument,
+                    "-Resume needs -SweepId: give the sweep id the sweep was started with (Get-RayRun shows it in the SweepId column).",
+                    null, "... | Start-RayExperiment -Entrypoint <command> -SweepId <id> -Resume"));
+            if (Resume && RunId != null)
+                ThrowTerminatingError(ErrorMapper.Make(ErrorIds.ResumeWithRunId, ErrorCategory.InvalidArgument,
+                    $"-Resume matches configs to the runs of a sweep and gives new runs new ids, so it cannot take -RunId '{RunId}'. Leave -RunId out.",
+                    RunId));
             try
             {
                 EntrypointTemplate.Parse(Entrypoint);
@@ -129,7 +146,30 @@ namespace RayRunner.PowerShell
             SweepId = sweepId,
             RunId = RunId,
             UseShell = UseShell.IsPresent,
+            Resume = Resume.IsPresent,
         };
+
+        /// <summary>Says what a resume did with each config: reused a completed run, followed one still going, or started a new one.</summary>
+        void DescribeResume(ClusterConnection connection, IReadOnlyList<RaySpawnedTask> spawned, HashSet<string> existedBefore)
+        {
+            int skipped = 0, followed = 0;
+            for (var i = 0; i < spawned.Count && i < _configs.Count; i++)
+            {
+                var id = spawned[i].RunId;
+                if (!existedBefore.Contains(id)) continue;
+                if (connection.Runs.Find(id)?.IsFinished == true)
+                {
+                    skipped++;
+                    WriteVerbose($"Config #{_configs[i].Index}: completed earlier in run {id}; not run again.");
+                }
+                else
+                {
+                    followed++;
+                    WriteVerbose($"Config #{_configs[i].Index}: run {id} is still going; following it instead of starting it again.");
+                }
+            }
+            WriteVerbose($"Resumed sweep {SweepId}: {skipped} config(s) already completed, {followed} still going, {spawned.Count - skipped - followed} started.");
+        }
 
         /// <summary>
         /// Submits every valid config; returns the runs started, in input order. Per-run failures
@@ -144,6 +184,7 @@ namespace RayRunner.PowerShell
 
             WriteVerbose($"Sending {_configs.Count} run(s) to the {connection.Backend.Name} backend at {connection.Backend.Address}: " +
                          $"entrypoint '{Entrypoint}'" + (sweepId != null ? $", sweep {sweepId}" : "") +
+                         (Resume ? " (resuming: completed configs are skipped)" : "") +
                          $", timeout {(TimeoutSeconds == 0 ? "none" : TimeoutSeconds + " s")}" +
                          (_workingDirectory != null ? $", working directory '{_workingDirectory}'" : "") + ".");
             foreach (var c in _configs)
@@ -174,7 +215,10 @@ namespace RayRunner.PowerShell
 
             try
             {
-                return Await(runner.SpawnSweepAsync(_configs.Select(c => (object)c.Normalized).ToList(), request, StopToken));
+                var before = Resume ? new HashSet<string>(connection.Runs.List().Where(r => r.SweepId == sweepId).Select(r => r.RunId), StringComparer.Ordinal) : null;
+                var spawned = Await(runner.SpawnSweepAsync(_configs.Select(c => (object)c.Normalized).ToList(), request, StopToken));
+                if (before != null) DescribeResume(connection, spawned, before);
+                return spawned;
             }
             catch (PipelineStoppedException)
             {

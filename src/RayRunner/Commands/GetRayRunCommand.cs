@@ -10,7 +10,9 @@ namespace RayRunner.PowerShell
     /// Get-RayRun: the runs this session knows (tracked now, or remembered by the run store), oldest
     /// first, with statuses asked fresh of the backend. Filters combine: -RunId and -SweepId take
     /// wildcards, -Status any of the status words. A -RunId without wildcards that matches nothing is
-    /// an error, as with Get-Job -Id. Never connects: with no connection there are no runs.
+    /// an error, as with Get-Job -Id. Never connects: with no connection it reads the run store
+    /// ($RAYRUNNER_HOME) and shows each run's recorded status, so a runbook can list what another
+    /// process started without starting a cluster.
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "RayRun")]
     [OutputType(typeof(RayRun))]
@@ -47,24 +49,36 @@ namespace RayRunner.PowerShell
             var connection = ModuleSession.Current;
             if (connection == null)
             {
-                WriteVerbose("This session has no RayRunner connection, so it knows no runs.");
-                foreach (var id in _runIds.Where(id => !WildcardPattern.ContainsWildcardCharacters(id))) WriteRunNotFound(id);
+                // Not connected: the run store alone answers (runs of earlier sessions and other
+                // processes, with their recorded status), and nothing connects or starts a cluster.
+                var reader = StoreReader();
+                var stored = reader == null ? Array.Empty<RayRun>()
+                    : (IReadOnlyList<RayRun>)reader.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: false)).ToList();
+                Write(stored, Select(stored).Select(r => (r, (RayRun?)r, (Exception?)null)).ToList());
                 return;
             }
 
             var runs = connection.Runs.List();
+            // A snapshot only knows the last phase seen: ask the backend about live, unfinished runs (all at once).
+            var fresh = RunAll(Select(runs), async (run, ct) =>
+                run.IsTracked && !run.IsFinished ? await connection.Runs.FindFreshAsync(run.RunId, ct).ConfigureAwait(false) ?? run : run);
+            Write(runs, fresh);
+        }
+
+        List<RayRun> Select(IReadOnlyList<RayRun> runs)
+        {
             var idPatterns = _runIds.Select(p => WildcardPattern.Get(p, WildcardOptions.IgnoreCase)).ToList();
             var sweepPatterns = _sweepIds.Select(p => WildcardPattern.Get(p, WildcardOptions.IgnoreCase)).ToList();
-            var selected = runs.Where(r =>
+            return runs.Where(r =>
                 (idPatterns.Count == 0 || idPatterns.Any(p => p.IsMatch(r.RunId))) &&
                 (sweepPatterns.Count == 0 || (r.SweepId != null && sweepPatterns.Any(p => p.IsMatch(r.SweepId))))).ToList();
+        }
 
-            // A snapshot only knows the last phase seen: ask the backend about live, unfinished runs (all at once).
-            var fresh = RunAll(selected, async (run, ct) =>
-                run.IsTracked && !run.IsFinished ? await connection.Runs.FindFreshAsync(run.RunId, ct).ConfigureAwait(false) ?? run : run);
-
+        /// <summary>Writes the selected runs that pass -Status, then a RunNotFound for each literal -RunId nothing matched.</summary>
+        void Write(IReadOnlyList<RayRun> all, IReadOnlyList<(RayRun Run, RayRun? Refreshed, Exception? Error)> selected)
+        {
             var statuses = Status == null ? null : new HashSet<string>(Status, StringComparer.OrdinalIgnoreCase);
-            foreach (var (run, refreshed, error) in fresh)
+            foreach (var (run, refreshed, error) in selected)
             {
                 if (error != null) WriteVerbose($"Could not refresh the status of run {run.RunId}: {error.Message}");
                 var shown = refreshed ?? run;
@@ -72,7 +86,7 @@ namespace RayRunner.PowerShell
             }
 
             foreach (var id in _runIds)
-                if (!WildcardPattern.ContainsWildcardCharacters(id) && !runs.Any(r => string.Equals(r.RunId, id, StringComparison.OrdinalIgnoreCase)))
+                if (!WildcardPattern.ContainsWildcardCharacters(id) && !all.Any(r => string.Equals(r.RunId, id, StringComparison.OrdinalIgnoreCase)))
                     WriteRunNotFound(id);
         }
     }

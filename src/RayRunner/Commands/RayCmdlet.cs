@@ -94,6 +94,60 @@ namespace RayRunner.PowerShell
             return connection;
         }
 
+        // --------------------------------------------------------------------------------------
+        // Runs of earlier sessions and other processes, before connecting
+        // --------------------------------------------------------------------------------------
+
+        bool _storeOpened;
+        RunStoreReader? _storeReader;
+
+        /// <summary>
+        /// The run store ($RAYRUNNER_HOME) read-only, for a session with no connection: runbooks
+        /// list and collect what another process started without starting a cluster as a side
+        /// effect. Null when no run was ever recorded there. An unusable store is a terminating
+        /// StoreUnreadable error.
+        /// </summary>
+        internal RunStoreReader? StoreReader()
+        {
+            if (_storeOpened) return _storeReader;
+            _storeOpened = true;
+            try
+            {
+                _storeReader = RunStoreReader.OpenExisting();
+            }
+            catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)
+            {
+                ThrowTerminatingError(ErrorMapper.Make(ErrorIds.StoreUnreadable, ErrorCategory.ReadError,
+                    $"The RayRunner run store cannot be read: {ex.Message}", FileRunStore.DefaultRoot(),
+                    $"Check the permissions of '{FileRunStore.DefaultRoot()}', or set ${FileRunStore.HomeVariable} to the store you mean."));
+            }
+            if (_storeReader == null) WriteVerbose($"No run store at '{FileRunStore.DefaultRoot()}': no runs were recorded on this machine under ${FileRunStore.HomeVariable}.");
+            return _storeReader;
+        }
+
+        /// <summary>
+        /// Connects to follow a recorded run that has not finished: following needs the backend the
+        /// run was made for, so the session connects to that one (a Ray run: its recorded address).
+        /// Auto-start stays off — a new cluster would not have the run. Connect-RayCluster first to
+        /// choose otherwise.
+        /// </summary>
+        internal ClusterConnection ConnectToFollow(string runId, string backend, string address)
+        {
+            var settings = string.Equals(backend, LocalProcessBackendName, StringComparison.OrdinalIgnoreCase)
+                ? new BackendSettings { Backend = BackendChoice.Local }
+                : string.Equals(backend, RayBackendName, StringComparison.OrdinalIgnoreCase)
+                    ? new BackendSettings { Backend = BackendChoice.Ray, Address = string.IsNullOrEmpty(address) ? null : address, NoAutoStart = true }
+                    : new BackendSettings { NoAutoStart = true };
+            WriteVerbose($"No RayRunner connection in this session: run {runId} has not finished, and following it needs its backend. " +
+                         $"Connecting to the {backend} backend" + (string.IsNullOrEmpty(address) ? "" : $" at {address}") + " (auto-start off).");
+            var connection = OpenConnection(settings);
+            ModuleSession.Set(connection);
+            return connection;
+        }
+
+        const string LocalProcessBackendName = Core.Local.LocalProcessBackend.BackendName;
+        const string RayBackendName = Core.Ray.RayJobsBackend.BackendName;
+
         /// <summary>Opens a connection or ends the cmdlet with a terminating error that says why and what to do.</summary>
         internal ClusterConnection OpenConnection(BackendSettings settings)
         {

@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using RayRunner.Core;
 
 namespace RayRunner.PowerShell
 {
@@ -8,7 +9,9 @@ namespace RayRunner.PowerShell
     /// <c>Start-RayExperiment | Wait-RayRun | Receive-RayRun</c> reads like the job pipeline users
     /// know; unlike Receive-Job it never consumes anything (a result is a record, not a stream), so
     /// it can be repeated and needs no -Keep. A run still going is a RunNotFinished error unless
-    /// -Wait is given, which waits for it first (as Receive-Job -Wait does).
+    /// -Wait is given, which waits for it first (as Receive-Job -Wait does). Without a connection, a
+    /// finished run is read from the run store; one still going makes the session connect to the
+    /// run's backend (a queued run whose process died is then dispatched here by -Wait).
     /// </summary>
     [Cmdlet(VerbsCommunications.Receive, "RayRun")]
     [OutputType(typeof(RayExperimentResult))]
@@ -21,33 +24,73 @@ namespace RayRunner.PowerShell
         // Per record, so results stream; waiting on runs one after another costs nothing, as they run side by side.
         protected override void ProcessRecord()
         {
-            var runs = Connection.Runs;
             foreach (var id in RunId)
             {
-                if (runs.Find(id) == null)
+                var connection = ModuleSession.Current;
+                if (connection == null)
                 {
-                    WriteRunNotFound(id);
-                    continue;
-                }
-                try
-                {
-                    var result = Wait ? Await(runs.GetResultAsync(id, StopToken)) : runs.TryGetResult(id);
-                    if (result == null)
+                    // Not connected: a finished run of an earlier session or another process is
+                    // answered from the run store; only one still going needs its backend.
+                    var reader = StoreReader();
+                    var snapshot = reader?.GetRun(id);
+                    if (snapshot == null)
                     {
-                        WriteError(ErrorMapper.Make(ErrorIds.RunNotFinished, ErrorCategory.InvalidOperation,
-                            $"Run '{id}' has not finished, so it has no result yet. Wait for it first (Wait-RayRun), or use Receive-RayRun -Wait.", id));
+                        WriteRunNotFound(id);
                         continue;
                     }
-                    WriteObject(RayExperimentResult.From(result).ToPSObject());
+                    var recorded = reader!.TryGetResult(id);
+                    if (recorded != null)
+                    {
+                        WriteObject(RayExperimentResult.From(recorded).ToPSObject());
+                        continue;
+                    }
+                    var (backend, address) = reader.BackendOf(id) ?? (snapshot.Backend, "");
+                    connection = ConnectToFollow(id, backend, address);
                 }
-                catch (PipelineStoppedException)
+                Receive(connection.Runs, id);
+            }
+        }
+
+        void Receive(RunCatalog runs, string id)
+        {
+            if (runs.Find(id) == null)
+            {
+                WriteRunNotFound(id);
+                return;
+            }
+            try
+            {
+                ExperimentResult? result;
+                if (Wait)
                 {
-                    throw;
+                    result = Await(runs.GetResultAsync(id, StopToken));
                 }
-                catch (Exception ex)
+                else
                 {
-                    WriteMappedError(ex, ErrorIds.ResultFailed, id);
+                    result = runs.TryGetResult(id);
+                    if (result == null && !runs.IsTracked(id))
+                    {
+                        // A run nobody here follows may have ended unseen: asking its status records
+                        // the result when the backend says it has ended.
+                        Await(runs.GetStatusAsync(id, StopToken));
+                        result = runs.TryGetResult(id);
+                    }
                 }
+                if (result == null)
+                {
+                    WriteError(ErrorMapper.Make(ErrorIds.RunNotFinished, ErrorCategory.InvalidOperation,
+                        $"Run '{id}' has not finished, so it has no result yet. Wait for it first (Wait-RayRun), or use Receive-RayRun -Wait.", id));
+                    return;
+                }
+                WriteObject(RayExperimentResult.From(result).ToPSObject());
+            }
+            catch (PipelineStoppedException)
+            {
+                throw;
+            }
+            catch (Exception ex)
+            {
+                WriteMappedError(ex, ErrorIds.ResultFailed, id);
             }
         }
     }

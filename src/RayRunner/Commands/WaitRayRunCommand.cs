@@ -10,6 +10,9 @@ namespace RayRunner.PowerShell
     /// finished, or -Timeout seconds pass (-1, the default, waits without limit), then writes the
     /// finished runs in input order. A timeout is not an error: the runs still going are simply not
     /// written (a verbose message names them). Driven by the runs' completion, never a sleep loop.
+    /// Runs of earlier sessions and other processes are found in the run store; if one has not
+    /// finished and the session has no connection, it connects to that run's backend, and a queued
+    /// run whose process died is dispatched here.
     /// </summary>
     [Cmdlet(VerbsLifecycle.Wait, "RayRun")]
     [OutputType(typeof(RayRun))]
@@ -28,12 +31,16 @@ namespace RayRunner.PowerShell
 
         protected override void ProcessRecord() => CollectRunIds();
 
+        /// <summary>Set when this call connected to follow stored runs: the ids the store knew (the others were reported).</summary>
+        List<string>? _following;
+
         protected override void EndProcessing()
         {
             if (CollectedRunIds.Count == 0) return;
-            var connection = Connection;
+            var connection = ModuleSession.Current ?? FinishedFromStoreOrConnect();
+            if (connection == null) return; // every run was already final in the store: written without connecting
             var known = new List<string>();
-            foreach (var id in CollectedRunIds)
+            foreach (var id in _following ?? CollectedRunIds)
             {
                 if (connection.Runs.Find(id) == null) WriteRunNotFound(id);
                 else known.Add(id);
@@ -52,6 +59,37 @@ namespace RayRunner.PowerShell
                 var run = connection.Runs.Find(id);
                 if (run != null) WriteObject(run.ToPSObject());
             }
+        }
+
+        /// <summary>
+        /// No connection: runs of earlier sessions and other processes are looked up in the run store.
+        /// When all of them have finished there is nothing to wait for: they are written from their
+        /// records (null is returned, nothing connects). Otherwise the session connects to the
+        /// backend of the first unfinished one, since following a run needs its backend; a queued
+        /// run whose process died is then dispatched here by the wait.
+        /// </summary>
+        ClusterConnection? FinishedFromStoreOrConnect()
+        {
+            var reader = StoreReader();
+            var stored = new List<RayRun>();
+            foreach (var id in CollectedRunIds)
+            {
+                var snapshot = reader?.GetRun(id);
+                if (snapshot == null) WriteRunNotFound(id);
+                else stored.Add(RayRun.FromSnapshot(snapshot, tracked: false));
+            }
+            var unfinished = stored.FirstOrDefault(r => !r.IsFinished);
+            if (unfinished == null)
+            {
+                // As when connected: every finished run is written, -Any or not.
+                foreach (var run in stored) WriteObject(run.ToPSObject());
+                return null;
+            }
+            var (backend, address) = reader!.BackendOf(unfinished.RunId) ?? (unfinished.Backend, "");
+            var connection = ConnectToFollow(unfinished.RunId, backend, address);
+            // Only the ids the store knows: the unknown ones were reported already.
+            _following = stored.Select(r => r.RunId).ToList();
+            return connection;
         }
     }
 }

@@ -18,6 +18,8 @@ namespace RayRunner.PowerShell
         public const string WorkingDirectoryNotFound = "WorkingDirectoryNotFound";
         public const string RunIdWithSweep = "RunIdWithSweep";
         public const string DisconnectFailed = "DisconnectFailed";
+        public const string ResumeNeedsSweepId = "ResumeNeedsSweepId";
+        public const string ResumeWithRunId = "ResumeWithRunId";
 
         // Per item: non-terminating.
         public const string ConfigInvalid = "ConfigInvalid";
@@ -31,5 +33,8 @@ namespace RayRunner.PowerShell
         public const string LogNotAvailable = "LogNotAvailable";
         public const string LogReadFailed = "LogReadFailed";
         public const string ResultFailed = "ResultFailed";
+        public const string SweepIdInvalid = "SweepIdInvalid";
+        public const string ResumeFailed = "ResumeFailed";
+        public const string StoreUnreadable = "StoreUnreadable";
     }
 }

@@ -71,6 +71,15 @@ namespace RayRunner.PowerShell
 
         public void Forget(string runId) => _runner.Forget(runId);
 
+        /// <summary>Adopts and dispatches the queued runs whose process died (of one sweep, or all); returns them oldest first.</summary>
+        public Task<IReadOnlyList<RaySpawnedTask>> ResumeQueuedAsync(string? sweepId, CancellationToken cancellationToken) =>
+            _runner.ResumeQueuedAsync(sweepId, cancellationToken);
+
+        /// <summary>The runner's store, read-only (orphan previews for -WhatIf).</summary>
+        public RunStoreReader Store => new RunStoreReader(_runner.Store);
+
+        public string BackendName => _runner.Backend.Name;
+
         public static string NotFoundMessage(string runId) =>
             $"No run with id '{runId}' is known in this session or its run store. Get-RayRun lists the runs that are.";
     }

@@ -69,11 +69,18 @@ namespace RayRunner.Tests.Unit.Module
         public void RunCmdletsWithoutAConnectionFailWithNotConnectedAndQueriesKnowNoRuns()
         {
             using var host = new ModuleHost();
-            foreach (var command in new[] { "Wait-RayRun abc", "Receive-RayRun abc", "Stop-RayRun abc", "Remove-RayRun abc", "Get-RayRunLog abc" })
+            foreach (var command in new[] { "Stop-RayRun abc", "Remove-RayRun abc", "Get-RayRunLog abc" })
             {
                 var record = Caught(host, command);
                 Assert.Equal("NotConnected", Id(record));
                 Assert.Equal(ErrorCategory.ConnectionError, record.CategoryInfo.Category);
+            }
+            // Wait and Receive look in the run store first: an id it lacks is RunNotFound, and nothing connects.
+            foreach (var command in new[] { "Wait-RayRun abc", "Receive-RayRun abc" })
+            {
+                var o = host.Run(command);
+                Assert.Null(o.Terminating);
+                Assert.Equal("RunNotFound", Id(o.Errors.Single()));
             }
             Assert.Equal("unknown", host.Run("(Get-RayRunStatus abc).Status").AssertClean().Output.Single().ToString());
             Assert.Empty(host.Run("Get-RayRun; Get-RayCluster").AssertClean().Output);

@@ -31,6 +31,7 @@ namespace RayRunner.Tests.Unit.Module
     public sealed class ModuleHost : IDisposable
     {
         readonly Runspace _runspace;
+        readonly InitialSessionState _sessionState;
         readonly string? _previousHome = Environment.GetEnvironmentVariable(FileRunStore.HomeVariable);
 
         public ModuleHost(FakeRayBackend? backend = null)
@@ -45,9 +46,9 @@ namespace RayRunner.Tests.Unit.Module
                 lock (ConnectSettings) ConnectSettings.Add(settings);
                 return Task.FromResult<IRayBackend>(Backend);
             };
-            var iss = InitialSessionState.CreateDefault2();
-            iss.ImportPSModule(new[] { ManifestPath });
-            _runspace = RunspaceFactory.CreateRunspace(iss);
+            _sessionState = InitialSessionState.CreateDefault2();
+            _sessionState.ImportPSModule(new[] { ManifestPath });
+            _runspace = RunspaceFactory.CreateRunspace(_sessionState);
             _runspace.Open();
         }
 
@@ -68,12 +69,33 @@ namespace RayRunner.Tests.Unit.Module
         }
 
         /// <summary>Runs a script in the session; errors stay in <see cref="Outcome.Errors"/> and in $Error.</summary>
-        public Outcome Run(string script, IDictionary<string, object?>? variables = null)
+        public Outcome Run(string script, IDictionary<string, object?>? variables = null) => Run(_runspace, script, variables);
+
+        /// <summary>
+        /// Runs a script in another session (a runspace of its own, with the same store and fake
+        /// backend), then closes that session as a user closing a window would: its connection goes,
+        /// its runs stay in the store, and runs it still held queued are let go (orphans).
+        /// </summary>
+        public Outcome RunInOtherSession(string script)
+        {
+            using var other = RunspaceFactory.CreateRunspace(_sessionState);
+            other.Open();
+            try
+            {
+                return Run(other, script, null);
+            }
+            finally
+            {
+                other.Close();
+            }
+        }
+
+        static Outcome Run(Runspace runspace, string script, IDictionary<string, object?>? variables)
         {
             using var ps = PowerShell.Create();
-            ps.Runspace = _runspace;
+            ps.Runspace = runspace;
             if (variables != null)
-                foreach (var kv in variables) _runspace.SessionStateProxy.SetVariable(kv.Key, kv.Value);
+                foreach (var kv in variables) runspace.SessionStateProxy.SetVariable(kv.Key, kv.Value);
             ps.AddScript(script);
             Collection<PSObject> output;
             Exception? terminating = null;

@@ -1,0 +1,87 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+
+namespace RayRunner.Core
+{
+    /// <summary>
+    /// A read-only view of a run store for callers that have no runner, hence no backend: a
+    /// PowerShell session that has not connected, a runbook collecting what another process
+    /// started. It answers from the records alone — never calls a backend, never claims, adopts
+    /// or dispatches anything — with the same snapshots and statuses a runner over the same store
+    /// gives for runs it does not track (<see cref="RayRunner.ListRuns"/>, <see cref="RayRunner.GetRun"/>).
+    /// </summary>
+    /// <remarks>
+    /// A run that is submitted but not finished shows its last recorded status (pending/running):
+    /// only a runner over its backend can tell whether it has ended since. Following such a run
+    /// needs a runner (<see cref="RayRunner.WaitAsync"/>).
+    /// </remarks>
+    public sealed class RunStoreReader
+    {
+        readonly IRunStore _store;
+
+        public RunStoreReader(IRunStore store) => _store = store ?? throw new ArgumentNullException(nameof(store));
+
+        /// <summary>
+        /// The store at <paramref name="root"/> (null: <c>$RAYRUNNER_HOME</c>, else <c>~/.rayrunner</c>)
+        /// when it exists; null when no run was ever recorded there. Creates nothing: looking must not
+        /// leave a store behind on a machine that never ran anything.
+        /// </summary>
+        public static RunStoreReader? OpenExisting(string? root = null)
+        {
+            var folder = Path.GetFullPath(string.IsNullOrWhiteSpace(root) ? FileRunStore.DefaultRoot() : root!);
+            if (!Directory.Exists(Path.Combine(folder, "runs"))) return null;
+            return new RunStoreReader(new FileRunStore(folder));
+        }
+
+        /// <summary>Files that could not be read (skipped and reported, never thrown).</summary>
+        public IReadOnlyList<StoreProblem> Problems => _store.Problems;
+
+        /// <summary>Every readable run, oldest first (the order <see cref="RayRunner.ListRuns"/> uses).</summary>
+        public IReadOnlyList<RunSnapshot> ListRuns() =>
+            _store.List().Select(RayRunner.Snapshot)
+                .OrderBy(s => s.SubmittedAt).ThenBy(s => s.RunId, StringComparer.Ordinal).ToList();
+
+        /// <summary>One run as recorded; null when the store has no (readable) record of it.</summary>
+        public RunSnapshot? GetRun(string runId)
+        {
+            var record = Load(runId);
+            return record == null ? null : RayRunner.Snapshot(record);
+        }
+
+        /// <summary>
+        /// The recorded status: the result's status once final, <c>queued</c> before submission, the
+        /// last phase seen after it; <c>unknown</c> when the store has no such run (tmgg's answer).
+        /// </summary>
+        public string GetStatus(string runId) => GetRun(runId)?.Status ?? RunStatus.Unknown;
+
+        /// <summary>The recorded result of a finished run; null when it has none (yet) or is unknown.</summary>
+        public ExperimentResult? TryGetResult(string runId)
+        {
+            var record = Load(runId);
+            return record?.Result == null ? null
+                : ExperimentResult.FromTaskOutput(record.Result, record.RunId, record.Spec.Config, record.SweepId);
+        }
+
+        /// <summary>Where the run was made to run: the backend's name ("local", "ray") and address. Null for an unknown run.</summary>
+        public (string Backend, string Address)? BackendOf(string runId)
+        {
+            var record = Load(runId);
+            return record == null ? null : (record.Spec.Backend, record.Spec.Address);
+        }
+
+        /// <summary>
+        /// Queued runs whose process died or let them go (the runs <see cref="RayRunner.ResumeQueuedAsync"/>
+        /// would adopt), oldest first. A preview: the adoption itself is decided under the store lock.
+        /// </summary>
+        /// <param name="sweepId">Only runs of this sweep; null for every orphan.</param>
+        public IReadOnlyList<RunSnapshot> ListOrphans(string? sweepId = null) =>
+            _store.List()
+                .Where(r => (sweepId == null || r.SweepId == sweepId) && RayRunner.IsOrphan(r))
+                .Select(RayRunner.Snapshot)
+                .OrderBy(s => s.SubmittedAt).ThenBy(s => s.RunId, StringComparer.Ordinal).ToList();
+
+        RunRecord? Load(string runId) => RunIds.IsValid(runId) ? _store.TryLoad(runId) : null;
+    }
+}

@@ -79,4 +79,15 @@ namespace RayRunner.Core
     {
         Task RemoveAsync(TaskRef task, CancellationToken cancellationToken);
     }
+
+    /// <summary>
+    /// Optional: a backend with a fixed capacity (the local backend's CPU and GPU slots). The runner
+    /// hands it at most this many runs at once and keeps the rest <c>queued</c> itself, where they
+    /// are recorded and any process can resume them, instead of waiting inside the backend.
+    /// </summary>
+    public interface IBackendCapacity
+    {
+        /// <summary>How many runs with these options can run at once on an idle backend; 0 when one can never run.</summary>
+        int RunsAtOnce(TaskOptions options);
+    }
 }

@@ -30,7 +30,7 @@ namespace RayRunner.Core.Local
     /// (<see cref="LocalLocator"/>). Shutdown and Dispose therefore leave started runs running; runs
     /// still waiting for a slot are cancelled, since nothing would start them.</para>
     /// </remarks>
-    public sealed class LocalProcessBackend : IRayBackend, IRunLogReader, IDisposable
+    public sealed class LocalProcessBackend : IRayBackend, IRunLogReader, IBackendCapacity, IDisposable
     {
         public const string BackendName = "local";
 
@@ -79,6 +79,9 @@ namespace RayRunner.Core.Local
         }
 
         public int MaxConcurrent => _scheduler.Pool.MaxRuns;
+
+        /// <inheritdoc />
+        public int RunsAtOnce(TaskOptions options) => _scheduler.Pool.RunsThatFitAtOnce(SlotRequest.From(options));
         public double TotalCpus => _scheduler.Pool.TotalCpus;
         /// <summary>The GPU ids this backend hands out through CUDA_VISIBLE_DEVICES.</summary>
         public IReadOnlyList<string> GpuIds => _scheduler.Pool.GpuIds;

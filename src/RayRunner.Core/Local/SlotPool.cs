@@ -89,6 +89,28 @@ namespace RayRunner.Core.Local
             }
         }
 
+        /// <summary>
+        /// How many runs of this shape fit on an idle machine at once (0 when one never fits): what
+        /// the runner may hand over without runs waiting inside the backend, where they would not
+        /// outlive the session that holds them.
+        /// </summary>
+        public int RunsThatFitAtOnce(SlotRequest request)
+        {
+            if (WhyItCanNeverFit(request) != null) return 0;
+            long fit = MaxRuns;
+            var cpuUnits = ToUnits(request.Cpus);
+            if (cpuUnits > 0) fit = Math.Min(fit, _cpuCapacity / cpuUnits);
+            var gpuUnits = ToUnits(request.Gpus);
+            // A fraction shares one device (as many as fit on each); whole GPUs take whole devices.
+            if (gpuUnits > 0) fit = Math.Min(fit, gpuUnits <= Unit ? _gpuFree.Length * (Unit / gpuUnits) : _gpuFree.Length / (gpuUnits / Unit));
+            foreach (var kv in request.Resources)
+            {
+                var units = ToUnits(kv.Value);
+                if (units > 0 && _resourceCapacity.TryGetValue(kv.Key, out var capacity)) fit = Math.Min(fit, capacity / units);
+            }
+            return (int)Math.Max(0, fit);
+        }
+
         /// <summary>Why the request could not be met even on an idle machine; null when it can.</summary>
         public string? WhyItCanNeverFit(SlotRequest request)
         {

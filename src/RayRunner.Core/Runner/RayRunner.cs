@@ -65,6 +65,27 @@ namespace RayRunner.Core
         }
 
         public int MaxConcurrent => _options.MaxConcurrent;
+
+        /// <summary>
+        /// How many runs the runner hands the backend at once: <see cref="MaxConcurrent"/>, or fewer
+        /// when the backend says fewer fit (<see cref="IBackendCapacity"/>: the local backend's CPU
+        /// and GPU slots). The rest stay <c>queued</c> here, recorded and resumable.
+        /// </summary>
+        public int DispatchLimit
+        {
+            get
+            {
+                if (_dispatchLimit == 0)
+                {
+                    var fits = (_backend as IBackendCapacity)?.RunsAtOnce(RemoteOptions()) ?? 0;
+                    // 0 means a run never fits: dispatch anyway, so the backend fails it with its reason.
+                    _dispatchLimit = fits >= 1 ? Math.Min(_options.MaxConcurrent, fits) : _options.MaxConcurrent;
+                }
+                return _dispatchLimit;
+            }
+        }
+
+        int _dispatchLimit;
         public double NumGpusPerTask => _options.NumGpusPerTask;
         public int NumCpusPerTask => _options.NumCpusPerTask;
         public IRayBackend Backend => _backend;
@@ -249,7 +270,7 @@ namespace RayRunner.Core
             bool dispatchNow;
             lock (_gate)
             {
-                dispatchNow = _inFlight < _options.MaxConcurrent && _queue.Count == 0;
+                dispatchNow = _inFlight < DispatchLimit && _queue.Count == 0;
                 if (dispatchNow)
                 {
                     _inFlight++;
@@ -372,7 +393,7 @@ namespace RayRunner.Core
                 TrackedRun next;
                 lock (_gate)
                 {
-                    if (_inFlight >= _options.MaxConcurrent || _queue.Count == 0) return;
+                    if (_inFlight >= DispatchLimit || _queue.Count == 0) return;
                     next = _queue.First!.Value;
                     _queue.RemoveFirst();
                     _inFlight++;

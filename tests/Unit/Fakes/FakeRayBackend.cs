@@ -14,7 +14,7 @@ namespace RayRunner.Tests.Unit.Fakes
     /// By default a run completes at once with tmgg's canned result; set <see cref="AutoComplete"/>
     /// to null to complete runs by hand with <see cref="Complete"/> or <see cref="Fail"/>.
     /// </summary>
-    public sealed class FakeRayBackend : IRayBackend, IRunLogReader
+    public sealed class FakeRayBackend : IRayBackend, IRunLogReader, IBackendCapacity
     {
         readonly ConcurrentDictionary<string, TaskCompletionSource<TaskOutput>> _runs = new(StringComparer.Ordinal);
         readonly object _lock = new();
@@ -32,6 +32,9 @@ namespace RayRunner.Tests.Unit.Fakes
         /// <summary>Phase reported for runs that are not ready (pending or running).</summary>
         public string NotReadyPhase { get; set; } = RunStatus.Running;
         public Exception? SubmitThrows { get; set; }
+        /// <summary>How many runs the fake says fit at once (IBackendCapacity); null for no limit.</summary>
+        public int? Capacity { get; set; }
+        public int RunsAtOnce(TaskOptions options) => Capacity ?? int.MaxValue;
         public Exception? CancelThrows { get; set; }
         /// <summary>Cancel ends the run as cancelled (as Ray's stop does); false leaves it running.</summary>
         public bool CancelEndsRun { get; set; } = true;

@@ -52,6 +52,28 @@ namespace RayRunner.Tests.Unit.Local
         }
 
         [UnixFact]
+        public async Task Runs_beyond_the_cpu_slots_wait_in_the_runner_and_stay_resumable()
+        {
+            // MaxConcurrent 4 on a backend with 2 CPUs: a run handed over now would wait inside the
+            // backend, and die with the session that holds it. The runner keeps it queued instead.
+            var backend = _bed.Backend(maxConcurrent: 4, numCpus: 2);
+            var runner = await Core.RayRunner.CreateAsync(backend, new RayRunnerOptions { MaxConcurrent = 4, Entrypoint = "sh " + _bed.GateScript() });
+            var request = new RunRequest { Environment = _bed.GateEnvironment() };
+            var runs = new List<RaySpawnedTask>();
+            for (var i = 0; i < 3; i++) runs.Add(await runner.SpawnExperimentAsync(new Dictionary<string, object?> { ["x"] = i }, request));
+            await LocalTestBed.WaitUntil(() => _bed.Started().Count == 2, "two runs have started");
+
+            Assert.Equal(2, runner.DispatchLimit);
+            Assert.Equal(RunStatus.Queued, await runner.GetStatusAsync(runs[2].RunId));
+
+            runner.Dispose(); // the session ends
+            backend.Dispose();
+            Assert.Equal(RunStatus.Queued, runner.Store.TryLoad(runs[2].RunId)!.Status);
+            Assert.Equal(2, _bed.Started().Count);
+            foreach (var run in runs.Take(2)) _bed.Open(run.RunId);
+        }
+
+        [UnixFact]
         public async Task Spawned_runs_report_their_status_and_cancel_untracks_them()
         {
             var backend = _bed.Backend(maxConcurrent: 4);

@@ -140,6 +140,20 @@ namespace RayRunner.Tests.Unit.Local
             Assert.False(scheduler.Remove("b"));
             Assert.Equal(new[] { "c" }, scheduler.Release(a[0].Value).Select(kv => kv.Key));
         }
+
+        [Fact]
+        public void Runs_that_fit_at_once_count_cpus_gpu_shares_whole_gpus_and_resources()
+        {
+            Assert.Equal(4, Pool(maxRuns: 10, cpus: 8).RunsThatFitAtOnce(new SlotRequest(2, 0)));
+            Assert.Equal(3, Pool(maxRuns: 3, cpus: 8).RunsThatFitAtOnce(new SlotRequest(1, 0)));
+            Assert.Equal(10, Pool(maxRuns: 10, cpus: 8).RunsThatFitAtOnce(new SlotRequest(0, 0)));
+            Assert.Equal(4, Pool(10, 64, "0", "1").RunsThatFitAtOnce(new SlotRequest(1, 0.5)));   // two runs share each GPU
+            Assert.Equal(1, Pool(10, 64, "0", "1", "2").RunsThatFitAtOnce(new SlotRequest(1, 2)));  // whole GPUs: 3 / 2
+            var pool = Pool(10, 64);
+            pool.Declare(new Dictionary<string, double> { ["experiment_slot"] = 3 });
+            Assert.Equal(3, pool.RunsThatFitAtOnce(new SlotRequest(1, 0, new Dictionary<string, double> { ["experiment_slot"] = 1 })));
+            Assert.Equal(0, Pool(10, 2).RunsThatFitAtOnce(new SlotRequest(4, 0)));                 // never fits
+        }
     }
 
     public class GpuInventoryTests

@@ -225,6 +225,23 @@ namespace RayRunner.Tests.Unit.Orchestration
             Assert.Contains("quota exceeded", result.ErrorMessage);
         }
 
+        [Fact]
+        public async Task ABackendWithLessRoomThanMaxConcurrentGetsOnlyWhatFits()
+        {
+            var ray = new FakeRayBackend { IsInitialized = true, AutoComplete = null, Capacity = 1 };
+            var runner = new CoreRunner(ray, Samples.Options(maxConcurrent: 4));
+
+            var spawned = runner.SpawnSweep(Enumerable.Range(0, 3).Select(i => (object)Samples.SweepConfig(i)).ToList());
+
+            Assert.Equal(1, runner.DispatchLimit);
+            Assert.Equal(new[] { spawned[0].RunId }, ray.SubmittedRunIds);
+            Assert.Equal(RunStatus.Queued, runner.GetStatus(spawned[1].RunId));
+            ray.Complete(spawned[0].RunId, new TaskOutput());
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (ray.Submissions.Count < 2 && DateTime.UtcNow < deadline) await Task.Delay(5);
+            Assert.Equal(spawned.Take(2).Select(s => s.RunId), ray.SubmittedRunIds);
+        }
+
         async Task WaitForSubmissions(int count)
         {
             // Dispatch after a completion happens on the monitor's thread: wait for it, boundedly.

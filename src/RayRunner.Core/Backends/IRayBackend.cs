@@ -90,4 +90,16 @@ namespace RayRunner.Core
         /// <summary>How many runs with these options can run at once on an idle backend; 0 when one can never run.</summary>
         int RunsAtOnce(TaskOptions options);
     }
+
+    /// <summary>
+    /// Optional: a backend that may start the cluster it runs on (Ray's <c>ray start --head</c>),
+    /// and on shutdown stops only a cluster it started.
+    /// </summary>
+    public interface IClusterLifecycle
+    {
+        /// <summary>True while the cluster this backend uses is one it started itself.</summary>
+        bool StartedCluster { get; }
+        /// <summary>What the last shutdown did: stopped the cluster it started, or left a cluster it found running.</summary>
+        string? ShutdownMessage { get; }
+    }
 }

@@ -14,7 +14,7 @@ namespace RayRunner.Core.Ray
     /// its result read from the job's log. Starts a local head with <c>ray start --head</c> when
     /// nothing answers (unless told not to) and stops only a cluster it started.
     /// </summary>
-    public sealed class RayJobsBackend : IRayBackend, IRunLogReader, IRunRemover, IDisposable
+    public sealed class RayJobsBackend : IRayBackend, IClusterLifecycle, IRunLogReader, IRunRemover, IDisposable
     {
         public const string BackendName = "ray";
         public const string DefaultAddress = "http://127.0.0.1:8265";

@@ -755,6 +755,10 @@ namespace RayRunner.Core
 
             Finish(run, TaskOutput.Failure(run.RunId, RunStatus.Cancelled, "The run was cancelled."));
             run.Watch.Cancel();
+            // The run's monitor may have won the race to record the outcome (the backend's stop
+            // ended the run first); either way, return only once the final record is written, so a
+            // caller that removes the run next finds it finished and no late write brings it back.
+            await WaitWithCancellation(run.Outcome.Task, cancellationToken).ConfigureAwait(false);
             _active.TryRemove(runId, out _);
             return true;
         }

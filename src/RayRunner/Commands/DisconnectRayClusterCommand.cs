@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using RayRunner.Core;
 
 namespace RayRunner.PowerShell
 {
@@ -44,6 +45,8 @@ namespace RayRunner.PowerShell
             {
                 ThrowTerminatingError(ErrorMapper.From(ex, ErrorIds.DisconnectFailed, description));
             }
+            // The backend says whether it stopped a cluster it had started or left one it found.
+            if (connection.Backend is IClusterLifecycle { ShutdownMessage: { } said }) WriteVerbose(said);
             if (PassThru)
             {
                 description.IsConnected = false;

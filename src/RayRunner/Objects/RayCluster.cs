@@ -19,6 +19,8 @@ namespace RayRunner.PowerShell
         public bool NoAutoStart { get; internal set; }
         public bool HasToken { get; internal set; }
         public bool IsConnected { get; internal set; }
+        /// <summary>True when RayRunner started this cluster itself (ray start --head); Disconnect-RayCluster stops only such a cluster.</summary>
+        public bool StartedByRayRunner { get; internal set; }
         /// <summary>Runs this session's runner tracks that have not finished.</summary>
         public int ActiveRuns { get; internal set; }
         public DateTime ConnectedAt { get; internal set; }

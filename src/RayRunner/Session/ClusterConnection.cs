@@ -100,6 +100,7 @@ namespace RayRunner.PowerShell
             NoAutoStart = Settings.NoAutoStart,
             HasToken = !string.IsNullOrEmpty(Settings.Token),
             IsConnected = !IsDisposed && Backend.IsInitialized,
+            StartedByRayRunner = Backend is IClusterLifecycle { StartedCluster: true },
             ActiveRuns = IsDisposed ? 0 : ActiveRunCount(),
             ConnectedAt = ConnectedAt,
         };

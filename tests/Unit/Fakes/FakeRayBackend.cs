@@ -14,7 +14,7 @@ namespace RayRunner.Tests.Unit.Fakes
     /// By default a run completes at once with tmgg's canned result; set <see cref="AutoComplete"/>
     /// to null to complete runs by hand with <see cref="Complete"/> or <see cref="Fail"/>.
     /// </summary>
-    public sealed class FakeRayBackend : IRayBackend, IRunLogReader, IBackendCapacity
+    public sealed class FakeRayBackend : IRayBackend, IRunLogReader, IBackendCapacity, IClusterLifecycle
     {
         readonly ConcurrentDictionary<string, TaskCompletionSource<TaskOutput>> _runs = new(StringComparer.Ordinal);
         readonly object _lock = new();
@@ -38,6 +38,8 @@ namespace RayRunner.Tests.Unit.Fakes
         public Exception? CancelThrows { get; set; }
         /// <summary>Cancel ends the run as cancelled (as Ray's stop does); false leaves it running.</summary>
         public bool CancelEndsRun { get; set; } = true;
+        /// <summary>Cancel returns only this long after it ended the run (a slow stop request).</summary>
+        public TimeSpan CancelReturnsAfter { get; set; }
 
         public List<ClusterOptions> InitCalls { get; } = new();
         public ConcurrentQueue<(TaskSpec Spec, TaskOptions Options)> Submissions { get; } = new();
@@ -103,12 +105,18 @@ namespace RayRunner.Tests.Unit.Fakes
             var tcs = Lookup(task);
             if (CancelEndsRun)
                 End(task.RunId, tcs, () => tcs.TrySetResult(TaskOutput.Failure(task.RunId, RunStatus.Cancelled, "stopped")));
-            return Task.CompletedTask;
+            return CancelReturnsAfter > TimeSpan.Zero ? Task.Delay(CancelReturnsAfter) : Task.CompletedTask;
         }
+
+        /// <summary>Pretend this backend started its cluster (as Ray's backend does with ray start --head).</summary>
+        public bool StartedCluster { get; set; }
+        public string? ShutdownMessage { get; private set; }
 
         public Task ShutdownAsync(CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref ShutdownCalls);
+            ShutdownMessage = StartedCluster ? "Stopped the fake cluster that RayRunner started." : "Left the fake cluster running: RayRunner did not start it.";
+            StartedCluster = false;
             IsInitialized = false;
             return Task.CompletedTask;
         }

@@ -39,6 +39,20 @@ namespace RayRunner.Tests.Unit.Module
         }
 
         [Fact]
+        public void DisconnectSaysWhetherItStoppedAClusterRayRunnerStarted()
+        {
+            using var host = new ModuleHost();
+            host.Backend.StartedCluster = true;
+
+            var cluster = host.Run("Connect-RayCluster -Backend Ray").AssertClean();
+            var disconnect = host.Run("Disconnect-RayCluster -Verbose").AssertClean();
+
+            Assert.Equal(true, cluster.Prop(0, "StartedByRayRunner"));
+            Assert.Contains(disconnect.Verbose, v => v == "Stopped the fake cluster that RayRunner started.");
+            Assert.Equal(1, host.Backend.ShutdownCalls);
+        }
+
+        [Fact]
         public void DifferentSettingsReplaceAnIdleConnectionButNotOneWithActiveRuns()
         {
             using var host = new ModuleHost();

@@ -305,6 +305,43 @@ namespace RayRunner.Tests.Unit.Orchestration
         }
 
         [Fact]
+        public async Task CancelReturnsOnlyOnceTheFinalRecordIsWritten()
+        {
+            // The backend's stop ends the run and answers late, so the run's monitor records the
+            // outcome first, and the store is slow: a caller that removes the run right after the
+            // cancel must still find it finished.
+            var ray = new FakeRayBackend { IsInitialized = true, AutoComplete = null, CancelReturnsAfter = TimeSpan.FromMilliseconds(50) };
+            var store = new SlowFinalStore(TimeSpan.FromMilliseconds(300));
+            var runner = new CoreRunner(ray, new RayRunnerOptions { Entrypoint = Samples.Entrypoint, Store = store });
+            var spawned = runner.SpawnExperiment(Samples.SpawnConfig());
+
+            Assert.True(await runner.CancelAsync(spawned.RunId));
+
+            Assert.Equal(RunStatus.Cancelled, store.TryLoad(spawned.RunId)!.Status);
+            Assert.True(await runner.RemoveRunAsync(spawned.RunId));
+            Assert.Null(store.TryLoad(spawned.RunId));
+        }
+
+        /// <summary>An in-memory store that takes its time over final records.</summary>
+        sealed class SlowFinalStore : IRunStore
+        {
+            readonly InMemoryRunStore _inner = new();
+            readonly TimeSpan _delay;
+            public SlowFinalStore(TimeSpan delay) => _delay = delay;
+            public RunRecord Save(RunRecord record)
+            {
+                if (record.IsFinal) Thread.Sleep(_delay);
+                return _inner.Save(record);
+            }
+            public RunRecord? TryLoad(string runId) => _inner.TryLoad(runId);
+            public IReadOnlyList<RunRecord> List() => _inner.List();
+            public bool Delete(string runId) => _inner.Delete(runId);
+            public T WithLock<T>(Func<T> action) => _inner.WithLock(action);
+            public string? LogPathFor(string runId) => _inner.LogPathFor(runId);
+            public IReadOnlyList<StoreProblem> Problems => _inner.Problems;
+        }
+
+        [Fact]
         public async Task TimeoutIsEnforcedAndReportedAsTimeout()
         {
             var spawned = await _runner.SpawnExperimentAsync(Samples.SpawnConfig(), new RunRequest { TimeoutSeconds = 1 });

@@ -36,10 +36,10 @@ namespace RayRunner.CrashHost
             using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5)); // a host never outlives a broken test
             try
             {
-                var backend = await CreateBackendAsync(opts, cts.Token);
+                var store = new FileRunStore(Get(opts, "store"));
+                var backend = await CreateBackendAsync(opts, store, cts.Token);
                 if (opts.TryGetValue("die-at", out var dieAt))
                     backend = new DyingBackend(backend, dieAt, int.Parse(Get(opts, "die-on-submission", "1")));
-                var store = new FileRunStore(Get(opts, "store"));
                 var runner = await Runner.CreateAsync(backend, new RayRunnerOptions
                 {
                     MaxConcurrent = int.Parse(Get(opts, "max-concurrent", "4")),
@@ -67,7 +67,7 @@ namespace RayRunner.CrashHost
         public static string ExperimentEntrypoint(string work) =>
             "sh '" + Path.Combine(Path.GetFullPath(work), "experiment.sh") + "' {run_id} {overrides}";
 
-        static async Task<IRayBackend> CreateBackendAsync(Dictionary<string, string> opts, CancellationToken cancellationToken)
+        static async Task<IRayBackend> CreateBackendAsync(Dictionary<string, string> opts, FileRunStore store, CancellationToken cancellationToken)
         {
             var kind = Get(opts, "backend", "files");
             switch (kind)
@@ -76,13 +76,17 @@ namespace RayRunner.CrashHost
                     return new FilesBackend(Path.Combine(Get(opts, "work"), "backend"));
                 case "local":
                 case "ray":
-                    // The real backends, once merged: BackendFactory knows how to build them.
+                    // The real backends, built as the module builds them (Connect-RayCluster): the local
+                    // backend writes each run's log, pid and exit files into the run's store folder,
+                    // where a process started later finds them (without it each backend instance
+                    // would use a fresh temp folder, and no other process could follow its runs).
                     return await BackendFactory.CreateAsync(new BackendSettings
                     {
                         Backend = kind == "ray" ? BackendChoice.Ray : BackendChoice.Local,
                         Address = opts.TryGetValue("address", out var address) ? address : null,
                         NoAutoStart = true,
                         MaxConcurrent = int.Parse(Get(opts, "max-concurrent", "4")),
+                        LogPathFor = store.LogPathFor,
                     }, warn: Console.Error.WriteLine, cancellationToken);
                 default:
                     throw new ArgumentException($"unknown backend '{kind}' (files, local or ray)");

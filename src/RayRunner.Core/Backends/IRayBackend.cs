@@ -74,6 +74,21 @@ namespace RayRunner.Core
         Task<string> ReadLogAsync(TaskRef task, int? tailLines, CancellationToken cancellationToken);
     }
 
+    /// <summary>
+    /// Optional: a backend that can accept a run without starting it, holding it inside the process
+    /// that submitted it (the local backend, while the run waits for a CPU or GPU slot). If that
+    /// process dies, such a run never starts and nothing else would start it: the runner then
+    /// dispatches it again, like a queued run whose process died.
+    /// </summary>
+    public interface IStrandedRunDetector
+    {
+        /// <summary>
+        /// True only when the run was accepted but never started and the process holding it is gone.
+        /// Must be false for a run that may have started, and for runs of this instance.
+        /// </summary>
+        bool IsStranded(TaskRef task);
+    }
+
     /// <summary>Optional: a backend that keeps a record of finished runs that can be deleted (Ray's job records).</summary>
     public interface IRunRemover
     {

@@ -30,7 +30,7 @@ namespace RayRunner.Core.Local
     /// (<see cref="LocalLocator"/>). Shutdown and Dispose therefore leave started runs running; runs
     /// still waiting for a slot are cancelled, since nothing would start them.</para>
     /// </remarks>
-    public sealed class LocalProcessBackend : IRayBackend, IRunLogReader, IBackendCapacity, IDisposable
+    public sealed class LocalProcessBackend : IRayBackend, IRunLogReader, IBackendCapacity, IStrandedRunDetector, IDisposable
     {
         public const string BackendName = "local";
 
@@ -269,6 +269,21 @@ namespace RayRunner.Core.Local
             cancellationToken.ThrowIfCancellationRequested();
             var log = Own(task)?.Files.Log ?? LocatorFor(task).Files.Log;
             return Task.FromResult(tailLines.HasValue ? LogFile.Tail(log, tailLines.Value) : LogFile.ReadAll(log));
+        }
+
+        /// <summary>
+        /// A run another process submitted that was still waiting for a slot there when that process
+        /// died: it never started (no pid file, no exit file, not cancelled) and never will. The runner
+        /// dispatches such a run again; <see cref="SubmitAsync"/> then starts it here.
+        /// </summary>
+        public bool IsStranded(TaskRef task)
+        {
+            if (task == null || task.Backend != BackendName || Own(task) != null) return false;
+            var locator = LocalLocator.From(task.Locator);
+            if (locator == null || locator.Pid.HasValue || !locator.HostPid.HasValue) return false;
+            if (locator.Files.Exists || locator.Files.IsCancelled) return false;
+            if (ProcessIdentity.IsRunning(locator.HostPid.Value, locator.HostStart)) return false;
+            return !locator.Files.Exists; // looked again: it did not start while its host was being checked
         }
 
         /// <summary>Stops watching. Started runs keep running (see <see cref="ShutdownAsync"/>); waiting ones are cancelled.</summary>

@@ -80,6 +80,14 @@ namespace RayRunner.Core.Ray
 
         public void Forget(string id) => _watches.TryRemove(id, out _);
 
+        /// <summary>Drops the watch of a job only if it ended because the dashboard did not know the job (so a later Track looks again).</summary>
+        public void ForgetIfNotFound(string id)
+        {
+            if (_watches.TryGetValue(id, out var watch) && watch.Terminal.Task.IsFaulted
+                && watch.Terminal.Task.Exception!.InnerException is RayJobNotFoundException)
+                ((ICollection<KeyValuePair<string, JobWatch>>)_watches).Remove(new KeyValuePair<string, JobWatch>(id, watch));
+        }
+
         /// <summary>Asks for a tick now and waits until one has run from start to end.</summary>
         public async Task RefreshAsync(CancellationToken ct)
         {

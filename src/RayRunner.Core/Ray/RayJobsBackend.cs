@@ -353,6 +353,9 @@ namespace RayRunner.Core.Ray
                 [LocatorAddress] = Address,
                 [LocatorSubmissionId] = spec.RunId,
             });
+            // A look-up before this submission (a WaitAsync by run id after a crash) may have ended the
+            // watch with "no such job": the job exists now, so watch it afresh.
+            _poller.ForgetIfNotFound(spec.RunId);
             _poller.Track(spec.RunId);
             return taskRef;
         }

@@ -59,14 +59,80 @@ namespace RayRunner.Core
             (record.Owner == null || !record.Owner.IsAlive) &&
             (record.Claim == null || !record.Claim.By.IsAlive);
 
-        /// <summary>Makes this process the owner of an orphaned queued run; null when it is not (or no longer) an orphan.</summary>
+        /// <summary>
+        /// A run recorded as submitted that its backend held without starting it, in a process that
+        /// has died (the local backend's runs waiting for a slot): as good as queued, and nobody holds it.
+        /// </summary>
+        bool IsStranded(RunRecord record) =>
+            record.IsSubmitted && !record.IsFinal && record.Submission!.Backend == _backend.Name &&
+            _backend is IStrandedRunDetector detector && detector.IsStranded(record.ToTaskRef());
+
+        /// <summary>
+        /// Makes this process the owner of an orphaned queued run, or of a stranded one (recorded as
+        /// queued again, its submission dropped); null when it is not (or no longer) either.
+        /// </summary>
         RunRecord? TryAdopt(string runId) => _store.WithLock(() =>
         {
             var record = _store.TryLoad(runId);
-            if (record == null || !IsOrphan(record)) return null;
+            if (record == null) return null;
             // The dead process's claim stays: it tells the dispatcher to ask the backend first.
-            return _store.Save(record.With(owner: _me));
+            if (IsOrphan(record)) return _store.Save(record.With(owner: _me));
+            if (IsStranded(record))
+                return _store.Save(record.With(status: RunStatus.Queued, owner: _me, clearClaim: true, clearSubmission: true));
+            return null;
         });
+
+        /// <summary>Forgets a stranded run's old submission in this runner, so it is dispatched afresh.</summary>
+        void Unsubmit(TrackedRun run)
+        {
+            run.Ref = new TaskRef(_backend.Name, run.RunId);
+            run.DispatchedAt = null;
+            run.LastPhase = RunStatus.Queued;
+        }
+
+        /// <summary>
+        /// Called when a monitored run ended without success: if it never started because the process
+        /// holding it on the backend died (see <see cref="IStrandedRunDetector"/>), it is not failed but
+        /// adopted and queued here; if another process already dispatched it again, it is followed.
+        /// False when the outcome stands.
+        /// </summary>
+        bool TakeOverStranded(TrackedRun run)
+        {
+            if (!(_backend is IStrandedRunDetector)) return false;
+            var monitored = run.Ref;
+            var step = _store.WithLock(() =>
+            {
+                var record = _store.TryLoad(run.RunId);
+                if (record == null || record.IsFinal) return 0; // the outcome stands (a final record wins in Finish)
+                if (!record.IsSubmitted || !SameLocator(record.Submission!.Locator, monitored.Locator)) return 2; // dispatched again elsewhere
+                if (!IsStranded(record)) return 0;
+                _store.Save(record.With(status: RunStatus.Queued, owner: _me, clearClaim: true, clearSubmission: true));
+                return 1;
+            });
+            if (step == 0) return false;
+            run.IsFollower = step == 2;
+            Unsubmit(run);
+            ReleaseSlotOf(run);
+            if (step == 2)
+            {
+                _ = FollowAsync(run);
+                return true;
+            }
+            lock (_gate)
+            {
+                run.Phase = RunPhase.Queued;
+                _queue.AddFirst(run);
+            }
+            Pump();
+            return true;
+        }
+
+        static bool SameLocator(IReadOnlyDictionary<string, string>? a, IReadOnlyDictionary<string, string>? b)
+        {
+            a ??= new Dictionary<string, string>();
+            b ??= new Dictionary<string, string>();
+            return a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);
+        }
 
         /// <summary>Lets go of a queued run (this runner is going away) so any process can resume it.</summary>
         void Release(TrackedRun run)
@@ -246,7 +312,7 @@ namespace RayRunner.Core
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 if (sweepId != null && record.SweepId != sweepId) continue;
-                if (!IsOrphan(record) || !CanRunHere(record) || _active.ContainsKey(record.RunId)) continue;
+                if (!CanRunHere(record) || _active.ContainsKey(record.RunId) || !(IsOrphan(record) || IsStranded(record))) continue;
                 TrackedRun run;
                 try
                 {
@@ -262,6 +328,7 @@ namespace RayRunner.Core
                     _active.TryRemove(record.RunId, out _); // another process was quicker
                     continue;
                 }
+                if (record.IsSubmitted) Unsubmit(run); // stranded: dispatched afresh
                 lock (_gate) _queue.AddLast(run);
                 adopted.Add(Handle(run));
             }
@@ -367,6 +434,7 @@ namespace RayRunner.Core
             if (record.IsFinal) return RunStatus.Normalize(record.Result!.Status) ?? record.Status;
             if (!record.IsSubmitted) return RunStatus.Queued;
             if (record.Submission!.Backend != _backend.Name) return record.Status;
+            if (IsStranded(record)) return RunStatus.Queued; // never started; the next Wait or Resume dispatches it
 
             var taskRef = record.ToTaskRef();
             var wait = await _backend.WaitAsync(new[] { taskRef }, 1, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);

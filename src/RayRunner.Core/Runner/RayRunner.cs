@@ -355,7 +355,15 @@ namespace RayRunner.Core
             try
             {
                 var answer = await _backend.WaitAsync(new[] { bare }, 1, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
-                return answer.Ready.Concat(answer.NotReady).FirstOrDefault(r => r.Equals(bare));
+                var found = answer.NotReady.FirstOrDefault(r => r.Equals(bare));
+                if (found != null) return found;
+                found = answer.Ready.FirstOrDefault(r => r.Equals(bare));
+                if (found == null) return null;
+                // "Ready" also covers a look-up that found nothing (Ray ends the wait of an unknown job
+                // with an error): only a readable result proves the backend has the run. Ready means
+                // GetAsync answers at once.
+                await _backend.GetAsync(found, cancellationToken).ConfigureAwait(false);
+                return found;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -463,6 +471,7 @@ namespace RayRunner.Core
                 output = TaskOutput.Failure(run.RunId, RunStatus.Failed, $"Fetching the result failed: {ex.Message}");
             }
 
+            if (!token.IsCancellationRequested && RunStatus.Normalize(output.Status) != RunStatus.Completed && TakeOverStranded(run)) return;
             Complete(run, output);
         }
 

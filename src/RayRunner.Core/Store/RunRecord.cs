@@ -46,11 +46,15 @@ namespace RayRunner.Core
         public TaskRef ToTaskRef() =>
             new TaskRef(Submission?.Backend ?? Spec.Backend, RunId, Submission?.Locator);
 
-        /// <summary>A copy with the given parts replaced. Pass <paramref name="clearClaim"/> or <paramref name="clearOwner"/> to drop them.</summary>
+        /// <summary>
+        /// A copy with the given parts replaced. Pass <paramref name="clearClaim"/>,
+        /// <paramref name="clearOwner"/> or <paramref name="clearSubmission"/> to drop them (the last
+        /// only for a run its backend held but never started, see <see cref="IStrandedRunDetector"/>).
+        /// </summary>
         public RunRecord With(
             string? status = null, ProcessIdentity? owner = null, bool clearOwner = false,
             DispatchClaim? claim = null, bool clearClaim = false,
-            SubmissionRecord? submission = null, TaskOutput? result = null) => new RunRecord
+            SubmissionRecord? submission = null, TaskOutput? result = null, bool clearSubmission = false) => new RunRecord
             {
                 Format = Format,
                 RunId = RunId,
@@ -58,7 +62,7 @@ namespace RayRunner.Core
                 Spec = Spec,
                 Owner = clearOwner ? null : owner ?? Owner,
                 Claim = clearClaim ? null : claim ?? Claim,
-                Submission = submission ?? Submission,
+                Submission = clearSubmission ? null : submission ?? Submission,
                 Result = result ?? Result,
                 UpdatedAt = DateTimeOffset.UtcNow,
             };

@@ -71,6 +71,25 @@ namespace RayRunner.Tests.Unit.Ray
         }
 
         [Fact]
+        public async Task A_run_submitted_after_a_look_up_by_id_found_nothing_is_followed_to_its_result()
+        {
+            // After a crash between "claimed" and "submitted" the runner first asks for the run by id.
+            await using var standIn = await RayDashboardStandIn.StartAsync(new StandInSettings { ExperimentSlots = 4 });
+            using var backend = await RayTestSupport.ConnectAsync(standIn);
+            var bare = new TaskRef("ray", "late0001");
+            var lookUp = await backend.WaitAsync(new[] { bare }, 1, TimeSpan.Zero, default);
+            Assert.Contains(bare, lookUp.Ready); // Ray's answer for an unknown job: over, with an error
+            await Assert.ThrowsAsync<RayJobNotFoundException>(() => GetAsync(backend, bare));
+
+            var task = await backend.SubmitAsync(RayTestSupport.Spec("late0001", new Dictionary<string, object?> { ["value"] = 5L }), RayTestSupport.SlotOptions(), default);
+            var output = await GetAsync(backend, task);
+
+            Assert.Equal(RunStatus.Completed, output.Status);
+            Assert.Equal(5, output.Metrics["value"]);
+            Assert.Equal(1, standIn.JobsCreated["late0001"]);
+        }
+
+        [Fact]
         public async Task No_experiment_slot_is_asked_of_a_cluster_that_lacks_it()
         {
             await using var standIn = await RayDashboardStandIn.StartAsync(new StandInSettings { ExperimentSlots = null });

@@ -9,6 +9,10 @@ using System.Threading;
 using System.Threading.Tasks;
 using RayRunner.CrashHost;
 using RayRunner.Core;
+using RayRunner.Core.Local;
+using RayRunner.Core.Ray;
+using RayRunner.Tests.Unit.Ray;
+using RayRunner.Tests.Unit.Ray.StandIn;
 using Xunit;
 using CoreRunner = RayRunner.Core.RayRunner;
 
@@ -16,22 +20,35 @@ namespace RayRunner.Tests.Unit.Store
 {
     /// <summary>
     /// The backend a kill test runs against, for the host process (command-line arguments) and for
-    /// the test itself (an object over the same runs). Add the real Local and Ray backends here once
-    /// merged: see docs/run-store.md, "Kill tests".
+    /// the test itself (an object over the same runs). See docs/run-store.md, "Kill tests".
     /// </summary>
     public abstract class KillTestBackend : IDisposable
     {
-        protected KillTestBackend(string work) => Work = work;
+        protected KillTestBackend(string work, string store)
+        {
+            Work = work;
+            Store = store;
+        }
 
         /// <summary>Holds experiment.sh and executions/&lt;run_id&gt; (one line per time the experiment really started).</summary>
         public string Work { get; }
+        /// <summary>The run store folder the hosts and the test share.</summary>
+        public string Store { get; }
+        /// <summary>The backend's name as recorded with each run ("files", "local", "ray").</summary>
+        public abstract string Name { get; }
         public abstract string[] HostArguments { get; }
         public abstract Task<IRayBackend> CreateAsync();
+        /// <summary>Has the backend been handed this run (whether or not it started yet)?</summary>
+        public abstract bool HasRun(string runId);
+        /// <summary>How many submissions of this run the backend accepted, where it counts them itself (Ray: jobs created per submission id); null otherwise.</summary>
+        public virtual int? Accepted(string runId) => null;
         public virtual void Dispose() { }
 
-        public static KillTestBackend Create(string name, string work) => name switch
+        public static async Task<KillTestBackend> CreateAsync(string name, string work, string store) => name switch
         {
-            "files" => new FilesKillTestBackend(work),
+            "files" => new FilesKillTestBackend(work, store),
+            "local" => new LocalKillTestBackend(work, store),
+            "ray" => await RayKillTestBackend.StartAsync(work, store),
             _ => throw new ArgumentException($"no kill-test backend '{name}'"),
         };
 
@@ -46,9 +63,49 @@ namespace RayRunner.Tests.Unit.Store
     /// <summary>The cross-process test backend of the host project: real child processes, state in files.</summary>
     public sealed class FilesKillTestBackend : KillTestBackend
     {
-        public FilesKillTestBackend(string work) : base(work) { }
+        public FilesKillTestBackend(string work, string store) : base(work, store) { }
+        public override string Name => FilesBackend.BackendName;
         public override string[] HostArguments => new[] { "--backend", "files" };
         public override Task<IRayBackend> CreateAsync() => Task.FromResult<IRayBackend>(new FilesBackend(Path.Combine(Work, "backend")));
+        public override bool HasRun(string runId) => Directory.Exists(Path.Combine(Work, "backend", "runs", runId, "started"));
+    }
+
+    /// <summary>
+    /// The real local process backend. The host builds it through BackendFactory with the store's
+    /// LogPathFor, so each run's files (log, pid, exit code) sit in its store folder where any
+    /// process finds them; the test builds the same directly (no process-wide factory hook involved).
+    /// </summary>
+    public sealed class LocalKillTestBackend : KillTestBackend
+    {
+        public LocalKillTestBackend(string work, string store) : base(work, store) { }
+        public override string Name => LocalProcessBackend.BackendName;
+        public override string[] HostArguments => new[] { "--backend", "local" };
+        public override Task<IRayBackend> CreateAsync() =>
+            Task.FromResult<IRayBackend>(new LocalProcessBackend(new LocalBackendOptions { MaxConcurrent = 4, LogPathFor = new FileRunStore(Store).LogPathFor }));
+        // SubmitAsync creates the run's log before anything else (LogPathFor itself would create the folder: not used to look).
+        public override bool HasRun(string runId) => File.Exists(Path.Combine(new FileRunStore(Store).RunFolder(runId), FileRunStore.LogFileName));
+    }
+
+    /// <summary>
+    /// Ray through the dashboard stand-in, which runs in this test process (so it outlives every
+    /// killed host), listens on 127.0.0.1 and really runs each entrypoint with /bin/sh -c.
+    /// </summary>
+    public sealed class RayKillTestBackend : KillTestBackend
+    {
+        readonly RayDashboardStandIn _standIn;
+
+        RayKillTestBackend(string work, string store, RayDashboardStandIn standIn) : base(work, store) => _standIn = standIn;
+
+        public static async Task<RayKillTestBackend> StartAsync(string work, string store) =>
+            // Enough experiment slots for two hosts at once: the runners' MaxConcurrent is the limit under test.
+            new RayKillTestBackend(work, store, await RayDashboardStandIn.StartAsync(new StandInSettings { ExperimentSlots = 64 }));
+
+        public override string Name => RayJobsBackend.BackendName;
+        public override string[] HostArguments => new[] { "--backend", "ray", "--address", _standIn.Address };
+        public override async Task<IRayBackend> CreateAsync() => await RayTestSupport.ConnectAsync(_standIn);
+        public override bool HasRun(string runId) => _standIn.Job(runId) != null;
+        public override int? Accepted(string runId) => _standIn.JobsCreated.TryGetValue(runId, out var n) ? n : 0;
+        public override void Dispose() => _standIn.Dispose();
     }
 
     [CollectionDefinition("kill tests", DisableParallelization = true)]
@@ -74,10 +131,10 @@ namespace RayRunner.Tests.Unit.Store
 
         string StorePath => _temp.Sub("store");
 
-        // The files backend needs /proc; the real backends, once wired in, need no such limit.
+        // The files backend reads /proc; the experiment is a POSIX shell script for every backend.
         static bool CanRun => RuntimeInformation.IsOSPlatform(OSPlatform.Linux);
 
-        KillTestBackend Backend(string name)
+        async Task<KillTestBackend> Backend(string name)
         {
             var work = _temp.Sub("work");
             Directory.CreateDirectory(Path.Combine(work, "executions"));
@@ -91,7 +148,7 @@ namespace RayRunner.Tests.Unit.Store
                 "echo \"starting $run_id\"\n" +
                 "sleep \"$delay\"\n" +
                 "echo \"RAYRUNNER_RESULT {\\\"status\\\": \\\"completed\\\", \\\"metrics\\\": {\\\"index\\\": $index}}\"\n");
-            return KillTestBackend.Create(name, work);
+            return await KillTestBackend.CreateAsync(name, work, StorePath);
         }
 
         HostProcess StartHost(KillTestBackend backend, string mode, params string[] args)
@@ -114,10 +171,12 @@ namespace RayRunner.Tests.Unit.Store
 
         [Theory]
         [InlineData("files")]
+        [InlineData("local")]
+        [InlineData("ray")]
         public async Task HostKilledMidSweepThenAnotherProcessCollectsAllFiftyResults(string backendName)
         {
             if (!CanRun) return;
-            using var backend = Backend(backendName);
+            using var backend = await Backend(backendName);
             var host = StartHost(backend, "sweep", "--sweep", "kill50", "--count", "50", "--max-concurrent", "4", "--delay", "0.3");
 
             await host.WaitForLinesAsync(l => l.StartsWith("finished "), count: 5, Bound);
@@ -135,17 +194,21 @@ namespace RayRunner.Tests.Unit.Store
             Assert.Equal(50, results.Length);
             Assert.All(results, r => Assert.Equal(RunStatus.Completed, r.Status));
             Assert.Equal(Enumerable.Range(0, 50).Select(i => (double)i), results.Select(r => r.Metrics["index"]).OrderBy(x => x));
-            Assert.All(afterKill, r => Assert.Equal(1, backend.Executions(r.RunId))); // none lost, none run twice
+            Assert.All(afterKill, r => AssertRanOnce(backend, r.RunId)); // none lost, none run twice
             Assert.All(new FileRunStore(StorePath).List(), r => Assert.Equal(RunStatus.Completed, r.Status));
         }
 
         [Theory]
         [InlineData("files", "before-submit")]
         [InlineData("files", "after-submit")]
+        [InlineData("local", "before-submit")]
+        [InlineData("local", "after-submit")]
+        [InlineData("ray", "before-submit")]
+        [InlineData("ray", "after-submit")]
         public async Task CrashBetweenRecordedAndSubmittedNeitherLosesNorDuplicatesTheRun(string backendName, string dieAt)
         {
             if (!CanRun) return;
-            using var backend = Backend(backendName);
+            using var backend = await Backend(backendName);
             var host = StartHost(backend, "sweep", "--sweep", "crash", "--count", "6", "--max-concurrent", "2", "--delay", "0.5",
                 "--die-at", dieAt, "--die-on-submission", "3");
 
@@ -155,7 +218,7 @@ namespace RayRunner.Tests.Unit.Store
             var record = new FileRunStore(StorePath).TryLoad(victim)!;
             Assert.NotNull(record.Claim); // the crash hit the window between the claim and the submission record
             Assert.False(record.IsSubmitted);
-            Assert.Equal(dieAt == "after-submit" ? 1 : 0, CountSubmittedOnBackend(backend, victim));
+            Assert.Equal(dieAt == "after-submit", backend.HasRun(victim));
 
             using var runner = await FreshRunner(backend);
             using var cts = new CancellationTokenSource(Bound);
@@ -171,21 +234,23 @@ namespace RayRunner.Tests.Unit.Store
             Assert.All(host.Lines.Where(l => l.StartsWith("spawned ")), l => Assert.Contains(l.Substring(8), ids));
             Assert.Equal(ids.Count, results.Length);
             Assert.All(results, r => Assert.Equal(RunStatus.Completed, r.Status));
-            Assert.All(ids, id => Assert.Equal(1, backend.Executions(id)));
+            Assert.All(ids, id => AssertRanOnce(backend, id));
         }
 
         [Theory]
         [InlineData("files")]
+        [InlineData("local")]
+        [InlineData("ray")]
         public async Task TwoProcessesResumingAtOnceDispatchEachQueuedRunExactlyOnce(string backendName)
         {
             if (!CanRun) return;
-            using var backend = Backend(backendName);
+            using var backend = await Backend(backendName);
             var store = new FileRunStore(StorePath);
             var ids = Enumerable.Range(0, 20).Select(i => "orphan" + i.ToString("D2")).ToList();
             for (var i = 0; i < ids.Count; i++)
             {
                 var config = new Dictionary<string, object?> { ["index"] = (long)i, ["delay"] = 0.1 };
-                store.Save(StoreRecords.Queued(ids[i], FilesBackend.BackendName, Program.ExperimentEntrypoint(backend.Work), "race", config, owner: StoreRecords.DeadProcess));
+                store.Save(StoreRecords.Queued(ids[i], backend.Name, Program.ExperimentEntrypoint(backend.Work), "race", config, owner: StoreRecords.DeadProcess));
             }
             var go = _temp.Sub("go");
             var a = StartHost(backend, "resume", "--sweep", "race", "--go", go, "--max-concurrent", "3");
@@ -201,16 +266,18 @@ namespace RayRunner.Tests.Unit.Store
             var adoptedByB = b.Lines.Where(l => l.StartsWith("adopted ")).Select(l => l.Substring(8)).ToList();
             Assert.Empty(adoptedByA.Intersect(adoptedByB));
             Assert.Equal(ids, adoptedByA.Concat(adoptedByB).OrderBy(x => x, StringComparer.Ordinal));
-            Assert.All(ids, id => Assert.Equal(1, backend.Executions(id)));
+            Assert.All(ids, id => AssertRanOnce(backend, id));
             Assert.All(new FileRunStore(StorePath).List(), r => Assert.Equal(RunStatus.Completed, r.Status));
         }
 
         [Theory]
         [InlineData("files")]
+        [InlineData("local")]
+        [InlineData("ray")]
         public async Task GarbageInTheStoreIsReportedAndSkippedByAnotherProcess(string backendName)
         {
             if (!CanRun) return;
-            using var backend = Backend(backendName);
+            using var backend = await Backend(backendName);
             var first = StartHost(backend, "sweep", "--sweep", "junk", "--count", "3", "--delay", "0");
             await first.WaitForLinesAsync(l => l == "done", 1, Bound);
             Assert.True(first.WaitForExit(Bound));
@@ -228,8 +295,22 @@ namespace RayRunner.Tests.Unit.Store
             Assert.Contains("problems 1", collector.Lines);
         }
 
-        static int CountSubmittedOnBackend(KillTestBackend backend, string runId) =>
-            Directory.Exists(Path.Combine(backend.Work, "backend", "runs", runId, "started")) ? 1 : 0;
+        /// <summary>Observed, not assumed: the experiment wrote one line when it started, and (Ray) the cluster created one job for the id.</summary>
+        static void AssertRanOnce(KillTestBackend backend, string runId)
+        {
+            Assert.True(backend.Executions(runId) == 1, $"run {runId} started {backend.Executions(runId)} times on the {backend.Name} backend.\n{Describe(backend, runId)}");
+            var accepted = backend.Accepted(runId);
+            if (accepted != null) Assert.True(accepted == 1, $"the {backend.Name} backend accepted run {runId} {accepted} times.\n{Describe(backend, runId)}");
+        }
+
+        /// <summary>The run's record and files, for a failure message.</summary>
+        static string Describe(KillTestBackend backend, string runId)
+        {
+            var folder = new FileRunStore(backend.Store).RunFolder(runId);
+            if (!Directory.Exists(folder)) return "(no folder)";
+            return string.Join("\n", Directory.GetFiles(folder).OrderBy(f => f, StringComparer.Ordinal)
+                .Select(f => "--- " + Path.GetFileName(f) + "\n" + File.ReadAllText(f)));
+        }
     }
 
     /// <summary>The crash host as a child process whose output lines the test waits on.</summary>

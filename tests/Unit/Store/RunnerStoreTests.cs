@@ -7,6 +7,9 @@ using System.Threading;
 using System.Threading.Tasks;
 using RayRunner.Core;
 using RayRunner.Tests.Unit.Fakes;
+using RayRunner.Tests.Unit.Local;
+using RayRunner.Tests.Unit.Ray;
+using RayRunner.Tests.Unit.Ray.StandIn;
 using Xunit;
 using CoreRunner = RayRunner.Core.RayRunner;
 
@@ -206,6 +209,74 @@ namespace RayRunner.Tests.Unit.Store
 
             Assert.Equal(new[] { "claimed2" }, cluster.SubmittedRunIds); // exactly once
             Assert.Equal(RunStatus.Completed, result.Status);
+        }
+
+        [Fact]
+        public async Task CrashAfterTheClaimOnRaySubmitsTheRunOnceAndCollectsIt()
+        {
+            // Ray answers a look-up of a job it does not know as "over, with an error": that is not
+            // "the backend has it", and the submission that follows must be followed to its result.
+            await using var standIn = await RayDashboardStandIn.StartAsync(new StandInSettings { ExperimentSlots = 4 });
+            using var ray = await RayTestSupport.ConnectAsync(standIn);
+            NewStore().Save(StoreRecords.Queued("claimed3", ray.Name, RayTestSupport.Entrypoint, config: new Dictionary<string, object?> { ["value"] = 9L },
+                owner: StoreRecords.DeadProcess, claim: new DispatchClaim { By = StoreRecords.DeadProcess, At = DateTimeOffset.UtcNow }));
+            using var runner = await NewRunner(ray, NewStore());
+
+            var result = await runner.GetResultAsync("claimed3", Within());
+
+            Assert.Equal(RunStatus.Completed, result.Status);
+            Assert.Equal(9, result.Metrics["value"]);
+            Assert.Equal(1, standIn.JobsCreated["claimed3"]);
+        }
+
+        [UnixTheory]
+        [InlineData(true)]
+        [InlineData(false)]
+        public async Task LocalRunStrandedInADeadHostsSlotQueueIsDispatchedAgainNotFailed(bool resumeFirst)
+        {
+            // The dead host's local backend had accepted the run (recorded "submitted") but held it
+            // waiting for a CPU slot: it never started, and nothing else would ever start it.
+            var store = NewStore();
+            var counts = _temp.Sub("counts");
+            Directory.CreateDirectory(counts);
+            var script = _temp.Sub("count.sh");
+            File.WriteAllText(script, $"echo started >> '{counts}'/\"$1\"\necho 'RAYRUNNER_RESULT {{\"metrics\": {{\"ran\": 1}}}}'\n");
+            var log = store.LogPathFor("stranded1");
+            File.WriteAllText(log, "");
+            var locator = new Dictionary<string, string>
+            {
+                ["log"] = log,
+                ["exit_file"] = Path.ChangeExtension(log, ".exit"),
+                ["pid_file"] = Path.ChangeExtension(log, ".pid"),
+                ["cancel_file"] = Path.ChangeExtension(log, ".cancel"),
+                ["host_pid"] = DeadPid().ToString(),
+                ["host_start"] = "linux:gone:1",
+                ["mode"] = "detached",
+                ["program"] = "sh",
+            };
+            store.Save(StoreRecords.Queued("stranded1", RayRunner.Core.Local.LocalProcessBackend.BackendName, $"sh {script} {{run_id}}", config: Config(7))
+                .With(status: RunStatus.Pending, clearOwner: true, submission: new SubmissionRecord { Backend = "local", Locator = locator, SubmittedAt = DateTimeOffset.UtcNow }));
+            using var local = new RayRunner.Core.Local.LocalProcessBackend(new RayRunner.Core.Local.LocalBackendOptions { NumCpus = 4, LogPathFor = store.LogPathFor });
+            using var runner = await NewRunner(local, NewStore());
+
+            Assert.Equal(RunStatus.Queued, await runner.GetStatusAsync("stranded1", Within())); // not "failed", and nothing recorded
+            Assert.False(NewStore().TryLoad("stranded1")!.IsFinal);
+            if (resumeFirst) Assert.Equal(new[] { "stranded1" }, (await runner.ResumeQueuedAsync(cancellationToken: Within())).Select(a => a.RunId));
+            var result = await runner.GetResultAsync("stranded1", Within());
+
+            Assert.Equal(RunStatus.Completed, result.Status);
+            Assert.Equal(1, result.Metrics["ran"]);
+            Assert.Single(File.ReadAllLines(Path.Combine(counts, "stranded1"))); // started exactly once
+            var record = NewStore().TryLoad("stranded1")!;
+            Assert.Equal(Environment.ProcessId.ToString(), record.Submission!.Locator!["host_pid"]); // submitted again, by this process
+            Assert.Equal(RunStatus.Completed, record.Result!.Status);
+        }
+
+        static int DeadPid()
+        {
+            using var p = Process.Start(new ProcessStartInfo("sh", "-c true") { UseShellExecute = false })!;
+            p.WaitForExit();
+            return p.Id;
         }
 
         [Fact]

@@ -73,8 +73,7 @@ namespace RayRunner.Core.Local
             var exit = Files.ReadExit();
             if (exit != null) return Settle(exit, pidRecord?.StartedAt);
 
-            var pid = _locator.Pid ?? pidRecord?.ProcessId;
-            var identity = _locator.ProcessStart ?? pidRecord?.Identity;
+            var (pid, identity) = RunningProcess(pidRecord);
             var now = DateTimeOffset.UtcNow;
             if (pid.HasValue)
             {
@@ -108,6 +107,20 @@ namespace RayRunner.Core.Local
                 $"The run never started: it was waiting for a slot in the process that submitted it ({HostText()}), and that process is gone: the run died with its host. Submit it again.", now);
         }
 
+        /// <summary>
+        /// The process that runs the command: the one that claimed the run (its own claim file is the
+        /// authority, since of two launches only the claimer runs anything), else what the locator
+        /// or the host's pid file say. A start token is trusted only for the process it was read from.
+        /// </summary>
+        (int? Pid, string? Identity) RunningProcess(PidRecord? pidRecord)
+        {
+            var recordedPid = _locator.Pid ?? pidRecord?.ProcessId;
+            var recordedIdentity = _locator.ProcessStart ?? pidRecord?.Identity;
+            var claimer = Files.ReadStartedPid();
+            if (claimer == null || claimer == recordedPid) return (recordedPid, recordedIdentity);
+            return (claimer, pidRecord?.ProcessId == claimer ? pidRecord.Identity : null);
+        }
+
         TaskOutput Settle(ExitRecord exit, DateTimeOffset? startedAt)
         {
             var completedAt = exit.RecordedAt ?? DateTimeOffset.UtcNow;
@@ -125,8 +138,7 @@ namespace RayRunner.Core.Local
             // does not start the run if it was still waiting for a slot there.
             Files.MarkCancelled();
             var pidRecord = Files.ReadPid();
-            var pid = _locator.Pid ?? pidRecord?.ProcessId;
-            var identity = _locator.ProcessStart ?? pidRecord?.Identity;
+            var (pid, identity) = RunningProcess(pidRecord);
             if (pid.HasValue)
             {
                 ProcessTree.Kill(pid.Value, identity, null, _locator.Session);

@@ -22,6 +22,7 @@ namespace RayRunner.Core.Local
         public const string ExitFileKey = "exit_file";
         public const string PidFileKey = "pid_file";
         public const string CancelFileKey = "cancel_file";
+        public const string StartedFileKey = "started_file";
         public const string PidKey = "pid";
         public const string ProcessStartKey = "process_start";
         public const string HostPidKey = "host_pid";
@@ -47,6 +48,7 @@ namespace RayRunner.Core.Local
                 [ExitFileKey] = Files.Exit,
                 [PidFileKey] = Files.Pid,
                 [CancelFileKey] = Files.Cancel,
+                [StartedFileKey] = Files.Started,
                 [ModeKey] = Mode == LaunchMode.Detached ? "detached" : "piped",
                 [SessionKey] = Session ? "1" : "0",
                 [ProgramKey] = Program,
@@ -67,7 +69,8 @@ namespace RayRunner.Core.Local
                 log,
                 Get(map, ExitFileKey) ?? derived.Exit,
                 Get(map, PidFileKey) ?? derived.Pid,
-                Get(map, CancelFileKey) ?? derived.Cancel);
+                Get(map, CancelFileKey) ?? derived.Cancel,
+                Get(map, StartedFileKey) ?? derived.Started);
             return new LocalLocator
             {
                 Files = files,

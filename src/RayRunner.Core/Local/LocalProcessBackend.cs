@@ -428,6 +428,17 @@ namespace RayRunner.Core.Local
                     run.Files.WriteExitIfAbsent(ExitRecord.CancelledWord);
                     output = RunOutcome.Cancelled(run.RunId, run.StartedAt, completedAt);
                 }
+                else if (LostTheClaim(run) is int winner)
+                {
+                    // Another launch of this run claimed it first (a host that died right after
+                    // starting it, then this one took the run over): nothing ran here. Follow that
+                    // launch to its end; the pid file names it from now on.
+                    run.Files.WritePid(winner, ProcessIdentity.StartTokenOf(winner), DateTimeOffset.UtcNow);
+                    var locator = NewLocator(run.Files, run.Program);
+                    locator.Pid = winner;
+                    locator.Session = run.SessionLeader;
+                    output = await new AttachedRun(run.RunId, locator, _lifetime.Token).Completion.ConfigureAwait(false);
+                }
                 else
                 {
                     // The trampoline's record is the command's own exit code; without one (the piped
@@ -454,6 +465,21 @@ namespace RayRunner.Core.Local
             run.Process?.Dispose();
             run.Completion.TrySetResult(output);
             Complete(finished);
+        }
+
+        /// <summary>The pid of the launch that claimed the run when this run's own process lost the claim (ran nothing), else null.</summary>
+        static int? LostTheClaim(LocalRun run)
+        {
+            if (run.Mode != LaunchMode.Detached || run.Files.ReadExit() != null) return null;
+            if (ExitCodeOf(run.Process!) != ProcessLauncher.LostClaimExitCode) return null;
+            var claimer = run.Files.ReadStartedPid();
+            // The winner creates the claim file and then writes its pid: give that write a moment.
+            for (var i = 0; claimer == null && i < 100 && File.Exists(run.Files.Started); i++)
+            {
+                Thread.Sleep(10);
+                claimer = run.Files.ReadStartedPid();
+            }
+            return claimer != null && claimer != run.Pid ? claimer : null;
         }
 
         /// <summary>The code the process ended with; when the watchdog noticed the end first, .NET may need a moment to reap it.</summary>

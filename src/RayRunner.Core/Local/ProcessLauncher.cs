@@ -48,19 +48,29 @@ namespace RayRunner.Core.Local
     internal static class ProcessLauncher
     {
         /// <summary>
-        /// Fixed text: $1 is the log, $2 the exit file, the rest the command. Only shell builtins, so a
-        /// PATH set by the run cannot change what it does.
+        /// Fixed text: $1 is the log, $2 the exit file, $3 the claim file, the rest the command. Only
+        /// shell builtins, so a PATH set by the run cannot change what it does. Before anything runs,
+        /// the process claims the run by creating the claim file exclusively (noclobber is O_EXCL);
+        /// if another launch of the same run claimed it first, it exits with
+        /// <see cref="LostClaimExitCode"/> having run nothing, and its host follows the winner.
         /// </summary>
         internal const string Trampoline =
             "exec >>\"$1\" 2>&1 </dev/null\n" +
             "exit_file=$2\n" +
-            "shift 2\n" +
+            "set -C\n" +
+            "{ printf '%s\\n' \"$$\" >\"$3\"; } 2>/dev/null || exit " + LostClaimExitCodeText + "\n" +
+            "set +C\n" +
+            "shift 3\n" +
             "\"$@\"\n" +
             "rc=$?\n" +
             "printf '%s\\n' \"$rc\" >\"$exit_file\"\n" +
             "exit \"$rc\"\n";
 
         internal const string TrampolineName = "rayrunner-run";
+
+        /// <summary>What a launch that lost the claim exits with (EX_TEMPFAIL); it never writes the exit file.</summary>
+        internal const int LostClaimExitCode = 75;
+        const string LostClaimExitCodeText = "75";
         const string PosixShell = "/bin/sh";
 
         static readonly bool OnWindows = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
@@ -145,7 +155,7 @@ namespace RayRunner.Core.Local
             var sessionLeader = false;
             if (mode == LaunchMode.Detached)
             {
-                var trampolineArgs = new List<string> { "-c", Trampoline, TrampolineName, files.Log, files.Exit, executable };
+                var trampolineArgs = new List<string> { "-c", Trampoline, TrampolineName, files.Log, files.Exit, files.Started, executable };
                 trampolineArgs.AddRange(rest);
                 var setsid = Setsid.Value;
                 if (setsid != null)

@@ -6,29 +6,38 @@ using System.Text;
 namespace RayRunner.Core.Local
 {
     /// <summary>
-    /// The files through which a run can be found again by any process: its log, the pid file
-    /// (written when it starts), the exit file (written when it ends) and the cancel marker. They
-    /// sit side by side: <c>run.log</c>, <c>run.pid</c>, <c>run.exit</c>, <c>run.cancel</c>.
+    /// The files through which a run can be found again by any process: its log, the claim the
+    /// run's own process makes before anything runs (<c>.started</c>, holding its pid), the pid file
+    /// its host writes once it has started it, the exit file (written when it ends) and the cancel
+    /// marker. They sit side by side: <c>run.log</c>, <c>run.started</c>, <c>run.pid</c>,
+    /// <c>run.exit</c>, <c>run.cancel</c>.
     /// </summary>
     internal sealed class RunFiles
     {
-        public RunFiles(string log, string exit, string pid, string cancel)
+        public RunFiles(string log, string exit, string pid, string cancel, string? started = null)
         {
             Log = log;
             Exit = exit;
             Pid = pid;
             Cancel = cancel;
+            Started = started ?? Sibling(Path.GetFullPath(log), ".started");
         }
 
         public string Log { get; }
         public string Exit { get; }
         public string Pid { get; }
         public string Cancel { get; }
+        /// <summary>
+        /// Created, exclusively, by the run's process itself before the command runs: of two
+        /// launches of one run (a host that died right after starting it, and a process that took
+        /// the run over), only the one that creates this file runs the command.
+        /// </summary>
+        public string Started { get; }
 
         public static RunFiles ForLog(string logPath)
         {
             var full = Path.GetFullPath(logPath);
-            return new RunFiles(full, Sibling(full, ".exit"), Sibling(full, ".pid"), Sibling(full, ".cancel"));
+            return new RunFiles(full, Sibling(full, ".exit"), Sibling(full, ".pid"), Sibling(full, ".cancel"), Sibling(full, ".started"));
         }
 
         static string Sibling(string log, string extension)
@@ -38,7 +47,14 @@ namespace RayRunner.Core.Local
         }
 
         /// <summary>Has this run been started (or settled) before, by anyone?</summary>
-        public bool Exists => File.Exists(Pid) || File.Exists(Exit);
+        public bool Exists => File.Exists(Started) || File.Exists(Pid) || File.Exists(Exit);
+
+        /// <summary>The pid of the process that claimed the run (see <see cref="Started"/>), or null before any did.</summary>
+        public int? ReadStartedPid()
+        {
+            var text = AtomicFile.TryRead(Started);
+            return text != null && int.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid) && pid > 0 ? pid : (int?)null;
+        }
 
         /// <summary>Creates the folder and an empty log, so the log can be read from the moment of submission.</summary>
         public void Prepare()

@@ -1,0 +1,84 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using RayRunner.Core;
+using RayRunner.Core.Local;
+using Xunit;
+
+namespace RayRunner.Tests.Unit.Local
+{
+    /// <summary>
+    /// Of two launches of one run (a host that died right after starting it, and a process that
+    /// took the run over), only the one that claims the run runs the command; the other follows it.
+    /// </summary>
+    public class RunClaimTests : IDisposable
+    {
+        readonly LocalTestBed _bed = new LocalTestBed();
+
+        public void Dispose() => _bed.Dispose();
+
+        static int RunTrampoline(RunFiles files, string counter)
+        {
+            var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+            foreach (var arg in new[] { "-c", ProcessLauncher.Trampoline, ProcessLauncher.TrampolineName, files.Log, files.Exit, files.Started,
+                                        "/bin/sh", "-c", "echo ran >> \"$0\"", counter })
+                psi.ArgumentList.Add(arg);
+            using var p = Process.Start(psi)!;
+            p.WaitForExit();
+            return p.ExitCode;
+        }
+
+        [UnixFact]
+        public void A_second_launch_of_a_claimed_run_runs_nothing()
+        {
+            var files = RunFiles.ForLog(_bed.PathOf("claimed.log"));
+            files.Prepare();
+            var counter = _bed.PathOf("counter.txt");
+
+            var first = RunTrampoline(files, counter);
+            var firstClaim = files.ReadStartedPid();
+            var second = RunTrampoline(files, counter);
+
+            Assert.Equal(0, first);
+            Assert.NotNull(firstClaim);
+            Assert.Equal(ProcessLauncher.LostClaimExitCode, second);
+            Assert.Equal(new[] { "ran" }, File.ReadAllLines(counter));
+            Assert.Equal(firstClaim, files.ReadStartedPid());
+            Assert.Equal(0, files.ReadExit()!.Code);
+        }
+
+        [UnixFact]
+        public async Task A_launch_that_loses_the_claim_follows_the_winner_to_its_result()
+        {
+            var backend = _bed.Backend(maxConcurrent: 4, numCpus: 1);
+            var blocker = await _bed.Submit(backend, _bed.GatedSpec("blocker"));
+            var late = await _bed.Submit(backend, _bed.GatedSpec("late")); // waits for the one CPU
+            await LocalTestBed.WaitUntil(() => _bed.Started().Contains("blocker"), "the blocker has started");
+            var files = LocalLocator.From(late.Locator)!.Files;
+
+            // Another launch of "late" claims it first and reports a result of its own.
+            var winner = Process.Start(new ProcessStartInfo("/bin/sh")
+            {
+                UseShellExecute = false,
+                ArgumentList =
+                {
+                    "-c", "sleep 1; echo 'RAYRUNNER_RESULT {\"metrics\": {\"won\": 1}}' >> \"$0\"; printf '0\\n' > \"$1\"",
+                    files.Log, files.Exit,
+                },
+            })!;
+            File.WriteAllText(files.Started, winner.Id + "\n");
+            _bed.Open("blocker");
+
+            var output = await LocalTestBed.Result(backend, late);
+            winner.WaitForExit();
+
+            Assert.Equal(RunStatus.Completed, output.Status);
+            Assert.Equal(1.0, output.Metrics["won"]);
+            Assert.DoesNotContain("late", _bed.Started()); // its own command never ran
+            Assert.Equal(winner.Id, files.ReadPid()!.ProcessId); // followers are pointed at the winner
+            await LocalTestBed.Result(backend, blocker);
+        }
+    }
+}

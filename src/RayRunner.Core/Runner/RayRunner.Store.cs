@@ -155,6 +155,22 @@ namespace RayRunner.Core
 
         bool CanRunHere(RunRecord record) => record.Spec.Backend == _backend.Name;
 
+        string OtherBackend(RunRecord record) =>
+            $"Run '{record.RunId}' was started on the {record.Spec.Backend} backend at {record.Spec.Address}, but this runner uses the {_backend.Name} backend at {_backend.Address}. " +
+            $"Connect to the {record.Spec.Backend} backend to follow it.";
+
+        /// <summary>
+        /// Why this runner cannot follow the run: it has not finished and was started on another
+        /// backend, whose runs only that backend can see. Null when it can be followed here, or when
+        /// it is finished (its record answers) or unknown.
+        /// </summary>
+        public string? WhyCannotFollow(string runId)
+        {
+            if (runId == null || _active.ContainsKey(runId)) return null;
+            var record = _store.TryLoad(runId);
+            return record == null || record.IsFinal || CanRunHere(record) ? null : OtherBackend(record);
+        }
+
         // ----------------------------------------------------------------------------------
         // Attaching to runs of other sessions and processes
         // ----------------------------------------------------------------------------------
@@ -174,10 +190,7 @@ namespace RayRunner.Core
                 var record = _store.TryLoad(runId);
                 if (record == null) return null;
                 if (record.IsFinal) return Settled(record);
-                if (!CanRunHere(record))
-                    throw new InvalidOperationException(
-                        $"Run '{runId}' was started on the {record.Spec.Backend} backend at {record.Spec.Address}, but this runner uses the {_backend.Name} backend at {_backend.Address}. " +
-                        $"Connect to the {record.Spec.Backend} backend to follow it.");
+                if (!CanRunHere(record)) throw new InvalidOperationException(OtherBackend(record));
                 var run = FromRecord(record, follower: true);
                 if (!_active.TryAdd(runId, run)) continue; // attached by another caller meanwhile
                 if (record.IsSubmitted) BeginMonitoring(run, record);

@@ -43,6 +43,8 @@ namespace RayRunner.PowerShell
             foreach (var id in _following ?? CollectedRunIds)
             {
                 if (connection.Runs.Find(id) == null) WriteRunNotFound(id);
+                else if (connection.Runs.WhyCannotFollow(id) is { } why)
+                    WriteError(ErrorMapper.Make(ErrorIds.RunOnOtherBackend, ErrorCategory.ResourceUnavailable, why, id));
                 else known.Add(id);
             }
             if (known.Count == 0) return;

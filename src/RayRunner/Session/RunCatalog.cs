@@ -48,6 +48,9 @@ namespace RayRunner.PowerShell
                 : RayRun.FromSnapshot(snapshot, tracked: _runner.IsTracked(runId), statusOverride: status);
         }
 
+        /// <summary>Why this session cannot follow the run (unfinished, on another backend); null when it can.</summary>
+        public string? WhyCannotFollow(string runId) => _runner.WhyCannotFollow(runId);
+
         public Task<string> GetStatusAsync(string runId, CancellationToken cancellationToken) =>
             _runner.GetStatusAsync(runId, cancellationToken);
 

@@ -114,6 +114,21 @@ namespace RayRunner.Tests.Unit.Module
         }
 
         [Fact]
+        public void WaitingOnAnUnfinishedRunOfAnotherBackendIsAPerItemError()
+        {
+            using var host = new ModuleHost();
+            new FileRunStore(host.StoreRoot).Save(StoreRecords.Queued("elsewhere", "ray", "python train.py {overrides}", "night",
+                owner: StoreRecords.DeadProcess));
+
+            var o = host.Run("$null = Start-RayExperiment -Config @{ lr = 1 } -Entrypoint 'python train.py {overrides}' -RunId here; " +
+                             "Wait-RayRun -RunId elsewhere, here -ErrorAction SilentlyContinue");
+
+            Assert.Equal("RunOnOtherBackend,RayRunner.PowerShell.WaitRayRunCommand", host.LastErrorId());
+            Assert.Equal(new object[] { "here" }, o.Output.Select(p => p.Properties["RunId"].Value));
+            Assert.DoesNotContain("elsewhere", host.Backend.SubmittedRunIds);
+        }
+
+        [Fact]
         public void ResumeRaySweepWhatIfNeitherConnectsNorDispatches()
         {
             using var host = new ModuleHost();

@@ -323,22 +323,15 @@ namespace RayRunner.Tests.Unit.Orchestration
         }
 
         /// <summary>An in-memory store that takes its time over final records.</summary>
-        sealed class SlowFinalStore : IRunStore
+        sealed class SlowFinalStore : DelegatingRunStore
         {
-            readonly InMemoryRunStore _inner = new();
             readonly TimeSpan _delay;
-            public SlowFinalStore(TimeSpan delay) => _delay = delay;
-            public RunRecord Save(RunRecord record)
+            public SlowFinalStore(TimeSpan delay) : base(new InMemoryRunStore()) => _delay = delay;
+            public override RunRecord Save(RunRecord record)
             {
                 if (record.IsFinal) Thread.Sleep(_delay);
-                return _inner.Save(record);
+                return Inner.Save(record);
             }
-            public RunRecord? TryLoad(string runId) => _inner.TryLoad(runId);
-            public IReadOnlyList<RunRecord> List() => _inner.List();
-            public bool Delete(string runId) => _inner.Delete(runId);
-            public T WithLock<T>(Func<T> action) => _inner.WithLock(action);
-            public string? LogPathFor(string runId) => _inner.LogPathFor(runId);
-            public IReadOnlyList<StoreProblem> Problems => _inner.Problems;
         }
 
         [Fact]

@@ -34,15 +34,14 @@ namespace RayRunner.Tests.Unit.Store
         static Dictionary<string, object?> Config(int i) => new Dictionary<string, object?> { ["lr"] = 0.01 * (i + 1), ["seed"] = (long)i };
 
         /// <summary>A store that checks, at each save, what the caller has been told so far.</summary>
-        sealed class WatchingStore : IRunStore
+        sealed class WatchingStore : DelegatingRunStore
         {
-            readonly IRunStore _inner;
-            public WatchingStore(IRunStore inner) => _inner = inner;
+            public WatchingStore(IRunStore inner) : base(inner) { }
             public Func<RunRecord, string?>? Check { get; set; }
             public List<string> Violations { get; } = new List<string>();
             public List<string> Statuses { get; } = new List<string>();
 
-            public RunRecord Save(RunRecord record)
+            public override RunRecord Save(RunRecord record)
             {
                 lock (Violations)
                 {
@@ -50,15 +49,8 @@ namespace RayRunner.Tests.Unit.Store
                     var violation = Check?.Invoke(record);
                     if (violation != null) Violations.Add(violation);
                 }
-                return _inner.Save(record);
+                return Inner.Save(record);
             }
-
-            public RunRecord? TryLoad(string runId) => _inner.TryLoad(runId);
-            public IReadOnlyList<RunRecord> List() => _inner.List();
-            public bool Delete(string runId) => _inner.Delete(runId);
-            public T WithLock<T>(Func<T> action) => _inner.WithLock(action);
-            public string? LogPathFor(string runId) => _inner.LogPathFor(runId);
-            public IReadOnlyList<StoreProblem> Problems => _inner.Problems;
         }
 
         [Fact]

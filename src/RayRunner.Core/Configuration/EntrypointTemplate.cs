@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Text;
 
 namespace RayRunner.Core
@@ -22,11 +23,13 @@ namespace RayRunner.Core
         public const string ConfigJsonPlaceholder = "{config_json}";
 
         readonly IReadOnlyList<string> _tokens;
+        readonly IReadOnlyList<bool> _quoted;
 
-        EntrypointTemplate(string text, IReadOnlyList<string> tokens)
+        EntrypointTemplate(string text, IReadOnlyList<string> tokens, IReadOnlyList<bool> quoted)
         {
             Text = text;
             _tokens = tokens;
+            _quoted = quoted;
         }
 
         public string Text { get; }
@@ -40,8 +43,9 @@ namespace RayRunner.Core
             if (string.IsNullOrWhiteSpace(template))
                 throw new ArgumentException("The entrypoint is empty. Give the command to run, for example 'python train.py {overrides}'.", nameof(template));
             var tokens = new List<string>();
+            var quoted = new List<bool>();
             var current = new StringBuilder();
-            var inToken = false;
+            bool inToken = false, hadQuotes = false;
             char quote = '\0';
             foreach (var ch in template)
             {
@@ -54,14 +58,18 @@ namespace RayRunner.Core
                 if (ch == '"' || ch == '\'')
                 {
                     quote = ch;
-                    inToken = true;
+                    inToken = hadQuotes = true;
                     continue;
                 }
                 if (char.IsWhiteSpace(ch))
                 {
-                    if (inToken) tokens.Add(current.ToString());
+                    if (inToken)
+                    {
+                        tokens.Add(current.ToString());
+                        quoted.Add(hadQuotes);
+                    }
                     current.Clear();
-                    inToken = false;
+                    inToken = hadQuotes = false;
                     continue;
                 }
                 current.Append(ch);
@@ -69,32 +77,47 @@ namespace RayRunner.Core
             }
             if (quote != '\0')
                 throw new ArgumentException($"The entrypoint '{template}' has an unclosed {quote} quote.", nameof(template));
-            if (inToken) tokens.Add(current.ToString());
+            if (inToken)
+            {
+                tokens.Add(current.ToString());
+                quoted.Add(hadQuotes);
+            }
 
             foreach (var token in tokens) CheckPlaceholders(token, template);
-            return new EntrypointTemplate(template, tokens);
+            return new EntrypointTemplate(template, tokens, quoted);
         }
 
         /// <summary>The argument list for one run: argv[0] is the program.</summary>
-        public IReadOnlyList<string> Expand(TaskInput input)
+        public IReadOnlyList<string> Expand(TaskInput input) => ExpandWords(input).SelectMany(w => w.Values).ToList();
+
+        /// <summary>
+        /// The run's arguments word by word, as the template wrote them: <c>{overrides}</c> gives one
+        /// word with a value per setting. A word is <see cref="ExpandedWord.IsLiteral"/> when it is
+        /// the template's own unquoted text with no placeholder, so an opted-in shell may read it as
+        /// written (pipes, redirections) while every other value must be quoted for it.
+        /// </summary>
+        public IReadOnlyList<ExpandedWord> ExpandWords(TaskInput input)
         {
-            var args = new List<string>();
+            var words = new List<ExpandedWord>(_tokens.Count);
             string? configJson = null;
-            foreach (var token in _tokens)
+            for (var i = 0; i < _tokens.Count; i++)
             {
+                var token = _tokens[i];
                 if (token == OverridesPlaceholder)
                 {
-                    args.AddRange(HydraOverrides.Flatten(input.Config));
+                    words.Add(new ExpandedWord(HydraOverrides.Flatten(input.Config), isLiteral: false));
                     continue;
                 }
-                args.Add(Substitute(token, name => name switch
+                var value = Substitute(token, name => name switch
                 {
                     "run_id" => input.RunId,
                     "config_json" => configJson ??= RayRunnerJson.ConfigToJson(input.Config),
                     _ => throw new InvalidOperationException("unreachable: checked at parse time"),
-                }));
+                });
+                var literal = !_quoted[i] && token.IndexOf('{') < 0 && token.IndexOf('}') < 0;
+                words.Add(new ExpandedWord(new[] { value }, literal));
             }
-            return args;
+            return words;
         }
 
         static void CheckPlaceholders(string token, string template)
@@ -159,5 +182,21 @@ namespace RayRunner.Core
             }
             return sb.ToString();
         }
+    }
+
+    /// <summary>One word of an entrypoint template, expanded for a run.</summary>
+    public sealed class ExpandedWord
+    {
+        public ExpandedWord(IReadOnlyList<string> values, bool isLiteral)
+        {
+            Values = values;
+            IsLiteral = isLiteral;
+        }
+
+        /// <summary>The arguments this word became (several for {overrides}, else one).</summary>
+        public IReadOnlyList<string> Values { get; }
+
+        /// <summary>The template's own unquoted text, with no placeholder in it.</summary>
+        public bool IsLiteral { get; }
     }
 }

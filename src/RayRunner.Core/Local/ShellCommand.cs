@@ -1,6 +1,4 @@
-using System.Collections.Generic;
 using System.Linq;
-using System.Text;
 
 namespace RayRunner.Core.Local
 {
@@ -36,70 +34,9 @@ namespace RayRunner.Core.Local
 
         static readonly char[] CmdUnsafe = { '%', '!', '"', '\r', '\n', '\0' };
 
-        static string Build(TaskSpec spec, System.Func<string, string> quoteValue)
-        {
-            var expanded = spec.Arguments();
-            var words = SplitKeepingQuoteInfo(spec.Entrypoint.Text);
-            var tokens = spec.Entrypoint.Tokens;
-            // The template was split by EntrypointTemplate.Parse with the same rules; if that ever
-            // changes and the two disagree, quote everything rather than guess.
-            var consistent = words.Count == tokens.Count && words.Select(w => w.Text).SequenceEqual(tokens);
-            var parts = new List<string>();
-            var next = 0;
-            for (var i = 0; i < tokens.Count; i++)
-            {
-                var token = tokens[i];
-                var count = token == EntrypointTemplate.OverridesPlaceholder ? HydraOverrides.Flatten(spec.Input.Config).Count : 1;
-                var literal = consistent && !words[i].WasQuoted && token.IndexOf('{') < 0 && token.IndexOf('}') < 0;
-                for (var j = 0; j < count; j++)
-                {
-                    var value = expanded[next++];
-                    parts.Add(literal ? value : quoteValue(value));
-                }
-            }
-            return string.Join(" ", parts);
-        }
-
-        struct Word
-        {
-            public string Text;
-            public bool WasQuoted;
-        }
-
-        /// <summary>EntrypointTemplate's splitting rules, remembering which words had quotes in them.</summary>
-        static List<Word> SplitKeepingQuoteInfo(string template)
-        {
-            var words = new List<Word>();
-            var current = new StringBuilder();
-            bool inWord = false, quoted = false;
-            char quote = '\0';
-            foreach (var ch in template)
-            {
-                if (quote != '\0')
-                {
-                    if (ch == quote) quote = '\0';
-                    else current.Append(ch);
-                    continue;
-                }
-                if (ch == '"' || ch == '\'')
-                {
-                    quote = ch;
-                    inWord = quoted = true;
-                    continue;
-                }
-                if (char.IsWhiteSpace(ch))
-                {
-                    if (inWord) words.Add(new Word { Text = current.ToString(), WasQuoted = quoted });
-                    current.Clear();
-                    inWord = quoted = false;
-                    continue;
-                }
-                current.Append(ch);
-                inWord = true;
-            }
-            if (inWord) words.Add(new Word { Text = current.ToString(), WasQuoted = quoted });
-            return words;
-        }
+        static string Build(TaskSpec spec, System.Func<string, string> quoteValue) =>
+            string.Join(" ", spec.Entrypoint.ExpandWords(spec.Input)
+                .SelectMany(word => word.IsLiteral ? word.Values : word.Values.Select(quoteValue)));
 
         static string Shorten(string value) => value.Length <= 60 ? value : value.Substring(0, 57) + "...";
     }

@@ -63,6 +63,16 @@ namespace RayRunner.Tests.Unit.Configuration
         }
 
         [Fact]
+        public void WordsKnowWhetherTheyAreTheTemplatesOwnUnquotedText()
+        {
+            var words = EntrypointTemplate.Parse("python train.py '*.txt' --id={run_id} {overrides} | tee log").ExpandWords(Input("{\"a\": 1, \"b\": 2}"));
+
+            Assert.Equal(new[] { true, true, false, false, false, true, true, true }, words.Select(w => w.IsLiteral));
+            Assert.Equal(new[] { "a=1", "b=2" }, words[4].Values);
+            Assert.Equal("--id=ab12cd34", Assert.Single(words[3].Values));
+        }
+
+        [Fact]
         public void LiteralBracesAndJsonStayAsWritten()
         {
             var args = EntrypointTemplate.Parse("echo {{run_id}} '{\"a\": 1}'").Expand(Input("{}"));

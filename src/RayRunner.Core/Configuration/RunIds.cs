@@ -14,8 +14,28 @@ namespace RayRunner.Core
 
         static readonly Regex Valid = new Regex(Pattern, RegexOptions.CultureInvariant);
 
-        /// <summary>8 lower-case hex characters from a fresh GUID (tmgg: str(uuid4())[:8]).</summary>
-        public static string New() => Guid.NewGuid().ToString("N").Substring(0, 8);
+        // Hex digits that PowerShell reads as a number when typed bare: all digits ("00012345" is
+        // 12345), an exponent ("1e234567" is Infinity), the decimal suffix d ("1234567d"). Exponent
+        // and suffix together read as a number only sometimes ("1e5d" yes, "12e45d" no); such ids are
+        // redrawn all the same, to be safe.
+        static readonly Regex NumberToPowerShell = new Regex("^[0-9]+(e[0-9]+)?d?$", RegexOptions.CultureInvariant);
+
+        /// <summary>
+        /// 8 lower-case hex characters from a fresh GUID (tmgg: str(uuid4())[:8]). An id PowerShell
+        /// would read as a number when typed without quotes (about 3 in 100: "00012345" becomes
+        /// 12345, "1e234567" Infinity) is drawn again, so `Stop-RayRun 4f2a9c01` always means that run.
+        /// </summary>
+        public static string New()
+        {
+            while (true)
+            {
+                var id = Guid.NewGuid().ToString("N").Substring(0, 8);
+                if (!ReadsAsNumber(id)) return id;
+            }
+        }
+
+        /// <summary>Would PowerShell take this id, typed as a bare argument, for a number?</summary>
+        public static bool ReadsAsNumber(string id) => NumberToPowerShell.IsMatch(id);
 
         public static bool IsValid(string? runId) => runId != null && Valid.IsMatch(runId);
 

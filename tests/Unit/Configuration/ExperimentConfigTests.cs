@@ -168,6 +168,25 @@ namespace RayRunner.Tests.Unit.Configuration
         }
 
         [Theory]
+        [InlineData("00012345", true)]
+        [InlineData("1e234567", true)]
+        [InlineData("1234567d", true)]
+        [InlineData("e1234567", false)]
+        [InlineData("1234abcd", false)]
+        [InlineData("12e45a67", false)]
+        public void KnowsWhichIdsPowerShellWouldReadAsNumbers(string id, bool number)
+        {
+            Assert.Equal(number, RunIds.ReadsAsNumber(id));
+        }
+
+        [Fact]
+        public void NewIdsNeverReadAsNumbersWhenTypedBare()
+        {
+            // About 3% of raw 8-hex draws look like numbers; 5,000 draws would show ~150 of them.
+            Assert.DoesNotContain(Enumerable.Range(0, 5000).Select(_ => RunIds.New()), RunIds.ReadsAsNumber);
+        }
+
+        [Theory]
         [InlineData("a", true)]
         [InlineData("lr-0.01_seed.1", true)]
         [InlineData("../x", false)]

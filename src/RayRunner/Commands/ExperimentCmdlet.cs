@@ -127,7 +127,7 @@ namespace RayRunner.PowerShell
                         RunId));
                 try
                 {
-                    _configs.Add(new PendingConfig(index, ExperimentConfig.Normalize(PSValues.Unwrap(item)), item));
+                    _configs.Add(new PendingConfig(index, ExperimentConfig.Normalize(item, PSValues.Unwrap), item));
                 }
                 catch (ConfigValidationException ex)
                 {

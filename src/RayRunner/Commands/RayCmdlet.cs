@@ -111,17 +111,18 @@ namespace RayRunner.PowerShell
         {
             if (_storeOpened) return _storeReader;
             _storeOpened = true;
+            var root = HostSetup.StoreRootOf(HostSetup.For(this));
             try
             {
-                _storeReader = RunStoreReader.OpenExisting();
+                _storeReader = RunStoreReader.OpenExisting(root);
             }
             catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)
             {
                 ThrowTerminatingError(ErrorMapper.Make(ErrorIds.StoreUnreadable, ErrorCategory.ReadError,
-                    $"The RayRunner run store cannot be read: {ex.Message}", FileRunStore.DefaultRoot(),
-                    $"Check the permissions of '{FileRunStore.DefaultRoot()}', or set ${FileRunStore.HomeVariable} to the store you mean."));
+                    $"The RayRunner run store cannot be read: {ex.Message}", root,
+                    $"Check the permissions of '{root}', or set ${FileRunStore.HomeVariable} to the store you mean."));
             }
-            if (_storeReader == null) WriteVerbose($"No run store at '{FileRunStore.DefaultRoot()}': no runs were recorded on this machine under ${FileRunStore.HomeVariable}.");
+            if (_storeReader == null) WriteVerbose($"No run store at '{root}': no runs were recorded on this machine under ${FileRunStore.HomeVariable}.");
             return _storeReader;
         }
 
@@ -157,7 +158,7 @@ namespace RayRunner.PowerShell
                          (string.IsNullOrEmpty(settings.Token) ? "." : ", with a token."));
             try
             {
-                var connection = Await(ClusterConnection.OpenAsync(settings, warnings.Enqueue, StopToken));
+                var connection = Await(ClusterConnection.OpenAsync(settings, HostSetup.For(this), warnings.Enqueue, StopToken));
                 FlushWarnings(warnings);
                 WriteVerbose($"Connected to the {connection.Backend.Name} backend at {connection.Backend.Address}.");
                 return connection;

@@ -30,7 +30,7 @@ namespace RayRunner.PowerShell
             if (catalog != null) return catalog.List();
             try
             {
-                var reader = Core.RunStoreReader.OpenExisting();
+                var reader = Core.RunStoreReader.OpenExisting(HostSetup.StoreRootOf(HostSetup.ForCurrentRunspace()));
                 return reader == null ? Array.Empty<RayRun>() : reader.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: false)).ToList();
             }
             catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)

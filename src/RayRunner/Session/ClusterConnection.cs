@@ -29,40 +29,15 @@ namespace RayRunner.PowerShell
         public bool IsDisposed { get; private set; }
 
         /// <summary>
-        /// Builds the backend and the runner (which checks availability and initializes the backend,
-        /// starting a local Ray head when the backend does that). A failure leaves nothing behind.
+        /// Builds store, backend and runner through Core's one composition (<see cref="RunnerHost"/>),
+        /// which checks availability, initializes the backend (starting a local Ray head when the
+        /// backend does that) and leaves nothing behind on failure. Runs are recorded under the
+        /// host's store root ($RAYRUNNER_HOME by default), so every session and process sees them.
         /// </summary>
-        public static async Task<ClusterConnection> OpenAsync(BackendSettings settings, Action<string> warn, CancellationToken cancellationToken)
+        public static async Task<ClusterConnection> OpenAsync(BackendSettings settings, RunnerSetup host, Action<string> warn, CancellationToken cancellationToken)
         {
-            // Runs are recorded under $RAYRUNNER_HOME (default ~/.rayrunner), so every session and
-            // process sees them; the local backend writes each run's log into the run's folder.
-            var store = new FileRunStore();
-            var backend = await BackendFactory.CreateAsync(settings with { LogPathFor = store.LogPathFor }, warn, cancellationToken).ConfigureAwait(false);
-            try
-            {
-                var runner = await CoreRunner.CreateAsync(backend, new RayRunnerOptions
-                {
-                    MaxConcurrent = settings.MaxConcurrent,
-                    NumCpusPerTask = settings.NumCpusPerTask,
-                    NumGpusPerTask = settings.NumGpusPerTask,
-                    Store = store,
-                }, cancellationToken).ConfigureAwait(false);
-                return new ClusterConnection(settings, runner);
-            }
-            catch
-            {
-                // The runner never came to be: undo whatever init did (a head it started), best effort.
-                try
-                {
-                    if (backend.IsInitialized) await backend.ShutdownAsync(CancellationToken.None).ConfigureAwait(false);
-                }
-                catch
-                {
-                    // The original error is the one worth reporting.
-                }
-                (backend as IDisposable)?.Dispose();
-                throw;
-            }
+            var runner = await RunnerHost.OpenAsync(host with { Backend = settings, Warn = warn }, cancellationToken).ConfigureAwait(false);
+            return new ClusterConnection(settings, runner);
         }
 
         /// <summary>

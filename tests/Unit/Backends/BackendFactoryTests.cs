@@ -30,7 +30,6 @@ namespace RayRunner.Tests.Unit.Backends
         public BackendFactoryTests()
         {
             Directory.CreateDirectory(_emptyDir);
-            BackendFactory.Override = null;
         }
 
         public void Dispose()

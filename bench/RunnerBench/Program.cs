@@ -22,7 +22,7 @@ async Task Measure(int maxConcurrent, int count, bool print)
     var configs = Enumerable.Range(0, count)
         .Select(i => (object)new Dictionary<string, object?> { ["lr"] = 0.001 * (i % 10), ["seed"] = i, ["model"] = new Dictionary<string, object?> { ["dim"] = 64 } })
         .ToList();
-    using var runner = await RayRunner.Core.RayRunner.CreateAsync(new InstantBackend(), new RayRunnerOptions { MaxConcurrent = maxConcurrent, Entrypoint = "python train.py {overrides}" });
+    using var runner = await RayRunner.Core.ExperimentRunner.CreateAsync(new InstantBackend(), new RayRunnerOptions { MaxConcurrent = maxConcurrent, Entrypoint = "python train.py {overrides}" });
     GC.Collect();
     var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
     var clock = Stopwatch.StartNew();

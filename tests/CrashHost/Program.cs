@@ -6,7 +6,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using RayRunner.Core;
-using Runner = RayRunner.Core.RayRunner;
+using Runner = RayRunner.Core.ExperimentRunner;
 
 namespace RayRunner.CrashHost
 {

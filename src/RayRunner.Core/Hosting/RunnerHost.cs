@@ -12,7 +12,7 @@ namespace RayRunner.Core
     /// </summary>
     public static class RunnerHost
     {
-        public static async Task<RayRunner> OpenAsync(RunnerSetup setup, CancellationToken cancellationToken)
+        public static async Task<ExperimentRunner> OpenAsync(RunnerSetup setup, CancellationToken cancellationToken)
         {
             if (setup == null) throw new ArgumentNullException(nameof(setup));
             var store = new FileRunStore(setup.StoreRoot);
@@ -22,7 +22,7 @@ namespace RayRunner.Core
                 : await BackendFactory.CreateAsync(settings, setup.Warn, cancellationToken).ConfigureAwait(false);
             try
             {
-                return await RayRunner.CreateAsync(backend, new RayRunnerOptions
+                return await ExperimentRunner.CreateAsync(backend, new RayRunnerOptions
                 {
                     MaxConcurrent = settings.MaxConcurrent,
                     NumCpusPerTask = settings.NumCpusPerTask,

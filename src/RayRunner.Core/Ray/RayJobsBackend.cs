@@ -58,7 +58,7 @@ namespace RayRunner.Core.Ray
         public RayVersionInfo? ServerVersion => _connected is { IsCompleted: true } t && t.Status == TaskStatus.RanToCompletion ? t.Result : null;
 
         /// <summary>Whether submits ask for one <c>experiment_slot</c> (only when the cluster has that resource).</summary>
-        public bool UsesExperimentSlots => _clusterResources.ContainsKey(RayRunner.ExperimentSlotResource);
+        public bool UsesExperimentSlots => _clusterResources.ContainsKey(ClusterOptions.ExperimentSlotResource);
 
         /// <summary>Working-directory packages uploaded so far (a sweep of one folder uploads once).</summary>
         public int PackagesUploaded => Volatile.Read(ref _uploader.Uploads);

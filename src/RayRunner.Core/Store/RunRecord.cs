@@ -42,6 +42,16 @@ namespace RayRunner.Core
         [JsonIgnore] public bool IsSubmitted => Submission != null;
         [JsonIgnore] public string? SweepId => Spec.SweepId;
 
+        /// <summary>
+        /// A queued run nobody holds: its owner process is gone (or let it go) and nobody alive is
+        /// handing it over. Any process may adopt it.
+        /// </summary>
+        [JsonIgnore]
+        public bool IsOrphan =>
+            !IsFinal && !IsSubmitted &&
+            (Owner == null || !Owner.IsAlive) &&
+            (Claim == null || !Claim.By.IsAlive);
+
         /// <summary>The backend reference to re-attach with: the recorded locator, or a bare one before submission.</summary>
         public TaskRef ToTaskRef() =>
             new TaskRef(Submission?.Backend ?? Spec.Backend, RunId, Submission?.Locator);

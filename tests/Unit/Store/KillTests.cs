@@ -14,7 +14,7 @@ using RayRunner.Core.Ray;
 using RayRunner.Tests.Unit.Ray;
 using RayRunner.Tests.Unit.Ray.StandIn;
 using Xunit;
-using CoreRunner = RayRunner.Core.RayRunner;
+using CoreRunner = RayRunner.Core.ExperimentRunner;
 
 namespace RayRunner.Tests.Unit.Store
 {

@@ -1,0 +1,28 @@
+using System.Collections.Generic;
+
+namespace RayRunner.Core
+{
+    /// <summary>
+    /// The one read view of runs, served alike by a live runner (<see cref="ExperimentRunner"/>: the runs it
+    /// tracks, then those its store records) and by a store alone (<see cref="RunStoreReader"/>: the
+    /// records, no backend). Callers that only read — listings, tab completion, a runbook that has not
+    /// connected — take an <see cref="IRunView"/> and need not know which one they have.
+    /// </summary>
+    public interface IRunView
+    {
+        /// <summary>Every run, oldest first, without calling a backend.</summary>
+        IReadOnlyList<RunSnapshot> ListRuns();
+
+        /// <summary>One run; null when nobody knows it.</summary>
+        RunSnapshot? GetRun(string runId);
+
+        /// <summary>The final result if the run has ended, else null. Does not block.</summary>
+        ExperimentResult? TryGetResult(string runId);
+
+        /// <summary>Whether this view follows the run live (a runner tracking it) rather than reading its record.</summary>
+        bool IsTracked(string runId);
+
+        /// <summary>Files in the store that could not be read (reported, skipped, never thrown).</summary>
+        IReadOnlyList<StoreProblem> StoreProblems { get; }
+    }
+}

@@ -50,4 +50,7 @@ sealed class InstantBackend : IRayBackend
         Task.FromResult(new WaitResult(tasks, Array.Empty<TaskRef>()));
     public Task CancelAsync(TaskRef task, CancellationToken cancellationToken) => Task.CompletedTask;
     public Task ShutdownAsync(CancellationToken cancellationToken) { IsInitialized = false; return Task.CompletedTask; }
+    public Task<string> ReadLogAsync(TaskRef task, int? tailLines, CancellationToken cancellationToken) => Task.FromResult("");
+    public Task RemoveAsync(TaskRef task, CancellationToken cancellationToken) => Task.CompletedTask;
+    public BackendAbilities Abilities => BackendAbilities.None;
 }

@@ -224,6 +224,9 @@ namespace RayRunner.CrashHost
             public Task<WaitResult> WaitAsync(IReadOnlyList<TaskRef> tasks, int numReturns, TimeSpan? timeout, CancellationToken cancellationToken) =>
                 _inner.WaitAsync(tasks, numReturns, timeout, cancellationToken);
             public Task CancelAsync(TaskRef task, CancellationToken cancellationToken) => _inner.CancelAsync(task, cancellationToken);
+            public Task<string> ReadLogAsync(TaskRef task, int? tailLines, CancellationToken cancellationToken) => _inner.ReadLogAsync(task, tailLines, cancellationToken);
+            public Task RemoveAsync(TaskRef task, CancellationToken cancellationToken) => _inner.RemoveAsync(task, cancellationToken);
+            public BackendAbilities Abilities => _inner.Abilities;
             public Task ShutdownAsync(CancellationToken cancellationToken) => _inner.ShutdownAsync(cancellationToken);
         }
     }

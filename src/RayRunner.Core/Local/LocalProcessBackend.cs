@@ -30,7 +30,7 @@ namespace RayRunner.Core.Local
     /// (<see cref="LocalLocator"/>). Shutdown and Dispose therefore leave started runs running; runs
     /// still waiting for a slot are cancelled, since nothing would start them.</para>
     /// </remarks>
-    public sealed class LocalProcessBackend : IRayBackend, IRunLogReader, IBackendCapacity, IStrandedRunDetector, IDisposable
+    public sealed class LocalProcessBackend : IRayBackend, IDisposable
     {
         public const string BackendName = "local";
 
@@ -63,7 +63,14 @@ namespace RayRunner.Core.Local
             _scheduler = new FifoScheduler<LocalRun>(new SlotPool(options.MaxConcurrent, options.NumCpus ?? Environment.ProcessorCount, gpuIds));
             _mode = options.ForceLaunchMode ?? (OnWindows ? LaunchMode.Piped : LaunchMode.Detached);
             _logPathFor = options.LogPathFor ?? DefaultLogPaths(options.LogDirectory);
+            Abilities = new BackendAbilities { RunsAtOnce = RunsAtOnce, IsStranded = IsStranded };
         }
+
+        /// <summary>Fixed CPU and GPU slots, and runs that may wait for them in this process (stranded if it dies).</summary>
+        public BackendAbilities Abilities { get; }
+
+        /// <summary>The local backend keeps no record beyond the run's files, which the run store owns: nothing to remove.</summary>
+        public Task RemoveAsync(TaskRef task, CancellationToken cancellationToken) => Task.CompletedTask;
 
         public string Name => BackendName;
         public string Address => "localhost";
@@ -156,7 +163,7 @@ namespace RayRunner.Core.Local
 
         /// <summary>ray.get: waits for the run's end. Works for runs of other processes too, through the reference's locator.</summary>
         public Task<TaskOutput> GetAsync(TaskRef task, CancellationToken cancellationToken) =>
-            WithCancellation(CompletionOf(task), cancellationToken);
+            Waits.WithCancellation(CompletionOf(task), cancellationToken);
 
         public async Task<WaitResult> WaitAsync(IReadOnlyList<TaskRef> tasks, int numReturns, TimeSpan? timeout, CancellationToken cancellationToken)
         {
@@ -599,19 +606,6 @@ namespace RayRunner.Core.Local
         {
             var root = directory ?? Path.Combine(Path.GetTempPath(), "rayrunner-local-" + Guid.NewGuid().ToString("N").Substring(0, 12));
             return runId => Path.Combine(root, runId, "run.log");
-        }
-
-        static async Task<T> WithCancellation<T>(Task<T> task, CancellationToken cancellationToken)
-        {
-            if (task.IsCompleted || !cancellationToken.CanBeCanceled) return await task.ConfigureAwait(false);
-            // A registration disposed on return: a long-lived token (the runner's) gathers nothing.
-            var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-            using (cancellationToken.Register(() => cancelled.TrySetResult(true)))
-            {
-                if (await Task.WhenAny(task, cancelled.Task).ConfigureAwait(false) != task)
-                    cancellationToken.ThrowIfCancellationRequested();
-            }
-            return await task.ConfigureAwait(false);
         }
 
         void ThrowIfDisposed()

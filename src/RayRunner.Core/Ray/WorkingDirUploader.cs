@@ -58,7 +58,7 @@ namespace RayRunner.Core.Ray
                     _cache[package.Root] = entry;
                 }
             }
-            var uri = await WaitAsync(entry.Upload, ct).ConfigureAwait(false);
+            var uri = await Waits.WithCancellation(entry.Upload, ct).ConfigureAwait(false);
             if (DateTimeOffset.UtcNow - entry.VerifiedAt > RecheckAfter)
             {
                 // Past the pin window the head may have collected the package: look, and re-send if gone.
@@ -88,15 +88,6 @@ namespace RayRunner.Core.Ray
                 }
             }
             return "gcs://" + name;
-        }
-
-        static async Task<T> WaitAsync<T>(Task<T> task, CancellationToken ct)
-        {
-            if (!ct.CanBeCanceled || task.IsCompleted) return await task.ConfigureAwait(false);
-            var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-            using (ct.Register(() => cancelled.TrySetResult(true)))
-                if (await Task.WhenAny(task, cancelled.Task).ConfigureAwait(false) != task) ct.ThrowIfCancellationRequested();
-            return await task.ConfigureAwait(false);
         }
     }
 }

@@ -41,7 +41,7 @@ namespace RayRunner.Core
             {
                 if (_dispatchLimit == 0)
                 {
-                    var fits = (_ctx.Backend as IBackendCapacity)?.RunsAtOnce(_ctx.RemoteOptions()) ?? 0;
+                    var fits = _ctx.Backend.Abilities.RunsAtOnce?.Invoke(_ctx.RemoteOptions()) ?? 0;
                     // 0 means a run never fits: dispatch anyway, so the backend fails it with its reason.
                     _dispatchLimit = fits >= 1 ? Math.Min(_ctx.Options.MaxConcurrent, fits) : _ctx.Options.MaxConcurrent;
                 }

@@ -32,6 +32,7 @@ namespace RayRunner.Core
         readonly SweepPlanner _planner;
         readonly RunStatusReader _status;
         readonly RunCanceller _canceller;
+        readonly LiveRunView _view;
 
         /// <summary>tmgg's constructor: checks the backend is available and initializes it unless it already is.</summary>
         public ExperimentRunner(IRayBackend backend, int maxConcurrent = 4, double numGpusPerTask = 0.0, int numCpusPerTask = 1)
@@ -65,6 +66,7 @@ namespace RayRunner.Core
             _planner = new SweepPlanner(_ctx, _recorder);
             _status = new RunStatusReader(_ctx, _recorder);
             _canceller = new RunCanceller(_ctx, _recorder, _queue, _monitor);
+            _view = new LiveRunView(_ctx, _status);
         }
 
         /// <summary>The async constructor: the same checks, without blocking a thread on cluster start-up.</summary>
@@ -250,13 +252,7 @@ namespace RayRunner.Core
         }
 
         /// <summary>The result if the run has ended, else null. Does not block.</summary>
-        public ExperimentResult? TryGetResult(string runId)
-        {
-            if (_ctx.Runs.TryGet(runId, out var run))
-                return run.IsFinished ? ExperimentResult.FromTaskOutput(run.Outcome.Task.Result, run.RunId, run.Config, run.SweepId) : null;
-            var record = runId == null ? null : _ctx.Store.TryLoad(runId);
-            return record?.Result == null ? null : ExperimentResult.FromTaskOutput(record.Result, record.RunId, record.Spec.Config, record.SweepId);
-        }
+        public ExperimentResult? TryGetResult(string runId) => _view.TryGetResult(runId);
 
         /// <summary>
         /// Waits until all (or, with <paramref name="any"/>, one) of the runs have ended, or the
@@ -321,13 +317,13 @@ namespace RayRunner.Core
         {
             RunIds.Validate(runId, nameof(runId));
             if (_ctx.Runs.TryGet(runId, out var run) && !run.IsFinished)
-                throw Unfinished(runId, Snapshot(run).Status);
+                throw Unfinished(runId, LiveRunView.Snapshot(run).Status);
             var record = _ctx.Store.TryLoad(runId);
             if (record == null) return _ctx.Runs.Remove(runId);
             if (!record.IsFinal) throw Unfinished(runId, record.Status);
 
-            if (record.IsSubmitted && record.Submission!.Backend == _ctx.Backend.Name && _ctx.Backend is IRunRemover remover)
-                await remover.RemoveAsync(record.ToTaskRef(), cancellationToken).ConfigureAwait(false);
+            if (record.IsSubmitted && record.Submission!.Backend == _ctx.Backend.Name && _ctx.Backend.Abilities.KeepsRunRecords)
+                await _ctx.Backend.RemoveAsync(record.ToTaskRef(), cancellationToken).ConfigureAwait(false);
             _recorder.Delete(runId);
             _ctx.Runs.Remove(runId);
             return true;
@@ -341,57 +337,25 @@ namespace RayRunner.Core
         public Task<string> GetLogAsync(string runId, int? tailLines = null, CancellationToken cancellationToken = default)
         {
             var taskRef = _ctx.Runs.TryGet(runId, out var run) ? run.Ref : _ctx.Store.TryLoad(runId)?.ToTaskRef() ?? throw RunnerContext.NotFound(runId);
-            if (_ctx.Backend is not IRunLogReader reader)
-                throw new NotSupportedException($"The {_ctx.Backend.Name} backend keeps no logs.");
-            return reader.ReadLogAsync(taskRef, tailLines, cancellationToken);
+            return _ctx.Backend.ReadLogAsync(taskRef, tailLines, cancellationToken);
         }
 
         // ----------------------------------------------------------------------------------
-        // The read view
+        // The read view (see LiveRunView)
         // ----------------------------------------------------------------------------------
 
         /// <summary>
         /// A point-in-time view of every run this runner tracks or its store records (earlier
         /// sessions, other processes), oldest first, without calling the backend.
         /// </summary>
-        public IReadOnlyList<RunSnapshot> ListRuns()
-        {
-            var tracked = _ctx.Runs.All;
-            var snapshots = tracked.Select(Snapshot).ToList();
-            var seen = new HashSet<string>(tracked.Select(r => r.RunId), StringComparer.Ordinal);
-            foreach (var record in _ctx.Store.List())
-                if (seen.Add(record.RunId)) snapshots.Add(RunSnapshot.FromRecord(record));
-            snapshots.Sort(RunSnapshot.Compare);
-            return snapshots;
-        }
+        public IReadOnlyList<RunSnapshot> ListRuns() => _view.ListRuns();
 
         /// <summary>One run as tracked here, else as recorded in the store; null when neither knows it.</summary>
-        public RunSnapshot? GetRun(string runId)
-        {
-            if (runId == null) return null;
-            if (_ctx.Runs.TryGet(runId, out var run)) return Snapshot(run);
-            var record = _ctx.Store.TryLoad(runId);
-            return record == null ? null : RunSnapshot.FromRecord(record);
-        }
+        public RunSnapshot? GetRun(string runId) => _view.GetRun(runId);
 
-        static RunSnapshot Snapshot(TrackedRun run)
-        {
-            var output = run.IsFinished ? run.Outcome.Task.Result : null;
-            return new RunSnapshot
-            {
-                RunId = run.RunId,
-                SweepId = run.SweepId,
-                Status = output?.Status ?? (run.Phase == RunPhase.Dispatched ? run.LastPhase : RunStatus.Queued),
-                Backend = run.SpecRecord.Backend,
-                Entrypoint = run.Spec.Entrypoint.Text,
-                Config = run.Config,
-                SubmittedAt = run.SubmittedAt,
-                StartedAt = output?.StartedAt ?? run.DispatchedAt,
-                CompletedAt = output?.CompletedAt,
-                Output = output,
-                ObjectRef = run.Ref,
-            };
-        }
+        /// <summary>The run with its status asked of the backend when it is tracked and still going.</summary>
+        public Task<RunSnapshot?> RefreshAsync(string runId, CancellationToken cancellationToken = default) =>
+            _view.RefreshAsync(runId, cancellationToken);
 
         /// <summary>
         /// Stops every monitor (the lifetime is the parent of every run's watch). Runs on the backend

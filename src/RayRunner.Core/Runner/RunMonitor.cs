@@ -100,13 +100,13 @@ namespace RayRunner.Core
 
         /// <summary>
         /// Called when a monitored run ended without success: if it never started because the
-        /// process holding it on the backend died (see <see cref="IStrandedRunDetector"/>), it is not
+        /// process holding it on the backend died (see <see cref="BackendAbilities.IsStranded"/>), it is not
         /// failed but adopted and queued here; if another process already dispatched it again, it is
         /// followed. False when the outcome stands.
         /// </summary>
         bool TakeOverStranded(TrackedRun run)
         {
-            if (!(_ctx.Backend is IStrandedRunDetector)) return false;
+            if (_ctx.Backend.Abilities.IsStranded == null) return false;
             var decision = _recorder.DecideStranded(run.RunId, run.Ref);
             if (decision == StrandedDecision.OutcomeStands) return false;
             run.IsFollower = decision == StrandedDecision.DispatchedElsewhere;

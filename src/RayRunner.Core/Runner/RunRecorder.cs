@@ -89,7 +89,7 @@ namespace RayRunner.Core
         /// </summary>
         public bool IsStranded(RunRecord record) =>
             record.IsSubmitted && !record.IsFinal && record.Submission!.Backend == _ctx.Backend.Name &&
-            _ctx.Backend is IStrandedRunDetector detector && detector.IsStranded(record.ToTaskRef());
+            _ctx.Backend.Abilities.IsStranded is { } isStranded && isStranded(record.ToTaskRef());
 
         /// <summary>
         /// Makes this process the owner of an orphaned queued run, or of a stranded one (recorded as

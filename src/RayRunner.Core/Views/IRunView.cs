@@ -1,4 +1,6 @@
 using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
 
 namespace RayRunner.Core
 {
@@ -18,6 +20,18 @@ namespace RayRunner.Core
 
         /// <summary>The final result if the run has ended, else null. Does not block.</summary>
         ExperimentResult? TryGetResult(string runId);
+
+        /// <summary>
+        /// tmgg's get_status: a runner asks the backend about a live run (and records an end it
+        /// sees); a store alone answers with the recorded status. <c>unknown</c> for a run nobody knows.
+        /// </summary>
+        Task<string> GetStatusAsync(string runId, CancellationToken cancellationToken);
+
+        /// <summary>
+        /// The run with its status as fresh as this view can tell: a runner asks the backend about a
+        /// run it tracks that has not finished; a store alone gives the record. Null when nobody knows it.
+        /// </summary>
+        Task<RunSnapshot?> RefreshAsync(string runId, CancellationToken cancellationToken);
 
         /// <summary>Whether this view follows the run live (a runner tracking it) rather than reading its record.</summary>
         bool IsTracked(string runId);

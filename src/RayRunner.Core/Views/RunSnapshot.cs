@@ -34,6 +34,13 @@ namespace RayRunner.Core
             ObjectRef = record.ToTaskRef(),
         };
 
+        /// <summary>The same run with another status (a fresher answer than the snapshot's).</summary>
+        public RunSnapshot WithStatus(string status) => new RunSnapshot
+        {
+            RunId = RunId, SweepId = SweepId, Status = status, Backend = Backend, Entrypoint = Entrypoint, Config = Config,
+            SubmittedAt = SubmittedAt, StartedAt = StartedAt, CompletedAt = CompletedAt, Output = Output, ObjectRef = ObjectRef,
+        };
+
         /// <summary>The order every listing uses: oldest first, then by id.</summary>
         public static int Compare(RunSnapshot a, RunSnapshot b)
         {

@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
 
 namespace RayRunner.Core
 {
@@ -59,6 +61,10 @@ namespace RayRunner.Core
         /// last phase seen after it; <c>unknown</c> when the store has no such run (tmgg's answer).
         /// </summary>
         public string GetStatus(string runId) => GetRun(runId)?.Status ?? RunStatus.Unknown;
+
+        Task<string> IRunView.GetStatusAsync(string runId, CancellationToken cancellationToken) => Task.FromResult(GetStatus(runId));
+
+        Task<RunSnapshot?> IRunView.RefreshAsync(string runId, CancellationToken cancellationToken) => Task.FromResult(GetRun(runId));
 
         /// <summary>The recorded result of a finished run; null when it has none (yet) or is unknown.</summary>
         public ExperimentResult? TryGetResult(string runId)

@@ -127,6 +127,12 @@ namespace RayRunner.PowerShell
         }
 
         /// <summary>
+        /// The session's one read view of runs: the connection's runner when there is one, else the
+        /// run store read-only (never connecting); null when neither exists (no run ever recorded).
+        /// </summary>
+        internal IRunView? ReadView() => (IRunView?)ModuleSession.Current?.Runner ?? StoreReader();
+
+        /// <summary>
         /// Connects to follow a recorded run that has not finished: following needs the backend the
         /// run was made for, so the session connects to that one (a Ray run: its recorded address).
         /// Auto-start stays off — a new cluster would not have the run. Connect-RayCluster first to

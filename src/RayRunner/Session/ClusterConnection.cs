@@ -75,7 +75,7 @@ namespace RayRunner.PowerShell
             NoAutoStart = Settings.NoAutoStart,
             HasToken = !string.IsNullOrEmpty(Settings.Token),
             IsConnected = !IsDisposed && Backend.IsInitialized,
-            StartedByRayRunner = Backend is IClusterLifecycle { StartedCluster: true },
+            StartedByRayRunner = Backend.Abilities.Cluster?.StartedCluster == true,
             ActiveRuns = IsDisposed ? 0 : ActiveRunCount(),
             ConnectedAt = ConnectedAt,
         };

@@ -38,14 +38,8 @@ namespace RayRunner.PowerShell
         /// <summary>A live run with its status asked of the backend (a snapshot only knows the last phase seen).</summary>
         public async Task<RayRun?> FindFreshAsync(string runId, CancellationToken cancellationToken)
         {
-            var snapshot = _runner.GetRun(runId);
-            if (snapshot == null || RunStatus.IsTerminal(snapshot.Status) || snapshot.Status == RunStatus.Queued)
-                return Find(runId);
-            var status = await _runner.GetStatusAsync(runId, cancellationToken).ConfigureAwait(false);
-            // Finished (or untracked) meanwhile: the newest view says more than the status alone.
-            return RunStatus.IsTerminal(status) || status == RunStatus.Unknown
-                ? Find(runId)
-                : RayRun.FromSnapshot(snapshot, tracked: _runner.IsTracked(runId), statusOverride: status);
+            var snapshot = await _runner.RefreshAsync(runId, cancellationToken).ConfigureAwait(false);
+            return snapshot == null ? null : RayRun.FromSnapshot(snapshot, tracked: _runner.IsTracked(runId));
         }
 
         /// <summary>Why this session cannot follow the run (unfinished, on another backend); null when it can.</summary>

@@ -43,7 +43,7 @@ namespace RayRunner.Core.Ray
             var token = RayAuth.ResolveToken(options.Token, options.Environment);
             _client = new RayJobsClient(Address, token, options);
             _poller = new RayJobPoller(_client, options);
-            _uploader = new WorkingDirUploader(_client, options);
+            _uploader = new WorkingDirUploader(_client, options, _lifetime.Token);
             _outcomes = new RayJobOutcomeReader(_client, options, Address, _lifetime.Token);
             Abilities = new BackendAbilities { KeepsRunRecords = true, Cluster = this };
         }
@@ -156,7 +156,9 @@ namespace RayRunner.Core.Ray
         void EnsureAvailabilityChecked()
         {
             if (_available.HasValue) return;
-            if (IsInitialized || ProbeAsync(_client, _options.ProbeTimeout, CancellationToken.None).GetAwaiter().GetResult())
+            // tmgg's availability check is a synchronous property; the probe is bounded by ProbeTimeout
+            // and ends with the backend (its lifetime), and runs once.
+            if (IsInitialized || ProbeAsync(_client, _options.ProbeTimeout, _lifetime.Token).GetAwaiter().GetResult())
             {
                 _available = true;
                 return;
@@ -431,7 +433,7 @@ namespace RayRunner.Core.Ray
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2000, _options.RetryDelay.TotalMilliseconds * (attempt + 1))), cancellationToken).ConfigureAwait(false);
             }
             _poller.Track(id);
-            _ = _poller.RefreshAsync(CancellationToken.None);
+            _ = _poller.RefreshAsync(_lifetime.Token);
         }
 
         /// <summary>Deletes a finished job's record from the cluster (its log file stays on the node). A job that is not over is refused.</summary>

@@ -64,7 +64,7 @@ namespace RayRunner.Core
             _queue.Attacher = _attacher;
             _monitor.Attacher = _attacher;
             _planner = new SweepPlanner(_ctx, _recorder);
-            _status = new RunStatusReader(_ctx, _recorder);
+            _status = new RunStatusReader(_ctx, _recorder, _monitor);
             _canceller = new RunCanceller(_ctx, _recorder, _queue, _monitor);
             _view = new LiveRunView(_ctx, _status);
         }

@@ -14,11 +14,13 @@ namespace RayRunner.Core
     {
         readonly RunnerContext _ctx;
         readonly RunRecorder _recorder;
+        readonly RunMonitor _monitor;
 
-        public RunStatusReader(RunnerContext ctx, RunRecorder recorder)
+        public RunStatusReader(RunnerContext ctx, RunRecorder recorder, RunMonitor monitor)
         {
             _ctx = ctx;
             _recorder = recorder;
+            _monitor = monitor;
         }
 
         public async Task<string> GetStatusAsync(string? runId, CancellationToken cancellationToken)
@@ -29,8 +31,13 @@ namespace RayRunner.Core
             var phase = run.Phase;
             if (phase == RunPhase.Queued || phase == RunPhase.Dispatching) return RunStatus.Queued;
 
-            var (status, ready, _) = await AskBackendAsync(run.Ref, cancellationToken).ConfigureAwait(false);
+            var (status, ready, output) = await AskBackendAsync(run.Ref, cancellationToken).ConfigureAwait(false);
             if (!ready) run.LastPhase = status;
+            // Seen it end: report and record that end now, as the monitor would a moment later, so a
+            // listing right after this answer agrees with it. A run that did not succeed on a backend
+            // that may strand runs is left to the monitor, which tells a stranded run from a failed one.
+            else if (output != null && (status == RunStatus.Completed || _ctx.Backend.Abilities.IsStranded == null))
+                _monitor.Complete(run, output);
             return status;
         }
 

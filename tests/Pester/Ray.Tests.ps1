@@ -129,6 +129,8 @@ Describe 'Injected faults on the Jobs API' {
         $state = Get-RayStandInState $script:Faulty
         foreach ($r in $runs) { $state.dashboard.jobsCreated.($r.RunId) | Should -Be 1 -Because "run $($r.RunId) must be one Ray job" }
         @($state.dashboard.jobsCreated.PSObject.Properties).Count | Should -Be 8
+        # After a lost answer RayRunner asks by id before sending again: no submit hits an existing job.
+        @($state.dashboard.duplicateSubmits.PSObject.Properties).Count | Should -Be 0
         foreach ($kind in 'ServerError', 'Drop', 'LoseResponse') {
             $state.dashboard.faultsInjected.$kind | Should -BeGreaterThan 0 -Because "$kind faults must really have happened"
         }

@@ -10,6 +10,7 @@
 #>
 
 BeforeAll {
+    . (Join-Path $PSScriptRoot 'ChildPwsh.ps1')
     . (Join-Path $PSScriptRoot 'RayStandIn.Helpers.ps1')
     $repoRoot = Get-RepoRoot
     $script:ModulePath = if ($env:RAYRUNNER_MODULE_PATH) { $env:RAYRUNNER_MODULE_PATH } else { Join-Path $repoRoot 'out/RayRunner/RayRunner.psd1' }
@@ -202,7 +203,7 @@ Describe 'Runs that outlive the session, on Ray' {
         $starter = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'starter') -Force
         $collector = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'collector') -Force
         # Session A: four runs, one at a time; it exits at once, leaving three queued in the store.
-        $a = Invoke-ChildPwsh -WorkingDirectory $starter -Environment $childEnv -Script @'
+        $a = Invoke-ChildPwshScript -WorkingDirectory $starter -Environment $childEnv -Script @'
 $ErrorActionPreference = 'Stop'
 Import-Module $env:RR_MODULE
 $null = Connect-RayCluster -Backend Ray -Address $env:RR_ADDRESS -NoAutoStart -MaxConcurrent 1
@@ -214,7 +215,7 @@ $runs = 1..4 | ForEach-Object { @{ value = $_; sleep = 1 } } | Start-RayExperime
         $ids.Count | Should -Be 4
 
         # Session B, elsewhere: finds the runs in the store, waits (dispatching the orphaned queued ones) and collects.
-        $b = Invoke-ChildPwsh -WorkingDirectory $collector -Environment $childEnv -Script @'
+        $b = Invoke-ChildPwshScript -WorkingDirectory $collector -Environment $childEnv -Script @'
 $ErrorActionPreference = 'Stop'
 Import-Module $env:RR_MODULE
 $runs = Get-RayRun -SweepId outlive

@@ -1,7 +1,8 @@
 <#
     Helpers for tests/Pester/Ray.Tests.ps1 (dot-sourced in its BeforeAll): start and stop the Ray
     stand-in program (tests/RayStandIn, built by `dotnet build RayRunner.sln`), read its counters,
-    and run a script in a separate pwsh process. Every wait here is bounded: a hang fails the test.
+    and run a script in a separate pwsh process (needs tests/Pester/ChildPwsh.ps1 dot-sourced).
+    Every wait here is bounded: a hang fails the test.
 #>
 
 function Get-RepoRoot { Split-Path -Parent (Split-Path -Parent $PSScriptRoot) }
@@ -93,12 +94,11 @@ function Get-FreeTcpPort {
 }
 
 <#
-    Runs a script in a new pwsh process, started the portable way (the pwsh running these tests,
-    from $PSHOME; under the dotnet tool the current process is 'dotnet', not pwsh), in the given
-    folder and with extra environment variables. Returns ExitCode, Stdout and Stderr; kills the
-    process tree and throws if it outlives the timeout.
+    Runs a script file in a new pwsh process (started as tests/Pester/ChildPwsh.ps1 says: the pwsh
+    running these tests, from $PSHOME), in the given folder and with extra environment variables.
+    Returns ExitCode, Stdout and Stderr; kills the process tree and throws if it outlives the timeout.
 #>
-function Invoke-ChildPwsh {
+function Invoke-ChildPwshScript {
     param(
         [Parameter(Mandatory)] [string] $Script,
         [Parameter(Mandatory)] [string] $WorkingDirectory,
@@ -106,13 +106,15 @@ function Invoke-ChildPwsh {
         [int] $TimeoutSec = 90)
     $file = Join-Path $TestDrive ('child-' + [guid]::NewGuid().ToString('N').Substring(0, 8) + '.ps1')
     Set-Content -LiteralPath $file -Value $Script -Encoding utf8
-    $psi = [System.Diagnostics.ProcessStartInfo]::new((Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh')))
-    foreach ($a in '-NoProfile', '-NonInteractive', '-File', $file) { $psi.ArgumentList.Add($a) }
+    $command = @(Get-ChildPwshCommand)
+    $psi = [System.Diagnostics.ProcessStartInfo]::new($command[0])
+    foreach ($a in @($command | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $file)) { $psi.ArgumentList.Add($a) }
     $psi.WorkingDirectory = $WorkingDirectory
     $psi.UseShellExecute = $false
     $psi.RedirectStandardOutput = $true
     $psi.RedirectStandardError = $true
-    # pwsh from a dotnet tool package is a framework-dependent app host: tell it where the runtime is.
+    # The dotnet tool's pwsh apphost is framework-dependent: tell it where the running runtime is,
+    # in case dotnet is not installed where app hosts look by default.
     $self = (Get-Process -Id $PID).Path
     if (-not $env:DOTNET_ROOT -and [System.IO.Path]::GetFileNameWithoutExtension($self) -eq 'dotnet') {
         $psi.Environment['DOTNET_ROOT'] = Split-Path -Parent $self

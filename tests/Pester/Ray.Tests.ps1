@@ -52,7 +52,10 @@ Describe 'A sweep on Ray beyond -MaxConcurrent' {
 
     It 'holds the runs beyond the cap as queued in RayRunner; the cluster never runs more than the cap' {
         Connect-StandIn -Address $script:Roomy.Address -MaxConcurrent 2
-        $runs = 1..6 | ForEach-Object { @{ value = $_; sleep = 2 } } | Start-RayExperiment -Entrypoint $script:Ep -SweepId cap-sweep
+        # The first two (dispatched first, FIFO) run 4 s, so the checks right after the call have time
+        # to look even on a loaded machine; the other four are short.
+        $configs = 1..6 | ForEach-Object { @{ value = $_; sleep = $(if ($_ -le 2) { 4 } else { 0.5 }) } }
+        $runs = $configs | Start-RayExperiment -Entrypoint $script:Ep -SweepId cap-sweep
         $runs.Count | Should -Be 6
         # Right after the call returns: two jobs on the cluster, four held back, although it has room for 64.
         @((Get-RayStandInState $script:Roomy).dashboard.jobsCreated.PSObject.Properties).Count | Should -BeLessOrEqual 2

@@ -36,7 +36,6 @@ namespace RayRunner.Core.Local
 
         static readonly bool OnWindows = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
         static readonly TimeSpan CancelWait = TimeSpan.FromSeconds(10);
-        static readonly TimeSpan OutputDrainWait = TimeSpan.FromSeconds(2);
 
         readonly LocalBackendOptions _options;
         readonly Func<string, string> _logPathFor;
@@ -367,7 +366,7 @@ namespace RayRunner.Core.Local
             run.SessionLeader = plan.SessionLeader;
             run.Grant = grant;
             run.State = LocalRunState.Running;
-            if (plan.Mode == LaunchMode.Piped) run.OutputCopied = CopyOutput(process, run.Files.Log);
+            if (plan.Mode == LaunchMode.Piped) run.OutputCopied = RunEnding.CopyOutput(process, run.Files.Log);
             try
             {
                 run.Files.WritePid(run.Pid, run.Identity, run.StartedAt.Value);
@@ -424,43 +423,7 @@ namespace RayRunner.Core.Local
             // The Exited event can fire before TryStart has finished its bookkeeping; TryStart runs
             // under the lock, so taking it once means that bookkeeping is done.
             lock (_gate) { }
-            var completedAt = DateTimeOffset.UtcNow;
-            TaskOutput output;
-            try
-            {
-                if (run.OutputCopied != null)
-                    await Task.WhenAny(run.OutputCopied, Task.Delay(OutputDrainWait)).ConfigureAwait(false);
-                if (run.CancelRequested || run.Files.IsCancelled)
-                {
-                    run.Files.WriteExitIfAbsent(ExitRecord.CancelledWord);
-                    output = RunOutcome.Cancelled(run.RunId, run.StartedAt, completedAt);
-                }
-                else if (LostTheClaim(run) is int winner)
-                {
-                    // Another launch of this run claimed it first (a host that died right after
-                    // starting it, then this one took the run over): nothing ran here. Follow that
-                    // launch to its end; the pid file names it from now on.
-                    run.Files.WritePid(winner, ProcessIdentity.StartTokenOf(winner), DateTimeOffset.UtcNow);
-                    var locator = NewLocator(run.Files, run.Program);
-                    locator.Pid = winner;
-                    locator.Session = run.SessionLeader;
-                    output = await new AttachedRun(run.RunId, locator, _lifetime.Token).Completion.ConfigureAwait(false);
-                }
-                else
-                {
-                    // The trampoline's record is the command's own exit code; without one (the piped
-                    // launcher, or a trampoline killed from outside) the process's code is recorded.
-                    var code = run.Files.ReadExit()?.Code ?? ExitCodeOf(run.Process!);
-                    run.Files.WriteExitIfAbsent(code.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                    output = RunOutcome.FromExit(run.RunId, code, run.Program, run.Files, run.StartedAt, completedAt);
-                }
-            }
-            catch (Exception ex)
-            {
-                // Never lose the run: a result that cannot be read is a failed run that says why.
-                output = RunOutcome.NotStarted(run.RunId, RunStatus.Failed, $"The run ended but its result could not be read: {ex.Message}", completedAt)
-                    .With(startedAt: run.StartedAt);
-            }
+            var output = await RunEnding.ReadAsync(run, NewLocator, _lifetime.Token).ConfigureAwait(false);
 
             var finished = new List<KeyValuePair<LocalRun, TaskOutput>>();
             lock (_gate)
@@ -472,57 +435,6 @@ namespace RayRunner.Core.Local
             run.Process?.Dispose();
             run.Completion.TrySetResult(output);
             Complete(finished);
-        }
-
-        /// <summary>The pid of the launch that claimed the run when this run's own process lost the claim (ran nothing), else null.</summary>
-        static int? LostTheClaim(LocalRun run)
-        {
-            // Not "no exit file yet": the winner may already have finished and written it by the time
-            // this launch ran (a slow host), and the run must still point at the winner. A command of
-            // the user's that exits 75 is told apart by the claim: then it holds this launch's own pid.
-            if (run.Mode != LaunchMode.Detached) return null;
-            if (ExitCodeOf(run.Process!) != ProcessLauncher.LostClaimExitCode) return null;
-            var claimer = run.Files.ReadStartedPid();
-            // The winner creates the claim file and then writes its pid: give that write a moment.
-            for (var i = 0; claimer == null && i < 100 && File.Exists(run.Files.Started); i++)
-            {
-                Thread.Sleep(10);
-                claimer = run.Files.ReadStartedPid();
-            }
-            return claimer != null && claimer != run.Pid ? claimer : null;
-        }
-
-        /// <summary>The code the process ended with; when the watchdog noticed the end first, .NET may need a moment to reap it.</summary>
-        static int ExitCodeOf(Process process)
-        {
-            if (!process.WaitForExit(5000))
-                throw new InvalidOperationException($"process {process.Id} has ended but its exit code could not be read");
-            return process.ExitCode;
-        }
-
-        /// <summary>The piped launcher: copies stdout and stderr, as they come, into the log.</summary>
-        static Task CopyOutput(Process process, string logPath)
-        {
-            try { process.StandardInput.Close(); }
-            catch (IOException) { }
-            var log = new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
-            var writeGate = new object();
-            async Task Copy(Stream source)
-            {
-                var buffer = new byte[8192];
-                int read;
-                while ((read = await source.ReadAsync(buffer, 0, buffer.Length).ConfigureAwait(false)) > 0)
-                {
-                    lock (writeGate)
-                    {
-                        log.Write(buffer, 0, read);
-                        log.Flush();
-                    }
-                }
-            }
-            var stdout = Task.Run(() => Copy(process.StandardOutput.BaseStream));
-            var stderr = Task.Run(() => Copy(process.StandardError.BaseStream));
-            return Task.WhenAll(stdout, stderr).ContinueWith(_ => { lock (writeGate) log.Dispose(); }, TaskScheduler.Default);
         }
 
         static void Complete(List<KeyValuePair<LocalRun, TaskOutput>> finished)

@@ -39,7 +39,7 @@ namespace RayRunner.Core.Ray
         public RayJobsBackend(RayBackendOptions options)
         {
             _options = options ?? throw new ArgumentNullException(nameof(options));
-            Address = ResolveAddress(options.Address, options.Environment, options.DashboardPort);
+            Address = RayDashboard.ResolveAddress(options.Address, options.Environment, options.DashboardPort);
             var token = RayAuth.ResolveToken(options.Token, options.Environment);
             _client = new RayJobsClient(Address, token, options);
             _poller = new RayJobPoller(_client, options);
@@ -74,62 +74,19 @@ namespace RayRunner.Core.Ray
         internal RayJobsClient Client => _client;
 
         // ----------------------------------------------------------------------------------
-        // Static helpers used by BackendFactory
+        // Static helpers used by BackendFactory (see RayDashboard)
         // ----------------------------------------------------------------------------------
 
         /// <summary>The dashboard URL: the parameter, else RAY_API_SERVER_ADDRESS / RAY_ADDRESS when http(s), else http://127.0.0.1:8265.</summary>
-        public static string ResolveAddress(string? parameter, Func<string, string?> env) => ResolveAddress(parameter, env, 8265);
-
-        static string ResolveAddress(string? parameter, Func<string, string?> env, int dashboardPort)
-        {
-            if (env == null) throw new ArgumentNullException(nameof(env));
-            if (!string.IsNullOrWhiteSpace(parameter))
-            {
-                var given = parameter!.Trim();
-                if (!IsHttpUrl(given))
-                    throw new ArgumentException($"'{given}' is not a Ray dashboard URL. Give one like http://127.0.0.1:8265 (RayRunner talks to the dashboard, not to the GCS port 6379).", nameof(parameter));
-                return given.TrimEnd('/');
-            }
-            foreach (var name in new[] { "RAY_API_SERVER_ADDRESS", "RAY_ADDRESS" })
-            {
-                var value = env(name)?.Trim();
-                // Non-URL values (ip:port of the GCS, "auto") need gRPC to resolve: not usable here.
-                if (!string.IsNullOrEmpty(value) && IsHttpUrl(value!)) return value!.TrimEnd('/');
-            }
-            return "http://127.0.0.1:" + dashboardPort.ToString(CultureInfo.InvariantCulture);
-        }
-
-        static bool IsHttpUrl(string s) =>
-            Uri.TryCreate(s, UriKind.Absolute, out var u) && (u.Scheme == Uri.UriSchemeHttp || u.Scheme == Uri.UriSchemeHttps);
+        public static string ResolveAddress(string? parameter, Func<string, string?> env) => RayDashboard.ResolveAddress(parameter, env, 8265);
 
         /// <summary>The <c>ray</c> command on this process's PATH, or null.</summary>
         public static string? FindRayOnPath() => RayCli.FindOnPath(Environment.GetEnvironmentVariable);
 
         /// <summary>Does a Ray dashboard answer GET /api/version at the options' address (a 401/403 counts: something is there)?</summary>
-        public static async Task<bool> ProbeAsync(RayBackendOptions options, CancellationToken ct)
-        {
-            if (options == null) throw new ArgumentNullException(nameof(options));
-            var address = ResolveAddress(options.Address, options.Environment, options.DashboardPort);
-            using var client = new RayJobsClient(address, RayAuth.ResolveToken(options.Token, options.Environment), options);
-            return await ProbeAsync(client, options.ProbeTimeout, ct).ConfigureAwait(false);
-        }
+        public static Task<bool> ProbeAsync(RayBackendOptions options, CancellationToken ct) => RayDashboard.ProbeAsync(options, ct);
 
-        static async Task<bool> ProbeAsync(RayJobsClient client, TimeSpan timeout, CancellationToken ct)
-        {
-            try
-            {
-                await client.GetVersionAsync(timeout, ct).ConfigureAwait(false);
-                return true;
-            }
-            catch (RayApiException ex) when (ex.StatusCode == 401 || ex.StatusCode == 403)
-            {
-                return true;
-            }
-            catch (Exception ex) when (!(ex is OperationCanceledException && ct.IsCancellationRequested))
-            {
-                return false;
-            }
-        }
+        static Task<bool> ProbeAsync(RayJobsClient client, TimeSpan timeout, CancellationToken ct) => RayDashboard.AnswersAsync(client, timeout, ct);
 
         // ----------------------------------------------------------------------------------
         // Availability and lifecycle

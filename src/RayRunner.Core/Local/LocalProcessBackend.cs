@@ -388,19 +388,18 @@ namespace RayRunner.Core.Local
         /// </summary>
         async Task WatchForExitAsync(LocalRun run)
         {
-            var delay = TimeSpan.FromMilliseconds(100);
+            var backoff = new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2));
             try
             {
                 while (!run.Completion.Task.IsCompleted)
                 {
-                    await Task.WhenAny(run.Completion.Task, Task.Delay(delay, _lifetime.Token)).ConfigureAwait(false);
+                    await Waits.EndsFirstAsync(run.Completion.Task, _lifetime.Token, timeout: backoff.Next()).ConfigureAwait(false);
                     if (run.Completion.Task.IsCompleted || _lifetime.IsCancellationRequested) return;
                     if (!ProcessIdentity.IsRunning(run.Pid, run.Identity))
                     {
                         await OnExitedAsync(run).ConfigureAwait(false);
                         return;
                     }
-                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
                 }
             }
             catch (OperationCanceledException)

@@ -183,13 +183,18 @@ namespace RayRunner.Core
                     if (step.Existing is { } existing)
                     {
                         var attached = existing.IsFinal ? null : _attacher.Attach(existing.RunId);
-                        handles.Add(attached?.Handle()
-                            ?? new RaySpawnedTask(existing.RunId, existing.ToTaskRef()) { SweepId = existing.SweepId, SubmittedAt = existing.Spec.CreatedAt });
+                        handles.Add(new RaySpawnedTask(existing.RunId, attached?.Ref ?? existing.ToTaskRef())
+                        {
+                            SweepId = existing.SweepId,
+                            SubmittedAt = existing.Spec.CreatedAt,
+                            Resumed = existing.IsFinal ? ResumeStep.Reused : ResumeStep.Followed,
+                        });
                     }
                     else
                     {
                         await _queue.LaunchAsync(step.Fresh!, cancellationToken).ConfigureAwait(false);
-                        handles.Add(step.Fresh!.Handle());
+                        handles.Add(new RaySpawnedTask(step.Fresh!.RunId, step.Fresh.Ref)
+                            { SweepId = step.Fresh.SweepId, SubmittedAt = step.Fresh.SubmittedAt, Resumed = ResumeStep.Started });
                     }
                 }
                 catch (Exception ex)

@@ -149,25 +149,18 @@ namespace RayRunner.PowerShell
             Resume = Resume.IsPresent,
         };
 
-        /// <summary>Says what a resume did with each config: reused a completed run, followed one still going, or started a new one.</summary>
-        void DescribeResume(ClusterConnection connection, IReadOnlyList<RaySpawnedTask> spawned, HashSet<string> existedBefore)
+        /// <summary>Says what a resume did with each config, as the runner's plan says: reused a completed run, followed one still going, or started a new one.</summary>
+        void DescribeResume(IReadOnlyList<RaySpawnedTask> spawned)
         {
-            int skipped = 0, followed = 0;
             for (var i = 0; i < spawned.Count && i < _configs.Count; i++)
             {
                 var id = spawned[i].RunId;
-                if (!existedBefore.Contains(id)) continue;
-                if (connection.Runs.Find(id)?.IsFinished == true)
-                {
-                    skipped++;
+                if (spawned[i].Resumed == ResumeStep.Reused)
                     WriteVerbose($"Config #{_configs[i].Index}: completed earlier in run {id}; not run again.");
-                }
-                else
-                {
-                    followed++;
+                else if (spawned[i].Resumed == ResumeStep.Followed)
                     WriteVerbose($"Config #{_configs[i].Index}: run {id} is still going; following it instead of starting it again.");
-                }
             }
+            int skipped = spawned.Count(s => s.Resumed == ResumeStep.Reused), followed = spawned.Count(s => s.Resumed == ResumeStep.Followed);
             WriteVerbose($"Resumed sweep {SweepId}: {skipped} config(s) already completed, {followed} still going, {spawned.Count - skipped - followed} started.");
         }
 
@@ -215,9 +208,8 @@ namespace RayRunner.PowerShell
 
             try
             {
-                var before = Resume ? new HashSet<string>(connection.Runs.List().Where(r => r.SweepId == sweepId).Select(r => r.RunId), StringComparer.Ordinal) : null;
                 var spawned = Await(runner.SpawnSweepAsync(_configs.Select(c => (object)c.Normalized).ToList(), request, StopToken));
-                if (before != null) DescribeResume(connection, spawned, before);
+                if (Resume) DescribeResume(spawned);
                 return spawned;
             }
             catch (PipelineStoppedException)

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using RayRunner.Core;
@@ -121,6 +122,31 @@ namespace RayRunner.Tests.Unit.Orchestration
 
             Assert.True(run.Watch.IsCancellationRequested);
             Assert.False(finished.Watch.IsCancellationRequested);
+        }
+
+        [Fact]
+        public async Task A_resumed_sweep_says_per_config_what_it_did_so_callers_need_not_rebuild_the_plan()
+        {
+            var fake = new FakeRayBackend();
+            using var runner = await ExperimentRunner.CreateAsync(fake, new RayRunnerOptions
+            {
+                Store = new FileRunStore(_temp.Sub("store"), LogRetention.Unlimited),
+                Entrypoint = Entrypoint,
+            });
+            var a = new Dictionary<string, object?> { ["lr"] = 0.1 };
+            var b = new Dictionary<string, object?> { ["lr"] = 0.2 };
+            var first = await runner.SpawnSweepAsync(new object[] { a }, new RunRequest { SweepId = "s1" });
+            await runner.WaitAsync(first.Select(s => s.RunId));
+            Assert.Null(first[0].Resumed);
+
+            fake.AutoComplete = null;
+            var resumed = await runner.SpawnSweepAsync(new object[] { a, b }, new RunRequest { SweepId = "s1", Resume = true });
+            Assert.Equal(new ResumeStep?[] { ResumeStep.Reused, ResumeStep.Started }, resumed.Select(s => s.Resumed));
+            Assert.Equal(first[0].RunId, resumed[0].RunId);
+
+            var again = await runner.SpawnSweepAsync(new object[] { a, b }, new RunRequest { SweepId = "s1", Resume = true });
+            Assert.Equal(new ResumeStep?[] { ResumeStep.Reused, ResumeStep.Followed }, again.Select(s => s.Resumed));
+            Assert.Equal(resumed[1].RunId, again[1].RunId);
         }
     }
 }

@@ -52,15 +52,15 @@ Describe 'MaxConcurrent on a machine with fewer cores' {
 
     It 'runs -MaxConcurrent runs at once when -NumCpusPerTask is not given' {
         $cluster = Reconnect @{ MaxConcurrent = $script:Many } -WarningVariable warned
-        $warned | Should -BeNullOrEmpty
-        $cluster.RunsAtOnce | Should -Be $script:Many
-        $cluster.NumCpusPerTask | Should -Be 0
-
         $results = 1..$script:Many | ForEach-Object { @{ sleep = 2; n = $_ } } |
             Invoke-RayExperiment -Entrypoint $script:Ep -ProgressAction SilentlyContinue
         $results.Status | Select-Object -Unique | Should -Be 'completed'
         # All of them overlapped: the last one started before the first one ended.
         ($results.started | Measure-Object -Maximum).Maximum | Should -BeLessThan ($results.ended | Measure-Object -Minimum).Minimum
+
+        $warned | Should -BeNullOrEmpty
+        $cluster.RunsAtOnce | Should -Be $script:Many
+        $cluster.NumCpusPerTask | Should -Be 0
     }
 
     It 'warns at connect and shows the effective figure when CPUs per run cap it' {

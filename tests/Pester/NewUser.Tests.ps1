@@ -29,12 +29,7 @@ BeforeAll {
     # A result line the experiment prints as it is.
     function script:Line([string] $Json) { [ordered]@{ line = "RAYRUNNER_RESULT $Json" } }
 
-    # Another PowerShell process like this one (pwsh, or 'dotnet pwsh.dll' under the dotnet tool).
-    function script:Invoke-OtherPwsh([string] $Command) {
-        $exe = [Environment]::ProcessPath
-        if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { & $exe ([Environment]::GetCommandLineArgs()[0]) -NoProfile -Command $Command }
-        else { & $exe -NoProfile -Command $Command }
-    }
+    . (Join-Path $PSScriptRoot 'Support/OtherPwsh.ps1')
 }
 
 AfterAll {
@@ -167,7 +162,7 @@ Describe 'Tags' {
 
         # Another process, no connection: the tags come from the run store.
         $id = $tagged.RunId
-        $other = Invoke-OtherPwsh "Import-Module '$script:ModulePath'; (Get-RayRun -Tag nightly).RunId; (Receive-RayRun -RunId $id).Tags -join ','"
+        $other = Invoke-OtherPwsh '-Command', "Import-Module '$script:ModulePath'; (Get-RayRun -Tag nightly).RunId; (Receive-RayRun -RunId $id).Tags -join ','"
         $other | Should -Be @($id, 'nightly,gpu-a')
     }
 }
@@ -224,6 +219,26 @@ Describe 'Messages a user can act on' {
         $failed | Should -BeNullOrEmpty
         $runs | Should -HaveCount 2
         $runs | Wait-RayRun | Out-Null
+    }
+
+    It 'starts a local run in PowerShell''s current location, not the process''s' {
+        $folder = Join-Path $TestDrive 'project'
+        New-Item -ItemType Directory -Path $folder -Force | Out-Null
+        Copy-Item (Join-Path $PSScriptRoot 'assets/reporter.py') (Join-Path $folder 'here.py')
+        $python = (Get-Command python3, python -CommandType Application | Select-Object -First 1).Source
+        Push-Location $folder
+        try {
+            [IO.Directory]::GetCurrentDirectory() | Should -Not -Be $folder -Because 'Set-Location leaves the process where it was'
+            $r = Invoke-RayExperiment -Config (Line '{"metrics": {"loss": 1}}') -Entrypoint "'$python' here.py"
+        } finally { Pop-Location }
+        $r.Status | Should -Be 'completed' -Because $r.ErrorMessage
+    }
+
+    It 'reads the log of a run this session already collected' {
+        $r = Invoke-RayExperiment -Config (Line '{"metrics": {"loss": 1}}') -Entrypoint $script:Ep
+        $log = Get-RayRunLog -RunId $r.RunId -ErrorVariable failed
+        $failed | Should -BeNullOrEmpty
+        $log | Should -Contain 'RAYRUNNER_RESULT {"metrics": {"loss": 1}}'
     }
 
     It 'keeps a run''s output.log private (0600)' -Skip:$IsWindows {

@@ -195,6 +195,11 @@ namespace RayRunner.PowerShell
             if (_configs.Count == 0) return Array.Empty<RaySpawnedTask>();
             var runner = connection.Runner;
             var sweepId = SweepId ?? (_configs.Count > 1 ? RunIds.New() : null);
+            // A local run starts where the user is: PowerShell's location, which is not the process's
+            // current directory, so 'python train.py' finds train.py after Set-Location. (On Ray a
+            // working directory is uploaded, so only one given with -WorkingDirectory is.)
+            if (_workingDirectory == null && connection.Backend.Name == Core.Local.LocalProcessBackend.BackendName)
+                _workingDirectory = SessionState.Path.CurrentFileSystemLocation.ProviderPath;
             var request = Request(sweepId);
 
             WriteVerbose($"Sending {_configs.Count} run(s) to the {connection.Backend.Name} backend at {connection.Backend.Address}: " +

@@ -21,11 +21,19 @@ namespace RayRunner.PowerShell
         {
             foreach (var id in RunId)
             {
-                if (!Connection.Runs.IsTracked(id))
+                // A run this session collected, or one another session started, still has its log
+                // (the local run's file in the run store, the Ray job's log): only its backend can read it.
+                var run = Connection.Runs.Find(id);
+                if (run == null)
                 {
-                    if (Connection.Runs.Find(id) == null) WriteRunNotFound(id);
-                    else WriteError(ErrorMapper.Make(ErrorIds.LogNotAvailable, ErrorCategory.ObjectNotFound,
-                        $"Run '{id}' is no longer tracked by this session (it was collected, cancelled or started elsewhere), so its log cannot be read here.", id));
+                    WriteRunNotFound(id);
+                    continue;
+                }
+                if (!string.Equals(run.Backend, Connection.Backend.Name, StringComparison.OrdinalIgnoreCase))
+                {
+                    WriteError(ErrorMapper.Make(ErrorIds.LogNotAvailable, ErrorCategory.ObjectNotFound,
+                        $"Run '{id}' ran on the {run.Backend} backend, and this session is connected to the {Connection.Backend.Name} backend, which cannot read its log. " +
+                        $"Connect to the run's backend (Connect-RayCluster -Backend {Capitalized(run.Backend)}) to read it.", id));
                     continue;
                 }
                 try
@@ -48,6 +56,8 @@ namespace RayRunner.PowerShell
                 }
             }
         }
+
+        static string Capitalized(string name) => name.Length == 0 ? name : char.ToUpperInvariant(name[0]) + name.Substring(1);
 
         static string[] SplitLines(string text)
         {

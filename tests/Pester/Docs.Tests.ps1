@@ -1,9 +1,9 @@
 #Requires -Version 7.0
 <#
     Every PowerShell snippet of the documentation runs as written (issue 12): README's "From
-    PowerShell" block from the repository root, and every example of the cmdlet help
-    (module/en-US/RayRunner.dll-Help.xml), each in a new PowerShell process, against the local
-    backend. Examples whose remarks say "(Needs a Ray cluster.)" are skipped: no Ray here.
+    PowerShell" block from the repository root, every example of the cmdlet help
+    (module/en-US/RayRunner.dll-Help.xml) and the command blocks of about_RayRunner, each set in a
+    new PowerShell process, against the local backend. Examples whose remarks say "(Needs a Ray cluster.)" are skipped: no Ray here.
         Invoke-Pester ./tests/Pester/Docs.Tests.ps1
 
     The help examples are a tour, read top to bottom in one session as a user trying them would:
@@ -14,6 +14,8 @@
 
 BeforeDiscovery {
     $repoRoot = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
+    . (Join-Path $PSScriptRoot 'DocSnippets.ps1')
+    $script:AboutBlocks = @(Get-AboutCommandBlock (Join-Path $repoRoot 'module/en-US/about_RayRunner.help.txt') | ForEach-Object { @{ Name = $_.Name } })
     [xml] $maml = Get-Content -Raw (Join-Path $repoRoot 'module/en-US/RayRunner.dll-Help.xml')
     $ns = @{ command = 'http://schemas.microsoft.com/maml/dev/command/2004/10'; dev = 'http://schemas.microsoft.com/maml/dev/2004/10'; maml = 'http://schemas.microsoft.com/maml/2004/10' }
     $script:Examples = foreach ($command in (Select-Xml -Xml $maml -XPath '//command:command' -Namespace $ns).Node) {
@@ -28,7 +30,21 @@ BeforeDiscovery {
 }
 
 BeforeAll {
-    . (Join-Path $PSScriptRoot 'Support/OtherPwsh.ps1')
+    . (Join-Path $PSScriptRoot 'ChildPwsh.ps1')
+    . (Join-Path $PSScriptRoot 'DocSnippets.ps1')
+
+    # A folder with a 'pwsh' on PATH that starts the pwsh running these tests, for examples that call pwsh by name.
+    function script:New-PwshShim([string] $Folder) {
+        New-Item -ItemType Directory -Force -Path $Folder | Out-Null
+        $start = Get-ChildPwshCommand
+        if ($IsWindows) {
+            Set-Content -Path (Join-Path $Folder 'pwsh.cmd') -Value ('@' + (($start | ForEach-Object { '"' + $_ + '"' }) -join ' ') + ' %*')
+        } else {
+            $shim = Join-Path $Folder 'pwsh'
+            Set-Content -Path $shim -Value ("#!/bin/sh`nexec " + (($start | ForEach-Object { "'" + ($_ -replace "'", "'\''") + "'" }) -join ' ') + ' "$@"')
+            chmod +x $shim
+        }
+    }
     $script:RepoRoot = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
     $module = Join-Path $script:RepoRoot 'out/RayRunner'
     $script:Saved = @{ Home = $env:RAYRUNNER_HOME; ModulePath = $env:PSModulePath; Path = $env:PATH }
@@ -39,7 +55,7 @@ BeforeAll {
     Copy-Item (Join-Path $script:RepoRoot 'samples/train.py') $script:Sandbox
     $env:PSModulePath = (Split-Path -Parent $module) + [IO.Path]::PathSeparator + $env:PSModulePath
     if (-not (Get-Command pwsh -CommandType Application -ErrorAction SilentlyContinue)) {
-        New-PwshShim -Folder (Join-Path $TestDrive 'bin')
+        New-PwshShim (Join-Path $TestDrive 'bin')
         $env:PATH = (Join-Path $TestDrive 'bin') + [IO.Path]::PathSeparator + $env:PATH
     }
 
@@ -71,7 +87,7 @@ foreach ($snippet in (Get-Content -Raw $SnippetFile | ConvertFrom-Json)) {
         $file = Join-Path $TestDrive "$StoreName.json"
         ConvertTo-Json -InputObject $Snippets -Depth 3 | Set-Content -Path $file
         $env:RAYRUNNER_HOME = Join-Path $TestDrive $StoreName
-        $lines = Invoke-OtherPwsh '-File', $script:Runner, $file, $Location
+        $lines = Invoke-ChildPwsh -File $script:Runner $file $Location 2>&1
         $outcomes = @{}
         foreach ($line in $lines) {
             if ("$line" -match '^\{"Name"') { $o = "$line" | ConvertFrom-Json; $outcomes[$o.Name] = $o }
@@ -96,6 +112,10 @@ foreach ($snippet in (Get-Content -Raw $SnippetFile | ConvertFrom-Json)) {
         }
     }
     $script:HelpOutcomes = Invoke-Snippets @($snippets) $script:Sandbox 'help-home'
+
+    # about_RayRunner: its command blocks, in order, in the same kind of folder.
+    $about = @(Get-AboutCommandBlock (Join-Path $script:RepoRoot 'module/en-US/about_RayRunner.help.txt') | ForEach-Object { @{ Name = $_.Name; Code = $_.Code; Skip = $false } })
+    $script:AboutOutcomes = Invoke-Snippets $about $script:Sandbox 'about-home'
 }
 
 AfterAll {
@@ -116,6 +136,14 @@ Describe 'Help examples' {
     It '<Name> runs as written' -ForEach $script:Examples -Skip:$false {
         if ($NeedsRay) { Set-ItResult -Skipped -Because 'it needs a Ray cluster, and there is none here'; return }
         $outcome = $script:HelpOutcomes[$Name]
+        $outcome.Errors | Should -BeNullOrEmpty
+        $outcome.FailedRuns | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'about_RayRunner' {
+    It '<Name> runs as written' -ForEach $script:AboutBlocks {
+        $outcome = $script:AboutOutcomes[$Name]
         $outcome.Errors | Should -BeNullOrEmpty
         $outcome.FailedRuns | Should -BeNullOrEmpty
     }

@@ -29,7 +29,7 @@ BeforeAll {
     # A result line the experiment prints as it is.
     function script:Line([string] $Json) { [ordered]@{ line = "RAYRUNNER_RESULT $Json" } }
 
-    . (Join-Path $PSScriptRoot 'Support/OtherPwsh.ps1')
+    . (Join-Path $PSScriptRoot 'ChildPwsh.ps1')
 }
 
 AfterAll {
@@ -162,7 +162,7 @@ Describe 'Tags' {
 
         # Another process, no connection: the tags come from the run store.
         $id = $tagged.RunId
-        $other = Invoke-OtherPwsh '-Command', "Import-Module '$script:ModulePath'; (Get-RayRun -Tag nightly).RunId; (Receive-RayRun -RunId $id).Tags -join ','"
+        $other = Invoke-ChildPwsh -Command "Import-Module '$script:ModulePath'; (Get-RayRun -Tag nightly).RunId; (Receive-RayRun -RunId $id).Tags -join ','"
         $other | Should -Be @($id, 'nightly,gpu-a')
     }
 }

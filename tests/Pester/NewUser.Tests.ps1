@@ -94,6 +94,13 @@ Describe 'Metrics' {
         "$warned" | Should -Match 'not numbers: loss=low'
     }
 
+    It 'warns once per call, not once per run, when every run of a sweep reports the same text metric' {
+        $results = 1..3 | ForEach-Object { Line ('{"metrics": {"loss": "low", "n": ' + $_ + '}}') } |
+            Invoke-RayExperiment -Entrypoint $script:Ep -WarningVariable warned 3>$null
+        $results.loss | Should -Be @('low', 'low', 'low')
+        @($warned) | Should -HaveCount 1
+    }
+
     It 'keeps metrics named like built-in properties reachable, and says where' {
         $r = Invoke-RayExperiment -Config (Line '{"metrics": {"Status": 3, "RunId": 7, "loss": 0.25}}') -Entrypoint $script:Ep -WarningVariable warned 3>$null
         $r.Status | Should -Be 'completed'

@@ -187,6 +187,7 @@ namespace RayRunner.PowerShell
         // --------------------------------------------------------------------------------------
 
         SweepAxes? _axes;
+        readonly HashSet<string> _warned = new HashSet<string>(StringComparer.Ordinal);
 
         /// <summary>
         /// Writes one result: the pipeline object (tags, the settings its sweep varies) after a
@@ -197,7 +198,8 @@ namespace RayRunner.PowerShell
         {
             _axes ??= new SweepAxes(sweepId => runs().Where(r => r.SweepId == sweepId).Select(r => r.Config));
             var shown = RayExperimentResult.From(result, tags, _axes);
-            foreach (var warning in shown.Warnings()) WriteWarning(warning);
+            foreach (var (key, text) in shown.Warnings())
+                if (_warned.Add(key)) WriteWarning(text);
             WriteObject(shown.ToPSObject());
         }
 

@@ -65,19 +65,25 @@ namespace RayRunner.PowerShell
         /// <summary>
         /// What the user should know about this result that the object alone would not say: metrics
         /// that were not numbers, metrics named like the result's own properties, and a completed run
-        /// whose result line was damaged. One sentence each, for Write-Warning.
+        /// whose result line was damaged. One sentence each, for Write-Warning, with a key that is the
+        /// same for runs with the same trouble (a sweep whose every run reports "loss": "low" is
+        /// worth one warning, not one per run).
         /// </summary>
-        internal IEnumerable<string> Warnings()
+        internal IEnumerable<(string Key, string Text)> Warnings()
         {
             if (TextMetricNames.Length > 0)
-                yield return $"Run {RunId} reported metrics that are not numbers: {string.Join(", ", TextMetricNames.Select(n => $"{n}={Metrics[n]}"))}. " +
-                             "They are kept as text, so they do not sort or average as numbers; report numbers in RAYRUNNER_RESULT to compare runs by them.";
+                yield return ("text:" + string.Join(",", TextMetricNames),
+                    $"Run {RunId} reported metrics that are not numbers: {string.Join(", ", TextMetricNames.Select(n => $"{n}={Metrics[n]}"))}. " +
+                    "They are kept as text, so they do not sort or average as numbers; report numbers in RAYRUNNER_RESULT to compare runs by them." +
+                    " (Later runs with the same metrics are not warned about again.)");
             var hidden = Metrics.Keys.Cast<string>().Where(OwnProperties.Contains).ToList();
             if (hidden.Count > 0)
-                yield return $"Run {RunId} reported metrics named like properties of the result ({string.Join(", ", hidden)}); " +
-                             $"the property keeps its meaning, and the metric is {string.Join(", ", hidden.Select(n => "$result.Metrics." + n))}.";
+                yield return ("hidden:" + string.Join(",", hidden),
+                    $"Run {RunId} reported metrics named like properties of the result ({string.Join(", ", hidden)}); " +
+                    $"the property keeps its meaning, and the metric is {string.Join(", ", hidden.Select(n => "$result.Metrics." + n))}." +
+                    " (Later runs with the same metrics are not warned about again.)");
             if (Status == RunStatus.Completed && !string.IsNullOrEmpty(ErrorMessage))
-                yield return $"Run {RunId} completed, but: {FirstLine(ErrorMessage!)}";
+                yield return ("completed-with-error:" + RunId, $"Run {RunId} completed, but: {FirstLine(ErrorMessage!)}");
         }
 
         static string FirstLine(string text)

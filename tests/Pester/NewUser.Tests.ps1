@@ -78,6 +78,7 @@ Describe 'A config too large for a command line' {
         $failed[0].FullyQualifiedErrorId | Should -BeLike 'ConfigInvalid,*'
         "$failed" | Should -Match "'data\.blob'"
         "$failed" | Should -Match 'file'
+        $failed[0].ErrorDetails.RecommendedAction | Should -Match "Save the value of 'data\.blob' to a file"
         Get-RayRun | Should -BeNullOrEmpty -Because 'nothing is recorded for a config that was refused'
     }
 }

@@ -98,7 +98,8 @@ namespace RayRunner.Core
                 $"{named} is too large to start a run with: a run's config travels on its command line and in the RAYRUNNER_TASK_INPUT " +
                 $"environment variable, and {Where} allows at most {limit} in one argument or variable. " +
                 "Write large data to a file and put the file's path in the config instead (for example @{ data_file = 'data/input.json' }); " +
-                "the experiment then reads the file.");
+                "the experiment then reads the file.",
+                advice: $"Save the value of '{(path.Length == 0 ? "the config" : path)}' to a file and pass the file's path in the config.");
         }
 
         /// <summary>The leaf setting whose value is longest (its key path and length), for the message.</summary>

@@ -142,7 +142,7 @@ namespace RayRunner.PowerShell
                 }
                 catch (ConfigValidationException ex)
                 {
-                    var located = new ConfigValidationException(ex.KeyPath, $"Config #{index}: {ex.Message}");
+                    var located = new ConfigValidationException(ex.KeyPath, $"Config #{index}: {ex.Message}", ex.Advice);
                     WriteError(ErrorMapper.From(located, ErrorIds.ConfigInvalid, item));
                 }
             }

@@ -23,7 +23,7 @@ namespace RayRunner.PowerShell
                 var where = string.IsNullOrEmpty(cve.KeyPath) ? "" : $" (key path: {cve.KeyPath})";
                 record.ErrorDetails = new ErrorDetails(cve.Message + where)
                 {
-                    RecommendedAction = "Fix the named setting: configs hold numbers, strings, booleans, null, lists and nested maps, with keys free of dots, '=', brackets and blanks.",
+                    RecommendedAction = cve.Advice ?? "Fix the named setting: configs hold numbers, strings, booleans, null, lists and nested maps, with keys free of dots, '=', brackets and blanks.",
                 };
             }
             else if (ex is ArgumentException arg && arg.ParamName != null)

@@ -21,19 +21,19 @@ namespace RayRunner.PowerShell
         {
             foreach (var id in RunId)
             {
-                // A run this session collected, or one another session started, still has its log
-                // (the local run's file in the run store, the Ray job's log): only its backend can read it.
+                // A collected run, or one another session started, is read through its record in the
+                // run store; only the backend that ran it has its log.
                 var run = Connection.Runs.Find(id);
                 if (run == null)
                 {
                     WriteRunNotFound(id);
                     continue;
                 }
-                if (!string.Equals(run.Backend, Connection.Backend.Name, StringComparison.OrdinalIgnoreCase))
+                if (!string.Equals(run.Backend, Connection.Backend.Name, StringComparison.Ordinal))
                 {
                     WriteError(ErrorMapper.Make(ErrorIds.LogNotAvailable, ErrorCategory.ObjectNotFound,
-                        $"Run '{id}' ran on the {run.Backend} backend, and this session is connected to the {Connection.Backend.Name} backend, which cannot read its log. " +
-                        $"Connect to the run's backend (Connect-RayCluster -Backend {Capitalized(run.Backend)}) to read it.", id));
+                        $"Run '{id}' ran on the {run.Backend} backend, but this session is connected to the {Connection.Backend.Name} backend at {Connection.Backend.Address}. " +
+                        $"Connect-RayCluster -Backend {run.Backend} to read its log.", id));
                     continue;
                 }
                 try
@@ -56,8 +56,6 @@ namespace RayRunner.PowerShell
                 }
             }
         }
-
-        static string Capitalized(string name) => name.Length == 0 ? name : char.ToUpperInvariant(name[0]) + name.Substring(1);
 
         static string[] SplitLines(string text)
         {

@@ -192,6 +192,32 @@ Describe 'Tab completion of -SweepId' {
     }
 }
 
+Describe 'HasToken with the token in RAY_AUTH_TOKEN' {
+    BeforeAll {
+        . (Join-Path $PSScriptRoot 'RayStandIn.Helpers.ps1')
+        $script:SavedToken = $env:RAY_AUTH_TOKEN
+        # A Ray dashboard (the stand-in program) that refuses requests without this token.
+        $script:Secured = Start-RayStandIn -Arguments '--token', 'from-the-environment'
+        $env:RAY_AUTH_TOKEN = 'from-the-environment'
+    }
+    AfterAll {
+        Disconnect-RayCluster -Confirm:$false
+        Stop-RayStandIn $script:Secured
+        $env:RAY_AUTH_TOKEN = $script:SavedToken
+    }
+
+    It 'says True when Ray''s own rules found a token, and never shows it' {
+        Disconnect-RayCluster -Confirm:$false
+        $cluster = Connect-RayCluster -Backend Ray -Address $script:Secured.Address -NoAutoStart
+        $cluster.HasToken | Should -BeTrue
+        (Get-RayCluster).HasToken | Should -BeTrue
+        ($cluster | Format-List * | Out-String) | Should -Not -Match 'from-the-environment'
+        # The token really went with the requests: the secured dashboard ran the job.
+        $r = Invoke-RayExperiment -Config @{ value = 3 } -Entrypoint "sh '$(Join-Path (Split-Path -Parent $PSScriptRoot) 'fixtures/ray/fake_experiment.sh')' {overrides}"
+        $r.Status | Should -Be 'completed' -Because $r.ErrorMessage
+    }
+}
+
 Describe 'Messages a user can act on' {
     BeforeAll { Reconnect | Out-Null }
 

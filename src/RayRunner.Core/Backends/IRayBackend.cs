@@ -104,6 +104,9 @@ namespace RayRunner.Core
         /// </summary>
         public Func<TaskRef, bool>? IsStranded { get; init; }
 
+        /// <summary>Requests carry a token (the caller's, or one the backend found by its own rules). Says nothing about the token itself.</summary>
+        public bool SendsToken { get; init; }
+
         /// <summary>The cluster this backend may start and stop (Ray's <c>ray start --head</c>); null when it manages none.</summary>
         public IClusterLifecycle? Cluster { get; init; }
     }

@@ -20,6 +20,8 @@ namespace RayRunner.Core
             var backend = setup.BuildBackend != null
                 ? await setup.BuildBackend(settings, cancellationToken).ConfigureAwait(false)
                 : await BackendFactory.CreateAsync(settings, setup.Warn, cancellationToken).ConfigureAwait(false);
+            if (!setup.CpusPerTaskGiven && backend.Name == Local.LocalProcessBackend.BackendName)
+                settings = settings with { NumCpusPerTask = 0 };
             try
             {
                 return await ExperimentRunner.CreateAsync(backend, new RayRunnerOptions

@@ -27,6 +27,13 @@ namespace RayRunner.Core
         /// </summary>
         public Func<BackendSettings, CancellationToken, Task<IRayBackend>>? BuildBackend { get; init; }
 
+        /// <summary>
+        /// False when the caller left the CPUs per run unset: on the local backend a run then
+        /// reserves none, so MaxConcurrent is the limit (runs that sleep or wait on I/O are not held
+        /// to the number of cores). Ray keeps its default of one CPU per run, which its scheduler needs.
+        /// </summary>
+        public bool CpusPerTaskGiven { get; init; } = true;
+
         /// <summary>Receives the one-line warning when Auto falls back to the local backend.</summary>
         public Action<string>? Warn { get; init; }
     }

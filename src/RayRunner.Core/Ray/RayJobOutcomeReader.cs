@@ -74,6 +74,7 @@ namespace RayRunner.Core.Ray
                 RunId = runId,
                 Status = status,
                 Metrics = parsed?.Metrics ?? new Dictionary<string, double>(),
+                TextMetrics = parsed?.TextMetrics.Count > 0 ? parsed.TextMetrics : null,
                 CheckpointUri = parsed?.CheckpointUri,
                 ErrorMessage = error,
                 StartedAt = started,

@@ -76,6 +76,7 @@ namespace RayRunner.Core
                 CompletedAt = output?.CompletedAt,
                 Output = output,
                 ObjectRef = run.Ref,
+                Tags = run.Spec.Input.AdditionalTags,
             };
         }
     }

@@ -17,6 +17,8 @@ namespace RayRunner.Core
         public DateTimeOffset? CompletedAt { get; init; }
         public TaskOutput? Output { get; init; }
         public TaskRef? ObjectRef { get; init; }
+        /// <summary>The tags the run was started with (RunRequest.Tags, -Tag); empty when none.</summary>
+        public IReadOnlyList<string> Tags { get; init; } = Array.Empty<string>();
 
         /// <summary>A run as its record in the store says it stands (no backend asked).</summary>
         public static RunSnapshot FromRecord(RunRecord record) => new RunSnapshot
@@ -32,13 +34,14 @@ namespace RayRunner.Core
             CompletedAt = record.Result?.CompletedAt,
             Output = record.Result,
             ObjectRef = record.ToTaskRef(),
+            Tags = record.Spec.Input?.AdditionalTags ?? Array.Empty<string>(),
         };
 
         /// <summary>The same run with another status (a fresher answer than the snapshot's).</summary>
         public RunSnapshot WithStatus(string status) => new RunSnapshot
         {
             RunId = RunId, SweepId = SweepId, Status = status, Backend = Backend, Entrypoint = Entrypoint, Config = Config,
-            SubmittedAt = SubmittedAt, StartedAt = StartedAt, CompletedAt = CompletedAt, Output = Output, ObjectRef = ObjectRef,
+            SubmittedAt = SubmittedAt, StartedAt = StartedAt, CompletedAt = CompletedAt, Output = Output, ObjectRef = ObjectRef, Tags = Tags,
         };
 
         /// <summary>The order every listing uses: oldest first, then by id.</summary>

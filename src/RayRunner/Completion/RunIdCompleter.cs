@@ -25,13 +25,13 @@ namespace RayRunner.PowerShell
         }
 
         /// <summary>The session's runs through its read view: the runner's, or without a connection the run store's (as Get-RayRun lists them).</summary>
-        static IReadOnlyList<RayRun> KnownRuns()
+        internal static IReadOnlyList<RayRun> KnownRuns()
         {
             try
             {
                 var view = (IRunView?)ModuleSession.Current?.Runner
                     ?? RunStoreReader.OpenExisting(HostSetup.StoreRootOf(HostSetup.ForCurrentRunspace()));
-                return view == null ? Array.Empty<RayRun>() : view.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: view.IsTracked(s.RunId))).ToList();
+                return view == null ? Array.Empty<RayRun>() : view.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: view.IsTracked(s.RunId), s.Tags)).ToList();
             }
             catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)
             {

@@ -3,7 +3,6 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using RayRunner.Core;
-using CoreRunner = RayRunner.Core.ExperimentRunner;
 
 namespace RayRunner.PowerShell
 {
@@ -13,7 +12,7 @@ namespace RayRunner.PowerShell
     /// </summary>
     internal sealed class ClusterConnection : IDisposable
     {
-        ClusterConnection(BackendSettings settings, CoreRunner runner)
+        ClusterConnection(BackendSettings settings, ExperimentRunner runner)
         {
             Settings = settings;
             Runner = runner;
@@ -22,7 +21,7 @@ namespace RayRunner.PowerShell
         }
 
         public BackendSettings Settings { get; }
-        public CoreRunner Runner { get; }
+        public ExperimentRunner Runner { get; }
         public IRayBackend Backend => Runner.Backend;
         public RunCatalog Runs { get; }
         public DateTime ConnectedAt { get; }
@@ -34,10 +33,16 @@ namespace RayRunner.PowerShell
         /// backend does that) and leaves nothing behind on failure. Runs are recorded under the
         /// host's store root ($RAYRUNNER_HOME by default), so every session and process sees them.
         /// </summary>
-        public static async Task<ClusterConnection> OpenAsync(BackendSettings settings, RunnerSetup host, Action<string> warn, CancellationToken cancellationToken)
+        /// <param name="cpusPerTaskGiven">
+        /// Whether the caller named the CPUs per run. When not, a local run reserves none: on this
+        /// machine MaxConcurrent is the limit a user sets (as -ThrottleLimit is), and counting one
+        /// CPU per run would quietly hold 8 runs that sleep or wait on I/O to the number of cores.
+        /// Ray keeps its own default of one CPU per run, which its scheduler needs.
+        /// </param>
+        public static async Task<ClusterConnection> OpenAsync(BackendSettings settings, bool cpusPerTaskGiven, RunnerSetup host, Action<string> warn, CancellationToken cancellationToken)
         {
-            var runner = await RunnerHost.OpenAsync(host with { Backend = settings, Warn = warn }, cancellationToken).ConfigureAwait(false);
-            return new ClusterConnection(settings, runner);
+            var runner = await RunnerHost.OpenAsync(host with { Backend = settings, CpusPerTaskGiven = cpusPerTaskGiven, Warn = warn }, cancellationToken).ConfigureAwait(false);
+            return new ClusterConnection(settings with { NumCpusPerTask = runner.NumCpusPerTask }, runner);
         }
 
         /// <summary>
@@ -59,6 +64,23 @@ namespace RayRunner.PowerShell
             return true;
         }
 
+        /// <summary>
+        /// Why fewer runs than MaxConcurrent run at once, in a sentence a user can act on; null when
+        /// MaxConcurrent is what they get.
+        /// </summary>
+        public string? CapacityWarning()
+        {
+            var atOnce = Runner.DispatchLimit;
+            if (atOnce >= Runner.MaxConcurrent) return null;
+            var cpus = Settings.NumCpus ?? Environment.ProcessorCount;
+            var reserves = Runner.NumGpusPerTask > 0
+                ? $"{Runner.NumCpusPerTask} CPU(s) and {Runner.NumGpusPerTask} GPU(s) (-NumCpusPerTask, -NumGpusPerTask)"
+                : $"{Runner.NumCpusPerTask} CPU(s) (-NumCpusPerTask)";
+            return $"The {Backend.Name} backend runs at most {atOnce} of these runs at once, not the {Runner.MaxConcurrent} that -MaxConcurrent allows: " +
+                   $"each run reserves {reserves} and this machine has {cpus} CPU(s). " +
+                   "For runs that are not CPU-bound, connect with -NumCpusPerTask 0; otherwise lower -MaxConcurrent to silence this warning.";
+        }
+
         static string Normalize(string? address) => (address ?? "").Trim().TrimEnd('/');
 
         /// <summary>Unfinished runs this connection tracks (runs of other sessions in the store do not tie it up).</summary>
@@ -70,10 +92,12 @@ namespace RayRunner.PowerShell
             Address = Backend.Address,
             RequestedBackend = Settings.Backend.ToString(),
             MaxConcurrent = Runner.MaxConcurrent,
+            RunsAtOnce = Runner.DispatchLimit,
             NumCpusPerTask = Runner.NumCpusPerTask,
             NumGpusPerTask = Runner.NumGpusPerTask,
             NoAutoStart = Settings.NoAutoStart,
-            HasToken = !string.IsNullOrEmpty(Settings.Token),
+            // The backend knows whether it sends a token (Ray also finds one in RAY_AUTH_TOKEN and files).
+            HasToken = Backend.Abilities.SendsToken || !string.IsNullOrEmpty(Settings.Token),
             IsConnected = !IsDisposed && Backend.IsInitialized,
             StartedByRayRunner = Backend.Abilities.Cluster?.StartedCluster == true,
             ActiveRuns = IsDisposed ? 0 : ActiveRunCount(),

@@ -4,7 +4,6 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using RayRunner.Core;
-using CoreRunner = RayRunner.Core.ExperimentRunner;
 
 namespace RayRunner.PowerShell
 {
@@ -16,15 +15,26 @@ namespace RayRunner.PowerShell
     /// </summary>
     internal sealed class RunCatalog
     {
-        readonly CoreRunner _runner;
+        readonly ExperimentRunner _runner;
 
-        public RunCatalog(CoreRunner runner) => _runner = runner;
+        public RunCatalog(ExperimentRunner runner) => _runner = runner;
 
         public bool IsTracked(string runId) => _runner.IsTracked(runId);
 
         /// <summary>All runs, oldest first.</summary>
-        public IReadOnlyList<RayRun> List() =>
-            _runner.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: _runner.IsTracked(s.RunId))).ToList();
+        public IReadOnlyList<RayRun> List()
+        {
+            return _runner.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: _runner.IsTracked(s.RunId), s.Tags)).ToList();
+        }
+
+        /// <summary>The tags the run was started with (-Tag).</summary>
+        public IReadOnlyList<string> TagsOf(string runId) => Store.TagsOf(runId);
+
+        internal static IReadOnlyList<string>? TagsIn(IReadOnlyDictionary<string, IReadOnlyList<string>> tags, string runId) =>
+            tags.TryGetValue(runId, out var found) ? found : null;
+
+        /// <summary>Every run as Core sees it (configs in Core's shape), oldest first.</summary>
+        public IReadOnlyList<RunSnapshot> Snapshots() => _runner.ListRuns();
 
         public IEnumerable<string> KnownRunIds() => _runner.ListRuns().Select(s => s.RunId);
 
@@ -32,14 +42,14 @@ namespace RayRunner.PowerShell
         public RayRun? Find(string runId)
         {
             var snapshot = _runner.GetRun(runId);
-            return snapshot == null ? null : RayRun.FromSnapshot(snapshot, tracked: _runner.IsTracked(runId));
+            return snapshot == null ? null : RayRun.FromSnapshot(snapshot, tracked: _runner.IsTracked(runId), snapshot.Tags);
         }
 
         /// <summary>A live run with its status asked of the backend (a snapshot only knows the last phase seen).</summary>
         public async Task<RayRun?> FindFreshAsync(string runId, CancellationToken cancellationToken)
         {
             var snapshot = await _runner.RefreshAsync(runId, cancellationToken).ConfigureAwait(false);
-            return snapshot == null ? null : RayRun.FromSnapshot(snapshot, tracked: _runner.IsTracked(runId));
+            return snapshot == null ? null : RayRun.FromSnapshot(snapshot, tracked: _runner.IsTracked(runId), snapshot.Tags);
         }
 
         /// <summary>Why this session cannot follow the run (unfinished, on another backend); null when it can.</summary>

@@ -46,7 +46,7 @@ namespace RayRunner.Tests.Unit.Module
                 BuildBackend = (settings, ct) =>
                 {
                     lock (ConnectSettings) ConnectSettings.Add(settings);
-                    return Task.FromResult<IRayBackend>(Backend);
+                    return BackendOverride?.Invoke(settings, ct) ?? Task.FromResult<IRayBackend>(Backend);
                 },
             };
             _sessionState = InitialSessionState.CreateDefault2();
@@ -57,6 +57,8 @@ namespace RayRunner.Tests.Unit.Module
         }
 
         public FakeRayBackend Backend { get; }
+        /// <summary>Builds another backend than the fake for this host's sessions (a real one over a stand-in); null for the fake.</summary>
+        public Func<BackendSettings, CancellationToken, Task<IRayBackend>>? BackendOverride { get; set; }
         public string StoreRoot { get; }
         /// <summary>Every BackendSettings the module asked the factory for.</summary>
         public List<BackendSettings> ConnectSettings { get; } = new();

@@ -76,6 +76,15 @@ namespace RayRunner.Core
             return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
         }
 
+        /// <summary>Any normalized config value (a list, a number, ...) as compact JSON, e.g. for one table cell.</summary>
+        public static string ValueToJson(object? value)
+        {
+            using var buffer = new System.IO.MemoryStream();
+            using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+                WriteConfigValue(writer, value);
+            return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+        }
+
         /// <summary>(De)serializes config maps in their normalized shape rather than as JsonElements.</summary>
         sealed class ConfigMapConverter : JsonConverter<IReadOnlyDictionary<string, object?>>
         {

@@ -26,6 +26,10 @@ namespace RayRunner.Core
                 WriteIndented = indented,
                 // Configs may carry any text; keep it readable in the store, and still valid JSON.
                 Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+                // A diverged run reports loss = Infinity or NaN (Python's json writes them bare). They
+                // are kept, as the strings "Infinity"/"NaN": refusing them made the result unwritable,
+                // so the run was never recorded as finished.
+                NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
             };
             options.Converters.Add(new ConfigMapConverter());
             options.Converters.Add(new TaskInputConverter());

@@ -19,6 +19,10 @@ namespace RayRunner.Core.Sweeps.Report
             if (present.Count > 0 && numbers.All(n => n is double d && !double.IsNaN(d) && !double.IsInfinity(d)))
             {
                 var ds = numbers.Select(n => n!.Value).ToList();
+                // A few whole numbers (seeds, epochs, layer counts) read best as their own ticks.
+                var distinct = ds.Distinct().OrderBy(d => d).ToList();
+                if (distinct.Count <= 12 && distinct.All(d => d == Math.Floor(d)))
+                    return new CategoryScale(distinct.Select(d => SweepValues.Text((object?)d)).ToList());
                 double min = ds.Min(), max = ds.Max();
                 if (min > 0 && max / min >= 100) return new LogScale(min, max);
                 return new LinearScale(min, max);

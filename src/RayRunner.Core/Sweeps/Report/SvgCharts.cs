@@ -39,7 +39,7 @@ namespace RayRunner.Core.Sweeps.Report
 
         static string N(double d) => d.ToString("0.##", CultureInfo.InvariantCulture);
         static string E(string s) => WebUtility.HtmlEncode(s);
-        static double X(double pos, int width = Width) => Left + pos * (width - Left - Right);
+        static double X(double pos, int width = Width, int right = Right) => Left + pos * (width - Left - right);
         static double Y(double pos) => Top + (1 - pos) * (Height - Top - Bottom);
 
         /// <summary>The metric in finishing order, with the best-so-far line.</summary>
@@ -89,10 +89,12 @@ namespace RayRunner.Core.Sweeps.Report
         {
             var axes = parameters.Select(p => (Name: p, Scale: PlotScale.For(runs.Select(r => r.Parameters.TryGetValue(p, out var v) ? v : null)))).ToList();
             axes.Add((metric, yScale));
-            var width = Math.Max(Width, 130 * axes.Count);
+            // Wide enough to show at about its own size on a laptop screen (the page caps it at 1100 px).
+            var width = Math.Max(960, 170 * axes.Count);
             var sb = new StringBuilder();
             sb.Append($"<svg class=\"chart pc\" viewBox=\"0 0 {width} {Height}\" role=\"img\" aria-label=\"{E("parallel coordinates of " + string.Join(", ", axes.Select(a => a.Name)))}\" xmlns=\"http://www.w3.org/2000/svg\">");
-            double AxisX(int i) => axes.Count == 1 ? width / 2.0 : X((double)i / (axes.Count - 1), width);
+            // Room on the right for the last axis' tick labels, which sit right of their axis.
+            double AxisX(int i) => axes.Count == 1 ? width / 2.0 : X((double)i / (axes.Count - 1), width, 80);
 
             var ranked = (maximize ? runs.OrderBy(r => r.Value) : runs.OrderByDescending(r => r.Value)).ToList(); // worst first, best drawn last (on top)
             for (var k = 0; k < ranked.Count; k++)
@@ -116,7 +118,6 @@ namespace RayRunner.Core.Sweeps.Report
                     sb.Append($"<text x=\"{N(x + 4)}\" y=\"{N(Y(pos) + 3)}\" class=\"tick\">{E(label)}</text>");
                 sb.Append($"<text x=\"{N(x)}\" y=\"{Height - 18}\" text-anchor=\"middle\" class=\"axis-title\">{E(axes[i].Name + axes[i].Scale.Describe)}</text>");
             }
-            sb.Append($"<text x=\"{width - Right}\" y=\"{Height - 4}\" text-anchor=\"end\" class=\"tick\">darker = better; orange = best</text>");
             return Close(sb);
         }
 

@@ -81,14 +81,14 @@ namespace RayRunner.Core.Sweeps.Report
                 return;
             }
             var yScale = PlotScale.For(runs.Select(r => (object?)r.Value));
-            sb.Append("<figure>").Append(SvgCharts.History(runs, s.Metric, s.Maximize, yScale)).Append($"<figcaption>{E(s.Metric)} of each completed run in the order runs finished; the line is the best so far.</figcaption></figure>");
-            if (swept.Count > 0)
+            sb.Append("<div class=\"grid\"><figure>").Append(SvgCharts.History(runs, s.Metric, s.Maximize, yScale)).Append($"<figcaption>{E(s.Metric)} of each completed run in the order runs finished; the line is the best so far.</figcaption></figure>");
+            if (swept.Count == 0) sb.Append("</div>");
+            else
             {
-                sb.Append("<div class=\"grid\">");
                 foreach (var p in swept)
                     sb.Append("<figure>").Append(SvgCharts.Against(runs, p, s.Metric, yScale)).Append($"<figcaption>{E(s.Metric)} against {E(p)}</figcaption></figure>");
                 sb.Append("</div><figure class=\"wide\">").Append(SvgCharts.ParallelCoordinates(runs, swept, s.Metric, s.Maximize, yScale))
-                  .Append("<figcaption>Parallel coordinates: each line is a run, through its value of every swept parameter to its metric.</figcaption></figure>");
+                  .Append("<figcaption>Parallel coordinates: each line is a run, through its value of every swept parameter to its metric; darker lines are better runs, the orange line is the best.</figcaption></figure>");
             }
             sb.Append("</section>");
         }

@@ -18,7 +18,7 @@ namespace RayRunner.Tests.Unit.Module
         {
             "Connect-RayCluster", "Disconnect-RayCluster", "Get-RayCluster", "Start-RayExperiment", "Invoke-RayExperiment",
             "Get-RayRun", "Get-RayRunStatus", "Wait-RayRun", "Receive-RayRun", "Get-RayRunLog", "Stop-RayRun", "Remove-RayRun",
-            "Resume-RaySweep",
+            "Resume-RaySweep", "New-RaySweep", "Measure-RaySweep", "ConvertTo-RayResultTable", "Export-RaySweepReport",
         };
 
         static Dictionary<string, object?> Manifest => new() { ["manifest"] = ModuleHost.ManifestPath };

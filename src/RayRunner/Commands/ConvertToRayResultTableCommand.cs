@@ -14,6 +14,13 @@ namespace RayRunner.PowerShell
     [OutputType(typeof(PSObject))]
     public sealed class ConvertToRayResultTableCommand : SweepResultsCmdlet
     {
+        /// <summary>
+        /// The rows' type name. Deliberately not in <see cref="TypeNames"/> and without a view: a
+        /// row's columns are the sweep's own settings and metrics, so PowerShell's default
+        /// (every property) is the right display.
+        /// </summary>
+        public const string RowTypeName = "RayRunner.ResultRow";
+
         protected override void EndProcessing()
         {
             GatherFromStore();
@@ -21,7 +28,7 @@ namespace RayRunner.PowerShell
             foreach (var result in table.Results)
             {
                 var row = new PSObject();
-                row.TypeNames.Insert(0, TypeNames.ResultRow);
+                row.TypeNames.Insert(0, RowTypeName);
                 foreach (var cell in table.Row(result))
                 {
                     var value = cell.Value is DateTimeOffset t ? t.LocalDateTime : cell.Value;

@@ -80,16 +80,6 @@ namespace RayRunner.PowerShell
             return pso;
         }
 
-        /// <summary>
-        /// The properties Format-Table and Format-List show by default, set on the object itself
-        /// (PSStandardMembers) so a new output type needs no entry in the shared format file.
-        /// </summary>
-        public static void SetDefaultDisplay(PSObject pso, string[] properties)
-        {
-            var set = new PSPropertySet("DefaultDisplayPropertySet", properties);
-            pso.Members.Add(new PSMemberSet("PSStandardMembers", new PSMemberInfo[] { set }));
-        }
-
         public static string? AsText(object? value) => Unwrap(value) switch
         {
             null => null,

@@ -38,7 +38,6 @@ namespace RayRunner.PowerShell
 
         public override string ToString() => Label;
 
-        static readonly string[] DefaultColumns = { nameof(Index), nameof(Label), nameof(ConfigHash) };
 
         internal PSObject ToPSObject(string? entrypoint, string? workingDirectory)
         {
@@ -46,7 +45,6 @@ namespace RayRunner.PowerShell
             // Only when the sweep file has them: a null Entrypoint would fail binding instead of asking for -Entrypoint.
             if (entrypoint != null) pso.Properties.Add(new PSNoteProperty("Entrypoint", entrypoint));
             if (workingDirectory != null) pso.Properties.Add(new PSNoteProperty("WorkingDirectory", workingDirectory));
-            PSValues.SetDefaultDisplay(pso, DefaultColumns);
             return pso;
         }
     }

@@ -50,16 +50,10 @@ namespace RayRunner.PowerShell
             BestRun = bestRun,
         };
 
-        static readonly string[] DefaultColumns =
-        {
-            nameof(SweepId), nameof(Total), nameof(Completed), nameof(Failed), nameof(SuccessRate),
-            nameof(MeanDuration), nameof(TotalDuration), nameof(StartedAt), nameof(EndedAt), nameof(Metric), nameof(Goal), nameof(BestRunId), nameof(BestValue),
-        };
 
         internal PSObject ToPSObject()
         {
             var pso = PSValues.WithTypeName(this, TypeNames.SweepSummary);
-            PSValues.SetDefaultDisplay(pso, DefaultColumns);
             return pso;
         }
     }

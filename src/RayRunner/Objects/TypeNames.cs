@@ -13,6 +13,5 @@ namespace RayRunner.PowerShell
         public const string RunStatus = "RayRunner.RunStatus";
         public const string SweepConfig = "RayRunner.SweepConfig";
         public const string SweepSummary = "RayRunner.SweepSummary";
-        public const string ResultRow = "RayRunner.ResultRow";
     }
 }

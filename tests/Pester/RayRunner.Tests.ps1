@@ -10,6 +10,7 @@
 #>
 
 BeforeAll {
+    . (Join-Path $PSScriptRoot 'ChildPwsh.ps1')
     $repoRoot = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
     $script:ModulePath = if ($env:RAYRUNNER_MODULE_PATH) { $env:RAYRUNNER_MODULE_PATH } else { Join-Path $repoRoot 'out/RayRunner/RayRunner.psd1' }
     $script:SavedHome = $env:RAYRUNNER_HOME
@@ -197,9 +198,10 @@ Describe 'Running experiments' -Tag 'LocalBackend' {
     It 'shows runs in the default table view' {
         $run = Start-RayExperiment -Config @{ lr = 0.1 } -Entrypoint $script:Ep -RunId view-run
         $table = $run | Format-Table | Out-String -Width 250
-        $table | Should -Match 'RunId\s+SweepId\s+Status\s+Backend\s+Submitted\s+Duration\s+Entrypoint'
+        $table | Should -Match 'RunId\s+SweepId\s+Status\s+Submitted\s+Duration\s+Entrypoint'
         $result = $run | Receive-RayRun -Wait
-        ($result | Format-Table | Out-String -Width 250) | Should -Match 'acc=0\.9, loss=1'
+        # Metrics in the order the run reported them (tests/Pester/assets/experiment.py: loss, then acc).
+        ($result | Format-Table | Out-String -Width 250) | Should -Match 'loss=1, acc=0\.9'
     }
 
     It 'reports a timeout as status timeout' {
@@ -317,7 +319,7 @@ $runs.RunId
             $env:RR_TEST_MODULE = $script:ModulePath
             $env:RR_TEST_EP = $script:Ep
             try {
-                $ids = & (Get-Process -Id $PID).Path -NoProfile -NonInteractive -File $script:Child -SweepId $SweepId -MaxConcurrent $MaxConcurrent -CountFile $CountFile -Sleep $Sleep
+                $ids = Invoke-ChildPwsh -File $script:Child -SweepId $SweepId -MaxConcurrent $MaxConcurrent -CountFile $CountFile -Sleep $Sleep
                 $LASTEXITCODE | Should -Be 0 -Because "the child process failed: $ids"
                 $ids
             }

@@ -41,12 +41,12 @@ namespace RayRunner.PowerShell
 
             // Collected first, written after: every result gets every metric of the sweep as a
             // property (null where a run has none), so Export-Csv keeps all columns.
-            var results = new List<RayExperimentResult>(ids.Count);
+            var results = new List<(ExperimentResult Result, IReadOnlyList<string> Tags)>(ids.Count);
             foreach (var id in ids)
             {
                 try
                 {
-                    results.Add(RayExperimentResult.From(Await(connection.Runs.GetResultAsync(id, StopToken))));
+                    results.Add((Await(connection.Runs.GetResultAsync(id, StopToken)), connection.Runs.TagsOf(id)));
                 }
                 catch (PipelineStoppedException)
                 {
@@ -59,8 +59,8 @@ namespace RayRunner.PowerShell
                 // tmgg's run_sweep drops finished runs from tracking; the store keeps their record.
                 connection.Runs.Forget(id);
             }
-            var allMetrics = results.SelectMany(r => r.Metrics.Keys.Cast<string>()).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-            foreach (var result in results) WriteObject(result.ToPSObject(allMetrics));
+            var allMetrics = results.SelectMany(r => r.Result.Metrics.Keys.Concat(r.Result.TextMetrics.Keys)).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+            foreach (var (result, tags) in results) WriteResult(result, tags, connection.Runs.Snapshots, allMetrics);
         }
 
         static void CancelStarted(ClusterConnection connection, IReadOnlyList<string> ids)

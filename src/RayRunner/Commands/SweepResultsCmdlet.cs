@@ -20,7 +20,8 @@ namespace RayRunner.PowerShell
 
         /// <summary>Read every run of this sweep from the run store instead of the pipeline.</summary>
         [Parameter(Mandatory = true, ParameterSetName = "Store")]
-        [ValidatePattern(RunIds.Pattern)]
+        [ValidateRunId("sweep id")]
+        [ArgumentCompleter(typeof(SweepIdCompleter))]
         public string? SweepId { get; set; }
 
         readonly List<(ExperimentResult Result, PSObject? Original)> _results = new List<(ExperimentResult, PSObject?)>();

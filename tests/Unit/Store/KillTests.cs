@@ -4,7 +4,6 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
-using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using RayRunner.CrashHost;
@@ -13,6 +12,7 @@ using RayRunner.Core.Local;
 using RayRunner.Core.Ray;
 using RayRunner.Tests.Unit.Ray;
 using RayRunner.Tests.Unit.Ray.StandIn;
+using RayRunner.Tests.Unit.Local;
 using Xunit;
 using CoreRunner = RayRunner.Core.RayRunner;
 
@@ -131,9 +131,6 @@ namespace RayRunner.Tests.Unit.Store
 
         string StorePath => _temp.Sub("store");
 
-        // The files backend reads /proc; the experiment is a POSIX shell script for every backend.
-        static bool CanRun => RuntimeInformation.IsOSPlatform(OSPlatform.Linux);
-
         async Task<KillTestBackend> Backend(string name)
         {
             var work = _temp.Sub("work");
@@ -169,13 +166,12 @@ namespace RayRunner.Tests.Unit.Store
                 Entrypoint = Program.ExperimentEntrypoint(backend.Work),
             });
 
-        [Theory]
+        [LinuxTheory] // the files backend reads /proc; the experiment is a POSIX shell script for every backend
         [InlineData("files")]
         [InlineData("local")]
         [InlineData("ray")]
         public async Task HostKilledMidSweepThenAnotherProcessCollectsAllFiftyResults(string backendName)
         {
-            if (!CanRun) return;
             using var backend = await Backend(backendName);
             var host = StartHost(backend, "sweep", "--sweep", "kill50", "--count", "50", "--max-concurrent", "4", "--delay", "0.3");
 
@@ -198,7 +194,7 @@ namespace RayRunner.Tests.Unit.Store
             Assert.All(new FileRunStore(StorePath).List(), r => Assert.Equal(RunStatus.Completed, r.Status));
         }
 
-        [Theory]
+        [LinuxTheory] // the files backend reads /proc; the experiment is a POSIX shell script for every backend
         [InlineData("files", "before-submit")]
         [InlineData("files", "after-submit")]
         [InlineData("local", "before-submit")]
@@ -207,7 +203,6 @@ namespace RayRunner.Tests.Unit.Store
         [InlineData("ray", "after-submit")]
         public async Task CrashBetweenRecordedAndSubmittedNeitherLosesNorDuplicatesTheRun(string backendName, string dieAt)
         {
-            if (!CanRun) return;
             using var backend = await Backend(backendName);
             var host = StartHost(backend, "sweep", "--sweep", "crash", "--count", "6", "--max-concurrent", "2", "--delay", "0.5",
                 "--die-at", dieAt, "--die-on-submission", "3");
@@ -237,13 +232,12 @@ namespace RayRunner.Tests.Unit.Store
             Assert.All(ids, id => AssertRanOnce(backend, id));
         }
 
-        [Theory]
+        [LinuxTheory] // the files backend reads /proc; the experiment is a POSIX shell script for every backend
         [InlineData("files")]
         [InlineData("local")]
         [InlineData("ray")]
         public async Task TwoProcessesResumingAtOnceDispatchEachQueuedRunExactlyOnce(string backendName)
         {
-            if (!CanRun) return;
             using var backend = await Backend(backendName);
             var store = new FileRunStore(StorePath);
             var ids = Enumerable.Range(0, 20).Select(i => "orphan" + i.ToString("D2")).ToList();
@@ -270,13 +264,12 @@ namespace RayRunner.Tests.Unit.Store
             Assert.All(new FileRunStore(StorePath).List(), r => Assert.Equal(RunStatus.Completed, r.Status));
         }
 
-        [Theory]
+        [LinuxTheory] // the files backend reads /proc; the experiment is a POSIX shell script for every backend
         [InlineData("files")]
         [InlineData("local")]
         [InlineData("ray")]
         public async Task GarbageInTheStoreIsReportedAndSkippedByAnotherProcess(string backendName)
         {
-            if (!CanRun) return;
             using var backend = await Backend(backendName);
             var first = StartHost(backend, "sweep", "--sweep", "junk", "--count", "3", "--delay", "0");
             await first.WaitForLinesAsync(l => l == "done", 1, Bound);

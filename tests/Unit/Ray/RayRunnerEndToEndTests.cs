@@ -59,7 +59,9 @@ namespace RayRunner.Tests.Unit.Ray
             // Cancel: the job is stopped at Ray and the run is cancelled.
             var slow = await runner.SpawnExperimentAsync(new Dictionary<string, object?> { ["sleep"] = 60L }, new RunRequest(), cts.Token);
             await RayJobsBackendTests.WaitForStatus(standIn, slow.RunId, "RUNNING");
-            Assert.Equal(RunStatus.Running, await runner.GetStatusAsync(slow.RunId, cts.Token));
+            // Ray moves PENDING to RUNNING after submit answered; the runner sees it on its poller's next look.
+            var status = await RayTestSupport.EventuallyAsync(() => runner.GetStatusAsync(slow.RunId, cts.Token), s => s == RunStatus.Running, TimeSpan.FromSeconds(5));
+            Assert.Equal(RunStatus.Running, status);
             Assert.True(await runner.CancelAsync(slow.RunId, cts.Token));
             Assert.Equal("STOPPED", (await standIn.WaitForEndAsync(slow.RunId, Generous)).Status);
 

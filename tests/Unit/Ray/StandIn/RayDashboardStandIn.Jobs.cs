@@ -199,7 +199,9 @@ namespace RayRunner.Tests.Unit.Ray.StandIn
                 };
                 if (StandInSignals.Setsid != null) psi.ArgumentList.Add("/bin/sh");
                 psi.ArgumentList.Add("-c");
-                psi.ArgumentList.Add(job.Entrypoint);
+                // Ray's supervisor gives the driver one file for stdout and stderr, so their order is
+                // kept; two pipes pumped apart would interleave them at random.
+                psi.ArgumentList.Add("exec 2>&1\n" + job.Entrypoint);
                 foreach (var kv in job.EnvVars) psi.Environment[kv.Key] = kv.Value;
                 psi.Environment["RAY_ADDRESS"] = "127.0.0.1:6379";
                 psi.Environment["PYTHONUNBUFFERED"] = "1";

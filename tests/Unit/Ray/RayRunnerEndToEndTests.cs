@@ -50,6 +50,7 @@ namespace RayRunner.Tests.Unit.Ray
             Assert.True(standIn.MaxActive <= 3, $"at most MaxConcurrent jobs are handed to Ray at once, saw {standIn.MaxActive}");
             Assert.Equal(3, standIn.MaxActive);
             Assert.Equal(8, standIn.JobsCreated.Count);
+            Assert.Empty(standIn.DuplicateSubmits); // no run was posted again after Ray had it
             // The overrides reached the experiment as Hydra arguments through Ray's /bin/sh -c.
             Assert.Contains("model.layers=7", standIn.Job(spawned[7].RunId)!.Entrypoint);
 

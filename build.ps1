@@ -8,15 +8,19 @@
       Build    dotnet build of the solution with warnings as errors. The build itself stages the
                importable module into out/RayRunner/ (an MSBuild target in src/RayRunner), so a
                plain `dotnet build` does the same on machines without pwsh.
-      Test     Build, then the xUnit suite (results: out/TestResults/unit.trx) and, when Pester 5
-               is installed, the Pester suite in a child pwsh process (results:
-               out/TestResults/pester.xml, NUnit or JUnit XML).
+      Test     The README's test command. Build; compile Core and the module against .NET Framework
+               4.7.2 (the Windows PowerShell 5.1 check); restore Pester (pinned, from NuGet); run the
+               xUnit suite (out/TestResults/unit.trx, a hung test fails within -HangTimeout) and the
+               Pester suite in a child pwsh (out/TestResults/pester.xml); end with one line
+               "N passed, N failed" counted from both result files. Exits 1 when anything failed.
       Package  Build in Release and zip out/RayRunner into out/RayRunner-<version>.zip.
       Demo     Build, then run samples/quickstart.ps1 (or a small sweep of the Pester test
                experiment when the sample is not there) against the staged module.
 
 .EXAMPLE
-    ./build.ps1 -Task Build, Test
+    dotnet tool restore; dotnet pwsh ./build.ps1 -Task Test
+
+    Installs the pinned pwsh (a local dotnet tool) and runs both suites: what CI runs.
 
 .EXAMPLE
     ./build.ps1 -Task Package -Configuration Release
@@ -29,11 +33,11 @@ param(
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Debug',
 
-    [ValidateSet('NUnitXml', 'JUnitXml')]
-    [string] $TestResultFormat = 'NUnitXml',
-
     # Run only the Pester tests that do not need the given tags, e.g. -ExcludePesterTag LocalBackend.
-    [string[]] $ExcludePesterTag = @()
+    [string[]] $ExcludePesterTag = @(),
+
+    # How long one xUnit test may run before the blame collector kills the run and names it.
+    [string] $HangTimeout = '5m'
 )
 
 $ErrorActionPreference = 'Stop'
@@ -52,11 +56,16 @@ function Invoke-Native {
     if ($LASTEXITCODE -ne 0) { throw "'$Command $($Arguments -join ' ')' failed with exit code $LASTEXITCODE." }
 }
 
-function Find-Pwsh {
-    # The Pester suite runs in a child process: the build's own process must not load RayRunner.dll
-    # (on Windows that would lock the file against the next build).
+function Get-ChildPwsh {
+    # The pwsh that runs this script, to start child sessions: the Pester suite runs in one, so the
+    # build's own process never loads RayRunner.dll (on Windows that would lock it against the next
+    # build). $PSHOME holds the apphost in every install; under the dotnet tool, the process path is
+    # `dotnet`, not pwsh. Windows PowerShell 5.1 (powershell.exe) cannot run Pester's suite (#Requires 7).
+    $exe = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
+    if ($PSVersionTable.PSEdition -eq 'Core' -and (Test-Path -LiteralPath $exe)) { return $exe }
     $found = Get-Command pwsh -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
-    if ($found) { $found.Source } else { $null }
+    if ($found) { return $found.Source }
+    throw 'The Pester suite needs PowerShell 7: run this script as `dotnet tool restore; dotnet pwsh ./build.ps1 -Task Test`.'
 }
 
 function Invoke-BuildTask {
@@ -67,36 +76,82 @@ function Invoke-BuildTask {
     Write-Host "Module staged in $StagedModule" -ForegroundColor Green
 }
 
-function Invoke-TestTask {
-    Invoke-BuildTask
-    New-Item -ItemType Directory -Force -Path $ResultsDir | Out-Null
-    Invoke-Native dotnet @('test', (Join-Path $RepoRoot 'tests/Unit'), '-c', $Configuration, '--no-build', '--nologo',
-        '--logger', 'trx;LogFileName=unit.trx', '--results-directory', $ResultsDir)
+function Get-PesterModulePath {
+    # Pester comes from NuGet (there is no PowerShell Gallery on our machines), pinned by
+    # build/tools/PesterRestore.csproj and restored into out/tools/packages; its module is in tools/.
+    $project = Join-Path $RepoRoot 'build/tools/PesterRestore.csproj'
+    Invoke-Native dotnet @('restore', $project, '--nologo', '-v', 'q')
+    $version = ([xml](Get-Content -Raw $project)).Project.ItemGroup.PackageDownload.Version.Trim('[', ']')
+    $psd1 = Join-Path $RepoRoot "out/tools/packages/pester/$version/tools/Pester.psd1"
+    if (-not (Test-Path $psd1)) { throw "Pester $version was restored, but its module is not at $psd1." }
+    $psd1
+}
 
-    $pwsh = Find-Pwsh
-    $pester = Get-Module Pester -ListAvailable | Where-Object { $_.Version -ge [version]'5.0' } | Sort-Object Version -Descending | Select-Object -First 1
-    if (-not $pwsh -or -not $pester) {
-        Write-Warning 'Pester 5 (or pwsh) is not installed: the Pester suite was skipped. The xUnit suite still parses every Pester file.'
-        return
+function Get-TestCounts {
+    # Passed and failed from the result files themselves, never from console output.
+    param([string] $Trx, [string] $PesterXml)
+    $passed = 0; $failed = 0
+    if (Test-Path $Trx) {
+        $c = ([xml](Get-Content -Raw $Trx)).TestRun.ResultSummary.Counters
+        $passed += [int]$c.passed
+        $failed += [int]$c.total - [int]$c.passed - [int]$c.notExecuted
     }
-    $resultFile = Join-Path $ResultsDir 'pester.xml'
+    else { Write-Warning "xUnit wrote no result file ($Trx)."; $failed++ }
+    if (Test-Path $PesterXml) {
+        $r = ([xml](Get-Content -Raw $PesterXml)).'test-results'
+        $bad = [int]$r.errors + [int]$r.failures + [int]$r.invalid
+        $passed += [int]$r.total - $bad - [int]$r.'not-run' - [int]$r.inconclusive - [int]$r.ignored - [int]$r.skipped
+        $failed += $bad
+    }
+    else { Write-Warning "Pester wrote no result file ($PesterXml)."; $failed++ }
+    [pscustomobject]@{ Passed = $passed; Failed = $failed }
+}
+
+function Invoke-TestTask {
+    # The README's test command: both suites, one closing line "N passed, N failed". Each suite runs
+    # even when the other failed; the script fails when anything did.
+    Invoke-BuildTask
+    # Windows PowerShell 5.1 cannot run here: compile Core and the module against .NET Framework 4.7.2.
+    Invoke-Native dotnet @('build', (Join-Path $RepoRoot 'src/RayRunner/RayRunner.csproj'), '-c', $Configuration,
+        '-p:NetFxCheck=true', '-warnaserror', '-nologo', '-v', 'q')
+    $pester = Get-PesterModulePath
+    $pwsh = Get-ChildPwsh
+    if (Test-Path $ResultsDir) { Remove-Item -Recurse -Force $ResultsDir }
+    New-Item -ItemType Directory -Force -Path $ResultsDir | Out-Null
+    $trx = Join-Path $ResultsDir 'unit.trx'
+    $pesterXml = Join-Path $ResultsDir 'pester.xml'
+    $failures = @()
+
+    # A hang fails the run within minutes and names the test (the blame collector), never the CI limit.
+    & dotnet test (Join-Path $RepoRoot 'tests/Unit') -c $Configuration --no-build --nologo `
+        --logger 'trx;LogFileName=unit.trx' --logger 'console;verbosity=normal' --results-directory $ResultsDir `
+        --blame-hang-timeout $HangTimeout --blame-hang-dump-type none
+    if ($LASTEXITCODE -ne 0) { $failures += "xUnit (exit code $LASTEXITCODE)" }
+
     $exclude = ($ExcludePesterTag | ForEach-Object { "'$_'" }) -join ','
     $script = @"
 `$ErrorActionPreference = 'Stop'
-Import-Module Pester -MinimumVersion 5.0
+Import-Module '$pester'
 `$config = New-PesterConfiguration
 `$config.Run.Path = '$(Join-Path $RepoRoot 'tests/Pester')'
 `$config.Run.Exit = `$true
 `$config.Filter.ExcludeTag = @($exclude)
 `$config.Output.Verbosity = 'Detailed'
 `$config.TestResult.Enabled = `$true
-`$config.TestResult.OutputFormat = '$TestResultFormat'
-`$config.TestResult.OutputPath = '$resultFile'
+`$config.TestResult.OutputFormat = 'NUnitXml'
+`$config.TestResult.OutputPath = '$pesterXml'
 `$env:RAYRUNNER_MODULE_PATH = '$(Join-Path $StagedModule 'RayRunner.psd1')'
 Invoke-Pester -Configuration `$config
 "@
-    Invoke-Native $pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
-    Write-Host "Pester results: $resultFile" -ForegroundColor Green
+    & $pwsh -NoProfile -NonInteractive -Command $script
+    if ($LASTEXITCODE -ne 0) { $failures += "Pester (exit code $LASTEXITCODE)" }
+
+    $counts = Get-TestCounts -Trx $trx -PesterXml $pesterXml
+    Write-Host "Results: $ResultsDir"
+    if ($failures) { Write-Host ("Failed: " + ($failures -join ', ')) -ForegroundColor Red }
+    # The closing line CI reads: nothing may be printed after it.
+    Write-Host "$($counts.Passed) passed, $($counts.Failed) failed"
+    if ($failures -or $counts.Failed -gt 0 -or $counts.Passed -eq 0) { exit 1 }
 }
 
 function Invoke-PackageTask {
@@ -113,8 +168,7 @@ function Invoke-PackageTask {
 
 function Invoke-DemoTask {
     Invoke-BuildTask
-    $pwsh = Find-Pwsh
-    if (-not $pwsh) { throw 'The demo needs pwsh on PATH (or run the sample host described in the README).' }
+    $pwsh = Get-ChildPwsh
     $quickstart = Join-Path $RepoRoot 'samples/quickstart.ps1'
     if (Test-Path $quickstart) {
         Invoke-Native $pwsh @('-NoProfile', '-File', $quickstart)

@@ -10,6 +10,7 @@
 #>
 
 BeforeAll {
+    . (Join-Path $PSScriptRoot 'ChildPwsh.ps1')
     $repoRoot = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
     $script:ModulePath = if ($env:RAYRUNNER_MODULE_PATH) { $env:RAYRUNNER_MODULE_PATH } else { Join-Path $repoRoot 'out/RayRunner/RayRunner.psd1' }
     $script:SavedHome = $env:RAYRUNNER_HOME
@@ -321,7 +322,7 @@ $runs.RunId
             $env:RR_TEST_MODULE = $script:ModulePath
             $env:RR_TEST_EP = $script:Ep
             try {
-                $ids = & (Get-Process -Id $PID).Path -NoProfile -NonInteractive -File $script:Child -SweepId $SweepId -MaxConcurrent $MaxConcurrent -CountFile $CountFile -Sleep $Sleep
+                $ids = Invoke-ChildPwsh -File $script:Child -SweepId $SweepId -MaxConcurrent $MaxConcurrent -CountFile $CountFile -Sleep $Sleep
                 $LASTEXITCODE | Should -Be 0 -Because "the child process failed: $ids"
                 $ids
             }

@@ -470,7 +470,10 @@ namespace RayRunner.Core.Local
         /// <summary>The pid of the launch that claimed the run when this run's own process lost the claim (ran nothing), else null.</summary>
         static int? LostTheClaim(LocalRun run)
         {
-            if (run.Mode != LaunchMode.Detached || run.Files.ReadExit() != null) return null;
+            // Not "no exit file yet": the winner may already have finished and written it by the time
+            // this launch ran (a slow host), and the run must still point at the winner. A command of
+            // the user's that exits 75 is told apart by the claim: then it holds this launch's own pid.
+            if (run.Mode != LaunchMode.Detached) return null;
             if (ExitCodeOf(run.Process!) != ProcessLauncher.LostClaimExitCode) return null;
             var claimer = run.Files.ReadStartedPid();
             // The winner creates the claim file and then writes its pid: give that write a moment.

@@ -21,11 +21,19 @@ namespace RayRunner.PowerShell
         {
             foreach (var id in RunId)
             {
-                if (!Connection.Runs.IsTracked(id))
+                // A collected run, or one another session started, is read through its record in the
+                // run store; only the backend that ran it has its log.
+                var run = Connection.Runs.Find(id);
+                if (run == null)
                 {
-                    if (Connection.Runs.Find(id) == null) WriteRunNotFound(id);
-                    else WriteError(ErrorMapper.Make(ErrorIds.LogNotAvailable, ErrorCategory.ObjectNotFound,
-                        $"Run '{id}' is no longer tracked by this session (it was collected, cancelled or started elsewhere), so its log cannot be read here.", id));
+                    WriteRunNotFound(id);
+                    continue;
+                }
+                if (!string.Equals(run.Backend, Connection.Backend.Name, StringComparison.Ordinal))
+                {
+                    WriteError(ErrorMapper.Make(ErrorIds.LogNotAvailable, ErrorCategory.ObjectNotFound,
+                        $"Run '{id}' ran on the {run.Backend} backend, but this session is connected to the {Connection.Backend.Name} backend at {Connection.Backend.Address}. " +
+                        $"Connect-RayCluster -Backend {run.Backend} to read its log.", id));
                     continue;
                 }
                 try

@@ -80,5 +80,35 @@ namespace RayRunner.Tests.Unit.Local
             Assert.Equal(winner.Id, files.ReadPid()!.ProcessId); // followers are pointed at the winner
             await LocalTestBed.Result(backend, blocker);
         }
+
+        [UnixFact]
+        public async Task A_launch_that_loses_the_claim_to_a_winner_that_already_finished_still_points_at_the_winner()
+        {
+            // The slow-host case of the test above: the other launch ran and wrote its exit file before
+            // this backend got a CPU for "late". Its result and its pid file must still be the winner's.
+            var backend = _bed.Backend(maxConcurrent: 4, numCpus: 1);
+            var blocker = await _bed.Submit(backend, _bed.GatedSpec("blocker"));
+            var late = await _bed.Submit(backend, _bed.GatedSpec("late"));
+            await LocalTestBed.WaitUntil(() => _bed.Started().Contains("blocker"), "the blocker has started");
+            var files = LocalLocator.From(late.Locator)!.Files;
+
+            using var winner = Process.Start(new ProcessStartInfo("/bin/sh")
+            {
+                UseShellExecute = false,
+                ArgumentList = { "-c", "echo 'RAYRUNNER_RESULT {\"metrics\": {\"won\": 2}}' >> \"$0\"; printf '0\\n' > \"$1\"", files.Log, files.Exit },
+            })!;
+            File.WriteAllText(files.Started, winner.Id + "\n");
+            Assert.True(winner.WaitForExit(30_000), "the winner finished");
+            Assert.NotNull(files.ReadExit());
+            _bed.Open("blocker");
+
+            var output = await LocalTestBed.Result(backend, late);
+
+            Assert.Equal(RunStatus.Completed, output.Status);
+            Assert.Equal(2.0, output.Metrics["won"]);
+            Assert.DoesNotContain("late", _bed.Started());
+            Assert.Equal(winner.Id, files.ReadPid()!.ProcessId);
+            await LocalTestBed.Result(backend, blocker);
+        }
     }
 }

@@ -325,6 +325,16 @@ namespace RayRunner.Tests.Unit.Module
         }
 
         [Fact]
+        public void GetRayRunLogReadsACollectedRun()
+        {
+            // Receive-RayRun / Invoke-RayExperiment collect a run (the runner lets go of it); its log
+            // is still read, through the run's record in the store.
+            using var host = new ModuleHost();
+            var o = host.Run($"$ProgressPreference = 'SilentlyContinue'; Invoke-RayExperiment -Config @{{lr=1}} {Ep} -RunId collected | Out-Null; Get-RayRunLog -RunId collected").AssertClean();
+            Assert.Equal("log of collected", o.Output.Single().ToString());
+        }
+
+        [Fact]
         public void VerboseSaysWhatIsSentWhere()
         {
             using var host = new ModuleHost();

@@ -46,6 +46,7 @@ namespace RayRunner.Tests.Unit.Store
         }
 
         [UnixFact] // Unix permissions only; Windows files inherit the profile's ACL
+        [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
         public void FilesAndFoldersAreReadableByTheUserAlone()
         {
             var store = NewStore();

@@ -134,8 +134,8 @@ namespace RayRunner.Tests.Unit.Fakes
             return Task.CompletedTask;
         }
 
-        /// <summary>The log each run reports; by default three numbered lines naming the run.</summary>
-        public Func<string, string> LogText { get; set; } = runId => $"log of {runId}: line 1\nlog of {runId}: line 2\nlog of {runId}: line 3\n";
+        /// <summary>The log each run reports; by default one line naming the run.</summary>
+        public Func<string, string> LogText { get; set; } = runId => $"log of {runId}\n";
 
         /// <summary>Honours <paramref name="tailLines"/> as the real backends do: the last N lines, or the whole log when null.</summary>
         public Task<string> ReadLogAsync(TaskRef task, int? tailLines, CancellationToken cancellationToken)

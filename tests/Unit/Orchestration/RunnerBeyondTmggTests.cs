@@ -108,7 +108,9 @@ namespace RayRunner.Tests.Unit.Orchestration
             // The slot it held is free again.
             _ray.SubmitThrows = null;
             var spawned = _runner.SpawnSweep(Enumerable.Range(0, 4).Select(i => (object)Samples.SweepConfig(i)).ToList());
-            Assert.Equal(4, _ray.Submissions.Count);
+            // The fake records every attempt: the rejected one, then the four of the sweep, each once.
+            Assert.Equal(5, _ray.Submissions.Count);
+            Assert.Equal(spawned.Select(s => s.RunId), _ray.SubmittedRunIds.Skip(1));
             Assert.All(spawned, s => Assert.Equal(RunStatus.Running, _runner.GetStatus(s.RunId)));
         }
 

@@ -26,10 +26,15 @@ namespace RayRunner.Tests.Unit.Ray.StandIn
     /// An in-process stand-in for the Ray dashboard's Job Submission API (shared/ray/jobs-rest-api.md):
     /// Kestrel on 127.0.0.1, reachable from this process and from any other process on the machine.
     /// It keeps Ray's shapes and quirks (trailing-slash routes, text/plain error bodies, 500 on a
-    /// duplicate submission_id, 400 on unknown fields, 405 to browser-like POST/PUT, 401/403 in token
-    /// mode, PENDING until entrypoint resources fit, epoch-millisecond times, stop and delete rules,
-    /// the logs route and the tail WebSocket) and really runs each entrypoint with /bin/sh -c and
-    /// the job's env_vars. <see cref="Faults"/> injects failures.
+    /// duplicate submission_id, 400 on unknown fields and on fields of the wrong type, 405 to
+    /// browser-like POST/PUT, 401/403 in token mode, epoch-millisecond times, DRIVER jobs in the
+    /// list, delete rules, the logs route and the tail WebSocket) and its lifecycle (submit answers
+    /// while PENDING; the supervisor comes up later; PENDING until entrypoint resources fit, and
+    /// FAILED at the start timeout; stop is stopped:false without a supervisor, else SIGTERM to the
+    /// driver's process group and SIGKILL after the grace period), and really runs each entrypoint
+    /// with /bin/sh -c and the job's env_vars. <see cref="Faults"/> injects failures. It records
+    /// rather than enforces: every request, every POST per id, jobs created, duplicates refused,
+    /// the most jobs active (<see cref="MaxActive"/>) and running at once.
     /// </summary>
     public sealed partial class RayDashboardStandIn : IAsyncDisposable, IDisposable
     {

@@ -8,8 +8,8 @@ with the line RayRunner reads:
     RAYRUNNER_RESULT {"status": "completed", "metrics": {"loss": ...}}
 
 Config comes as Hydra-style overrides on the command line (lr=0.01 epochs=5 seed=1),
-which is what RayRunner's {overrides} placeholder produces; with no arguments it reads
-the config from RAYRUNNER_TASK_INPUT. Run it by hand: python3 train.py lr=0.1 seed=2
+which is what RayRunner's {overrides} placeholder produces, or as one JSON argument after
+--config ({config_json}); with no arguments it reads the config from RAYRUNNER_TASK_INPUT. Run it by hand: python3 train.py lr=0.1 seed=2
 """
 import json
 import math
@@ -40,7 +40,10 @@ def parse_value(text):
 
 def read_config(argv):
     config = dict(DEFAULTS)
-    if argv:
+    if len(argv) == 2 and argv[0] == "--config":
+        # The whole config as one JSON argument: RayRunner's {config_json} placeholder.
+        config.update(json.loads(argv[1]))
+    elif argv:
         for arg in argv:
             key, sep, value = arg.partition("=")
             if not sep:

@@ -197,9 +197,10 @@ Describe 'Running experiments' -Tag 'LocalBackend' {
     It 'shows runs in the default table view' {
         $run = Start-RayExperiment -Config @{ lr = 0.1 } -Entrypoint $script:Ep -RunId view-run
         $table = $run | Format-Table | Out-String -Width 250
-        $table | Should -Match 'RunId\s+SweepId\s+Status\s+Backend\s+Submitted\s+Duration\s+Entrypoint'
+        $table | Should -Match 'RunId\s+SweepId\s+Status\s+Submitted\s+Duration\s+Entrypoint'
         $result = $run | Receive-RayRun -Wait
-        ($result | Format-Table | Out-String -Width 250) | Should -Match 'acc=0\.9, loss=1'
+        # Metrics in the order the run reported them (tests/Pester/assets/experiment.py: loss, then acc).
+        ($result | Format-Table | Out-String -Width 250) | Should -Match 'loss=1, acc=0\.9'
     }
 
     It 'reports a timeout as status timeout' {

@@ -76,7 +76,7 @@ namespace RayRunner.Core
                 inToken = true;
             }
             if (quote != '\0')
-                throw new ArgumentException($"The entrypoint '{template}' has an unclosed {quote} quote.", nameof(template));
+                throw new ArgumentException($"The entrypoint '{template}' has an unclosed {quote} quote. Add the closing quote: quotes group one argument that holds blanks, as in 'python \"my train.py\" {{overrides}}'.", nameof(template));
             if (inToken)
             {
                 tokens.Add(current.ToString());

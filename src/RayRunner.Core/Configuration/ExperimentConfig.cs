@@ -46,7 +46,7 @@ namespace RayRunner.Core
             using (doc)
             {
                 if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                    throw new ConfigValidationException("", $"A config in JSON must be an object, not a {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}.");
+                    throw new ConfigValidationException("", $"A config in JSON must be an object such as {{\"lr\": 0.01}}, not {JsonKind(doc.RootElement.ValueKind)}.");
                 return (Dictionary<string, object?>)FromJson(doc.RootElement, "")!;
             }
         }
@@ -163,6 +163,15 @@ namespace RayRunner.Core
                 throw new ConfigValidationException(path, $"The number at '{Display(path)}' is {d.ToString(CultureInfo.InvariantCulture)}, which JSON cannot carry. Use a finite number or a string.");
             return d;
         }
+
+        static string JsonKind(JsonValueKind kind) => kind switch
+        {
+            JsonValueKind.Array => "an array",
+            JsonValueKind.String => "a string",
+            JsonValueKind.Number => "a number",
+            JsonValueKind.True or JsonValueKind.False => "a boolean",
+            _ => "null",
+        };
 
         internal static string Join(string path, string key) => path.Length == 0 ? key : path + "." + key;
         static string Display(string path) => path.Length == 0 ? "(top level)" : path;

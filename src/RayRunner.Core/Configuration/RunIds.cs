@@ -12,6 +12,9 @@ namespace RayRunner.Core
         /// </summary>
         public const string Pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$";
 
+        /// <summary>The rule of <see cref="Pattern"/> in words, for messages.</summary>
+        public const string Rule = "A run id is 1 to 64 characters: letters, digits, '_', '.' or '-', starting with a letter or digit (for example 'baseline-2').";
+
         static readonly Regex Valid = new Regex(Pattern, RegexOptions.CultureInvariant);
 
         // Hex digits that PowerShell reads as a number when typed bare: all digits ("00012345" is
@@ -44,7 +47,7 @@ namespace RayRunner.Core
         {
             if (!IsValid(runId))
                 throw new ArgumentException(
-                    $"'{runId}' is not a valid run id. A run id is 1 to 64 characters: letters, digits, '_', '.' or '-', starting with a letter or digit (pattern {Pattern}).",
+                    $"'{runId}' is not a valid run id. {Rule}",
                     parameterName);
             return runId!;
         }

@@ -56,11 +56,16 @@ namespace RayRunner.Core.Local
             return text != null && int.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid) && pid > 0 ? pid : (int?)null;
         }
 
-        /// <summary>Creates the folder and an empty log, so the log can be read from the moment of submission.</summary>
+        /// <summary>
+        /// Creates the folder and an empty log, so the log can be read from the moment of submission.
+        /// The log is private (0600 on Unix, as the run store promises) before the run writes a byte:
+        /// the run's own shell only appends to it, so it keeps these permissions.
+        /// </summary>
         public void Prepare()
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(Log)!);
-            using (new FileStream(Log, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete)) { }
+            var folder = Path.GetDirectoryName(Log)!;
+            if (!Directory.Exists(folder)) PrivateFiles.CreateFolder(folder);
+            PrivateFiles.Touch(Log);
         }
 
         /// <summary>Adds a line of RayRunner's own to the log (why a run could not start, and so on).</summary>

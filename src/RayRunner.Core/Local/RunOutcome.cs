@@ -23,7 +23,8 @@ namespace RayRunner.Core.Local
 
         public static TaskOutput FromExit(string runId, int exitCode, string program, RunFiles files, DateTimeOffset? startedAt, DateTimeOffset completedAt)
         {
-            var reported = ResultLine.LastIn(LogFile.ReadLinesBackward(files.Log));
+            var scan = ResultLine.Scan(LogFile.ReadLinesBackward(files.Log));
+            var reported = scan.Result;
             string status;
             string? error = reported?.ErrorMessage;
             if (exitCode == 0)
@@ -31,6 +32,9 @@ namespace RayRunner.Core.Local
                 status = reported?.Status ?? RunStatus.Completed;
                 if (status != RunStatus.Completed && error == null)
                     error = $"The experiment reported status '{status}' (it exited with code 0).";
+                // A garbled last result line (cut short, bad JSON) must not pass for a clean run.
+                if (error == null && scan.Problem != null)
+                    error = BadResultLine(scan.Problem, reported != null, files);
             }
             else
             {
@@ -43,10 +47,17 @@ namespace RayRunner.Core.Local
                 RunId = runId,
                 Status = status,
                 Metrics = reported?.Metrics ?? new System.Collections.Generic.Dictionary<string, double>(),
+                TextMetrics = reported?.TextMetrics.Count > 0 ? reported.TextMetrics : null,
                 CheckpointUri = reported?.CheckpointUri,
                 ErrorMessage = error,
             }, startedAt, completedAt);
         }
+
+        /// <summary>What the run's error says when its last result line could not be read.</summary>
+        static string BadResultLine(string problem, bool usedAnEarlierLine, RunFiles files) =>
+            $"The experiment exited with code 0, but {problem}; " +
+            (usedAnEarlierLine ? "the result comes from an earlier, well-formed line. " : "so the run has no metrics. ") +
+            $"Print the result as one complete line: {ResultLine.Marker} {{\"metrics\": {{...}}}}." + LastLines(files);
 
         /// <summary>The last lines of the log, for an error message; empty when the log is.</summary>
         public static string LastLines(RunFiles files)

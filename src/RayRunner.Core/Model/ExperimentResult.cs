@@ -9,6 +9,8 @@ namespace RayRunner.Core
         public string RunId { get; init; } = "";
         public IReadOnlyDictionary<string, object?> Config { get; init; } = new Dictionary<string, object?>();
         public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+        /// <summary>Metrics the experiment reported as something other than a number, as text (see <see cref="ReportedResult.TextMetrics"/>).</summary>
+        public IReadOnlyDictionary<string, string> TextMetrics { get; init; } = new Dictionary<string, string>();
         public string? CheckpointPath { get; init; }
         public string Status { get; init; } = RunStatus.Unknown;
         public string? ErrorMessage { get; init; }
@@ -27,6 +29,7 @@ namespace RayRunner.Core
                 RunId = runId,
                 Config = config,
                 Metrics = output.Metrics,
+                TextMetrics = output.TextMetrics ?? new Dictionary<string, string>(),
                 CheckpointPath = output.CheckpointUri,
                 Status = RunStatus.Normalize(output.Status) ?? RunStatus.Unknown,
                 ErrorMessage = output.ErrorMessage,

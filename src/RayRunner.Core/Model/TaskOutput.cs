@@ -13,6 +13,8 @@ namespace RayRunner.Core
         /// <summary>completed, failed, timeout or cancelled.</summary>
         public string Status { get; init; } = RunStatus.Completed;
         public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+        /// <summary>Metrics reported as something other than a number, kept as text; null when there were none.</summary>
+        public IReadOnlyDictionary<string, string>? TextMetrics { get; init; }
         public string? CheckpointUri { get; init; }
         public string? ErrorMessage { get; init; }
         public DateTimeOffset? StartedAt { get; init; }
@@ -28,6 +30,7 @@ namespace RayRunner.Core
                 RunId = runId ?? RunId,
                 Status = status ?? Status,
                 Metrics = Metrics,
+                TextMetrics = TextMetrics,
                 CheckpointUri = CheckpointUri,
                 ErrorMessage = errorMessage ?? ErrorMessage,
                 StartedAt = startedAt ?? StartedAt,

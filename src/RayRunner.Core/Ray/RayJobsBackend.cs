@@ -39,6 +39,7 @@ namespace RayRunner.Core.Ray
             _options = options ?? throw new ArgumentNullException(nameof(options));
             Address = ResolveAddress(options.Address, options.Environment, options.DashboardPort);
             var token = RayAuth.ResolveToken(options.Token, options.Environment);
+            HasToken = token != null;
             _client = new RayJobsClient(Address, token, options);
             _poller = new RayJobPoller(_client, options);
             _uploader = new WorkingDirUploader(_client, options);
@@ -46,6 +47,12 @@ namespace RayRunner.Core.Ray
 
         public string Name => BackendName;
         public string Address { get; }
+
+        /// <summary>
+        /// Whether requests carry a token: the caller's, or one Ray's own rules found (RAY_AUTH_TOKEN,
+        /// RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token). Says nothing about the token itself.
+        /// </summary>
+        public bool HasToken { get; }
         public bool IsInitialized { get; private set; }
 
         /// <summary>True once this backend ran <c>ray start --head</c> successfully; only then does shutdown run <c>ray stop</c>.</summary>
@@ -583,6 +590,7 @@ namespace RayRunner.Core.Ray
                 RunId = runId,
                 Status = status,
                 Metrics = parsed?.Metrics ?? new Dictionary<string, double>(),
+                TextMetrics = parsed?.TextMetrics.Count > 0 ? parsed.TextMetrics : null,
                 CheckpointUri = parsed?.CheckpointUri,
                 ErrorMessage = error,
                 StartedAt = started,

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Text;
 using System.Text.Json;
 
@@ -12,6 +13,11 @@ namespace RayRunner.Core
         /// <summary>completed, failed, timeout or cancelled; null when the line gave none (or one RayRunner does not know).</summary>
         public string? Status { get; init; }
         public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+        /// <summary>
+        /// Metrics the line gave as something other than a number ("loss": "low", a list): kept as
+        /// text (JSON for lists and objects) so they are not lost, and named in <see cref="Problems"/>.
+        /// </summary>
+        public IReadOnlyDictionary<string, string> TextMetrics { get; init; } = new Dictionary<string, string>();
         public string? CheckpointUri { get; init; }
         public string? ErrorMessage { get; init; }
         /// <summary>What was ignored in the line and why (a metric that is not a number, an unknown status).</summary>
@@ -82,10 +88,12 @@ namespace RayRunner.Core
                         status = null;
                     }
                 }
+                var text = new Dictionary<string, string>(StringComparer.Ordinal);
                 return new ReportedResult
                 {
                     Status = status,
-                    Metrics = ReadMetrics(root, problems),
+                    Metrics = ReadMetrics(root, text, problems),
+                    TextMetrics = text,
                     CheckpointUri = StringOrNull(root, "checkpoint_uri") ?? StringOrNull(root, "checkpoint_path"),
                     ErrorMessage = StringOrNull(root, "error_message"),
                     Problems = problems,
@@ -94,21 +102,44 @@ namespace RayRunner.Core
         }
 
         /// <summary>The last well-formed result among lines given newest first (a log read backwards).</summary>
-        public static ReportedResult? LastIn(IEnumerable<string> linesNewestFirst)
+        public static ReportedResult? LastIn(IEnumerable<string> linesNewestFirst) => Scan(linesNewestFirst).Result;
+
+        /// <summary>
+        /// The last well-formed result among lines given newest first, and what was wrong with a
+        /// result line newer than it (a line cut short by a crash, bad JSON): a run whose last
+        /// word was garbled must say so rather than pass as a clean run without metrics.
+        /// </summary>
+        public static ResultScan Scan(IEnumerable<string> linesNewestFirst)
         {
+            string? problem = null;
             foreach (var line in linesNewestFirst)
             {
-                var result = TryParse(line);
-                if (result != null) return result;
+                var json = ExtractJson(line);
+                if (json == null)
+                {
+                    // "RAYRUNNER_RESULT" with nothing usable after it is a result line gone wrong too.
+                    if (problem == null && IsBareMarker(line)) problem = $"a {Marker} line holds no JSON object";
+                    continue;
+                }
+                var result = TryParseJson(json, out var why);
+                if (result != null) return new ResultScan(result, problem);
+                problem ??= why;
             }
-            return null;
+            return new ResultScan(null, problem);
         }
 
-        static IReadOnlyDictionary<string, double> ReadMetrics(JsonElement root, List<string> problems)
+        static bool IsBareMarker(string line)
+        {
+            var text = line.Trim();
+            if (!text.StartsWith(Marker, StringComparison.Ordinal)) return false;
+            var rest = text.Substring(Marker.Length);
+            return rest.Length == 0 || rest[0] == ':' || char.IsWhiteSpace(rest[0]);
+        }
+
+        static IReadOnlyDictionary<string, double> ReadMetrics(JsonElement root, Dictionary<string, string> text, List<string> problems)
         {
             var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
             if (!root.TryGetProperty("metrics", out var m) || m.ValueKind != JsonValueKind.Object) return metrics;
-            var skipped = new List<string>();
             foreach (var property in m.EnumerateObject())
             {
                 var value = property.Value;
@@ -116,10 +147,13 @@ namespace RayRunner.Core
                     metrics[property.Name] = number;
                 else if (value.ValueKind == JsonValueKind.String && TryParseNumber(value.GetString(), out number))
                     metrics[property.Name] = number;
-                else
-                    skipped.Add(property.Name); // metrics are numbers: text, lists and objects are not
+                else if (value.ValueKind != JsonValueKind.Null)
+                    text[property.Name] = value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
             }
-            if (skipped.Count > 0) problems.Add($"metrics that are not numbers were left out: {string.Join(", ", skipped)}");
+            // Metrics are numbers (they are sorted and compared); anything else is kept as text and named.
+            if (text.Count > 0)
+                problems.Add("metrics that are not numbers were kept as text: " +
+                             string.Join(", ", text.Select(kv => $"{kv.Key}={kv.Value}")));
             return metrics;
         }
 
@@ -173,5 +207,21 @@ namespace RayRunner.Core
 
         static string? Match(string text, int at, string word) =>
             string.CompareOrdinal(text, at, word, 0, word.Length) == 0 ? word : null;
+    }
+
+    /// <summary>What <see cref="ResultLine.Scan"/> found in a log.</summary>
+    public sealed class ResultScan
+    {
+        public ResultScan(ReportedResult? result, string? problem)
+        {
+            Result = result;
+            Problem = problem;
+        }
+
+        /// <summary>The last well-formed result; null when there was none.</summary>
+        public ReportedResult? Result { get; }
+
+        /// <summary>Why a result line newer than <see cref="Result"/> was ignored; null when none was.</summary>
+        public string? Problem { get; }
     }
 }

@@ -82,6 +82,18 @@ namespace RayRunner.Core
                 .Select(RayRunner.Snapshot)
                 .OrderBy(s => s.SubmittedAt).ThenBy(s => s.RunId, StringComparer.Ordinal).ToList();
 
+        /// <summary>The tags the run was started with (-Tag; TaskInput.additional_tags); empty for an unknown run.</summary>
+        public IReadOnlyList<string> TagsOf(string runId) => Load(runId)?.Spec.Input?.AdditionalTags ?? Array.Empty<string>();
+
+        /// <summary>Every run's tags by run id, read in one pass over the store (listing many runs).</summary>
+        public IReadOnlyDictionary<string, IReadOnlyList<string>> TagsByRun()
+        {
+            var tags = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+            foreach (var record in _store.List())
+                if (record.Spec.Input?.AdditionalTags is { Count: > 0 } given) tags[record.RunId] = given;
+            return tags;
+        }
+
         RunRecord? Load(string runId) => RunIds.IsValid(runId) ? _store.TryLoad(runId) : null;
     }
 }

@@ -27,6 +27,7 @@ namespace RayRunner.PowerShell
         [ValidateRange(1, 4096)]
         public int MaxConcurrent { get; set; } = 4;
 
+        /// <summary>CPUs each run reserves. Not given: none on the local backend (MaxConcurrent alone limits), one on Ray.</summary>
         [Parameter]
         [ValidateRange(0, 1024)]
         public int NumCpusPerTask { get; set; } = 1;
@@ -89,7 +90,7 @@ namespace RayRunner.PowerShell
                 }
             }
 
-            var connection = OpenConnection(settings);
+            var connection = OpenConnection(settings, cpusPerTaskGiven: MyInvocation.BoundParameters.ContainsKey(nameof(NumCpusPerTask)));
             ModuleSession.Set(connection);
             WriteObject(connection.Describe().ToPSObject());
         }
@@ -115,12 +116,18 @@ namespace RayRunner.PowerShell
                     return Plain(secure);
                 case PSCredential credential:
                     return Plain(credential.Password);
-                case string text when text.Length > 0:
+                case string text when text.Trim().Length > 0:
                     return text;
+                case string _:
+                    ThrowTerminatingError(ErrorMapper.Make(ErrorIds.InvalidToken, ErrorCategory.InvalidArgument,
+                        "-Token is empty. Give the Ray token (Read-Host -AsSecureString reads it without showing it), " +
+                        "or leave -Token out to use RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token as Ray does.",
+                        null));
+                    return null;
                 default:
                     // Name the type, never the value.
                     ThrowTerminatingError(ErrorMapper.Make(ErrorIds.InvalidToken, ErrorCategory.InvalidArgument,
-                        $"-Token takes a SecureString (Read-Host -AsSecureString), a PSCredential or a non-empty string, not a {PSValues.Unwrap(Token)!.GetType().Name}.",
+                        $"-Token takes a SecureString (Read-Host -AsSecureString), a PSCredential or a string, but it was given a value of type {PSValues.Unwrap(Token)!.GetType().FullName}. Pass the token itself.",
                         null));
                     return null;
             }

@@ -44,12 +44,13 @@ namespace RayRunner.PowerShell
         public string[] Tag { get; set; } = Array.Empty<string>();
 
         [Parameter]
-        [ValidatePattern(RunIds.Pattern)]
+        [ValidateRunId("sweep id")]
+        [ArgumentCompleter(typeof(SweepIdCompleter))]
         public string? SweepId { get; set; }
 
         /// <summary>Your own id for a single run (not for a sweep).</summary>
         [Parameter]
-        [ValidatePattern(RunIds.Pattern)]
+        [ValidateRunId("run id")]
         public string? RunId { get; set; }
 
         /// <summary>Run the expanded command through the platform shell (the local backend); off by default.</summary>
@@ -67,6 +68,7 @@ namespace RayRunner.PowerShell
         readonly List<PendingConfig> _configs = new List<PendingConfig>();
         int _seen;
         string? _workingDirectory;
+        EntrypointTemplate? _template;
 
         /// <summary>One valid config and where it stood in the input.</summary>
         internal sealed class PendingConfig
@@ -98,11 +100,11 @@ namespace RayRunner.PowerShell
                     RunId));
             try
             {
-                EntrypointTemplate.Parse(Entrypoint);
+                _template = EntrypointTemplate.Parse(Entrypoint);
             }
             catch (ArgumentException ex)
             {
-                ThrowTerminatingError(new ErrorRecord(ex, ErrorIds.EntrypointInvalid, ErrorCategory.InvalidArgument, Entrypoint));
+                ThrowTerminatingError(ErrorMapper.From(ex, ErrorIds.EntrypointInvalid, Entrypoint));
             }
             if (WorkingDirectory != null)
             {
@@ -120,6 +122,12 @@ namespace RayRunner.PowerShell
         {
             foreach (var item in Config ?? Array.Empty<object?>())
             {
+                // Blank lines of a .jsonl file (Get-Content configs.jsonl | Start-RayExperiment) are not configs.
+                if (PSValues.Unwrap(item) is string text && string.IsNullOrWhiteSpace(text))
+                {
+                    WriteVerbose("Skipped a blank line in the input: it holds no config.");
+                    continue;
+                }
                 var index = ++_seen;
                 if (RunId != null && index > 1)
                     ThrowTerminatingError(ErrorMapper.Make(ErrorIds.RunIdWithSweep, ErrorCategory.InvalidArgument,
@@ -127,15 +135,22 @@ namespace RayRunner.PowerShell
                         RunId));
                 try
                 {
-                    _configs.Add(new PendingConfig(index, ExperimentConfig.Normalize(PSValues.Unwrap(item)), item));
+                    var config = ExperimentConfig.Normalize(PSValues.Unwrap(item));
+                    // Too large for a command line: say so now, naming the setting, not at launch with E2BIG.
+                    Limits().Check(config, _template!);
+                    _configs.Add(new PendingConfig(index, config, item));
                 }
                 catch (ConfigValidationException ex)
                 {
-                    var located = new ConfigValidationException(ex.KeyPath, $"Config #{index}: {ex.Message}");
+                    var located = new ConfigValidationException(ex.KeyPath, $"Config #{index}: {ex.Message}", ex.Advice);
                     WriteError(ErrorMapper.From(located, ErrorIds.ConfigInvalid, item));
                 }
             }
         }
+
+        /// <summary>The launch limits of where the runs will start: a Ray head when this session is on Ray, else this machine.</summary>
+        static CommandLineLimits Limits() =>
+            ModuleSession.Current?.Backend.Name == Core.Ray.RayJobsBackend.BackendName ? CommandLineLimits.ForRay() : CommandLineLimits.ForThisMachine();
 
         internal RunRequest Request(string? sweepId) => new RunRequest
         {
@@ -180,6 +195,11 @@ namespace RayRunner.PowerShell
             if (_configs.Count == 0) return Array.Empty<RaySpawnedTask>();
             var runner = connection.Runner;
             var sweepId = SweepId ?? (_configs.Count > 1 ? RunIds.New() : null);
+            // A local run starts where the user is: PowerShell's location, which is not the process's
+            // current directory, so 'python train.py' finds train.py after Set-Location. (On Ray a
+            // working directory is uploaded, so only one given with -WorkingDirectory is.)
+            if (_workingDirectory == null && connection.Backend.Name == Core.Local.LocalProcessBackend.BackendName)
+                _workingDirectory = SessionState.Path.CurrentFileSystemLocation.ProviderPath;
             var request = Request(sweepId);
 
             WriteVerbose($"Sending {_configs.Count} run(s) to the {connection.Backend.Name} backend at {connection.Backend.Address}: " +

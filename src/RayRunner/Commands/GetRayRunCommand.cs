@@ -9,7 +9,7 @@ namespace RayRunner.PowerShell
     /// <summary>
     /// Get-RayRun: the runs this session knows (tracked now, or remembered by the run store), oldest
     /// first, with statuses asked fresh of the backend. Filters combine: -RunId and -SweepId take
-    /// wildcards, -Status any of the status words. A -RunId without wildcards that matches nothing is
+    /// wildcards, -Status any of the status words, -Tag any of the run's tags (wildcards). A -RunId without wildcards that matches nothing is
     /// an error, as with Get-Job -Id. Never connects: with no connection it reads the run store
     /// ($RAYRUNNER_HOME) and shows each run's recorded status, so a runbook can list what another
     /// process started without starting a cluster.
@@ -28,7 +28,14 @@ namespace RayRunner.PowerShell
         [Parameter]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(SweepIdCompleter))]
         public string[]? SweepId { get; set; }
+
+        /// <summary>Runs with at least one of these tags (given with -Tag when they were started); wildcards allowed.</summary>
+        [Parameter]
+        [SupportsWildcards]
+        [ValidateNotNullOrEmpty]
+        public string[]? Tag { get; set; }
 
         [Parameter]
         [ValidateSet(RunStatus.Queued, RunStatus.Pending, RunStatus.Running, RunStatus.Completed, RunStatus.Failed,
@@ -52,8 +59,9 @@ namespace RayRunner.PowerShell
                 // Not connected: the run store alone answers (runs of earlier sessions and other
                 // processes, with their recorded status), and nothing connects or starts a cluster.
                 var reader = StoreReader();
+                var tags = reader?.TagsByRun();
                 var stored = reader == null ? Array.Empty<RayRun>()
-                    : (IReadOnlyList<RayRun>)reader.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: false)).ToList();
+                    : (IReadOnlyList<RayRun>)reader.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: false, RunCatalog.TagsIn(tags!, s.RunId))).ToList();
                 Write(stored, Select(stored).Select(r => (r, (RayRun?)r, (Exception?)null)).ToList());
                 return;
             }
@@ -69,9 +77,11 @@ namespace RayRunner.PowerShell
         {
             var idPatterns = _runIds.Select(p => WildcardPattern.Get(p, WildcardOptions.IgnoreCase)).ToList();
             var sweepPatterns = _sweepIds.Select(p => WildcardPattern.Get(p, WildcardOptions.IgnoreCase)).ToList();
+            var tagPatterns = (Tag ?? Array.Empty<string>()).Select(p => WildcardPattern.Get(p, WildcardOptions.IgnoreCase)).ToList();
             return runs.Where(r =>
                 (idPatterns.Count == 0 || idPatterns.Any(p => p.IsMatch(r.RunId))) &&
-                (sweepPatterns.Count == 0 || (r.SweepId != null && sweepPatterns.Any(p => p.IsMatch(r.SweepId))))).ToList();
+                (sweepPatterns.Count == 0 || (r.SweepId != null && sweepPatterns.Any(p => p.IsMatch(r.SweepId)))) &&
+                (tagPatterns.Count == 0 || r.Tags.Any(t => tagPatterns.Any(p => p.IsMatch(t))))).ToList();
         }
 
         /// <summary>Writes the selected runs that pass -Status, then a RunNotFound for each literal -RunId nothing matched.</summary>

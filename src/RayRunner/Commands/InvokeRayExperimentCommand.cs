@@ -44,7 +44,7 @@ namespace RayRunner.PowerShell
                 try
                 {
                     var result = Await(connection.Runs.GetResultAsync(id, StopToken));
-                    WriteObject(RayExperimentResult.From(result).ToPSObject());
+                    WriteResult(result, connection.Runs.TagsOf(id), connection.Runs.Snapshots);
                 }
                 catch (PipelineStoppedException)
                 {

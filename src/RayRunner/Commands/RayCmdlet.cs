@@ -149,15 +149,17 @@ namespace RayRunner.PowerShell
         const string RayBackendName = Core.Ray.RayJobsBackend.BackendName;
 
         /// <summary>Opens a connection or ends the cmdlet with a terminating error that says why and what to do.</summary>
-        internal ClusterConnection OpenConnection(BackendSettings settings)
+        /// <param name="cpusPerTaskGiven">The caller named -NumCpusPerTask (else a local run reserves no CPU; see <see cref="ClusterConnection.OpenAsync"/>).</param>
+        internal ClusterConnection OpenConnection(BackendSettings settings, bool cpusPerTaskGiven = false)
         {
             var warnings = new ConcurrentQueue<string>();
             WriteVerbose($"Connecting: backend {settings.Backend}, address {settings.Address ?? "(default)"}, MaxConcurrent {settings.MaxConcurrent}, " +
-                         $"{settings.NumCpusPerTask} CPU and {settings.NumGpusPerTask} GPU per run, auto-start {(settings.NoAutoStart ? "off" : "on")}" +
-                         (string.IsNullOrEmpty(settings.Token) ? "." : ", with a token."));
+                         (cpusPerTaskGiven ? $"{settings.NumCpusPerTask} CPU" : "the backend's default CPUs") + $" and {settings.NumGpusPerTask} GPU per run, " +
+                         $"auto-start {(settings.NoAutoStart ? "off" : "on")}" + (string.IsNullOrEmpty(settings.Token) ? "." : ", with a token."));
             try
             {
-                var connection = Await(ClusterConnection.OpenAsync(settings, warnings.Enqueue, StopToken));
+                var connection = Await(ClusterConnection.OpenAsync(settings, cpusPerTaskGiven, warnings.Enqueue, StopToken));
+                if (connection.CapacityWarning() is { } capacity) warnings.Enqueue(capacity);
                 FlushWarnings(warnings);
                 WriteVerbose($"Connected to the {connection.Backend.Name} backend at {connection.Backend.Address}.");
                 return connection;
@@ -183,6 +185,23 @@ namespace RayRunner.PowerShell
         // --------------------------------------------------------------------------------------
         // Errors and progress
         // --------------------------------------------------------------------------------------
+
+        SweepAxes? _axes;
+        readonly HashSet<string> _warned = new HashSet<string>(StringComparer.Ordinal);
+
+        /// <summary>
+        /// Writes one result: the pipeline object (tags, the settings its sweep varies) after a
+        /// warning for anything in it the user would otherwise miss (see <see cref="RayExperimentResult.Warnings"/>).
+        /// </summary>
+        /// <param name="runs">Every run the session can see (Core's snapshots), read once per invocation for the sweep axes.</param>
+        internal void WriteResult(ExperimentResult result, IReadOnlyList<string> tags, Func<IEnumerable<RunSnapshot>> runs)
+        {
+            _axes ??= new SweepAxes(sweepId => runs().Where(r => r.SweepId == sweepId).Select(r => r.Config));
+            var shown = RayExperimentResult.From(result, tags, _axes);
+            foreach (var (key, text) in shown.Warnings())
+                if (_warned.Add(key)) WriteWarning(text);
+            WriteObject(shown.ToPSObject());
+        }
 
         internal void WriteRunNotFound(string runId) =>
             WriteError(ErrorMapper.Make(ErrorIds.RunNotFound, ErrorCategory.ObjectNotFound, RunCatalog.NotFoundMessage(runId), runId));

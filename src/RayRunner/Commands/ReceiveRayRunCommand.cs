@@ -41,7 +41,7 @@ namespace RayRunner.PowerShell
                     var recorded = reader!.TryGetResult(id);
                     if (recorded != null)
                     {
-                        WriteObject(RayExperimentResult.From(recorded).ToPSObject());
+                        WriteResult(recorded, reader.TagsOf(id), reader.ListRuns);
                         continue;
                     }
                     var (backend, address) = reader.BackendOf(id) ?? (snapshot.Backend, "");
@@ -82,7 +82,7 @@ namespace RayRunner.PowerShell
                         $"Run '{id}' has not finished, so it has no result yet. Wait for it first (Wait-RayRun), or use Receive-RayRun -Wait.", id));
                     return;
                 }
-                WriteObject(RayExperimentResult.From(result).ToPSObject());
+                WriteResult(result, runs.TagsOf(id), runs.Snapshots);
             }
             catch (PipelineStoppedException)
             {

@@ -28,6 +28,7 @@ namespace RayRunner.PowerShell
         [AllowNull]
         [AllowEmptyString]
         [AllowEmptyCollection]
+        [ArgumentCompleter(typeof(SweepIdCompleter))]
         public string?[]? SweepId { get; set; }
 
         readonly List<string> _sweepIds = new List<string>();

@@ -78,7 +78,7 @@ namespace RayRunner.PowerShell
             {
                 var snapshot = reader?.GetRun(id);
                 if (snapshot == null) WriteRunNotFound(id);
-                else stored.Add(RayRun.FromSnapshot(snapshot, tracked: false));
+                else stored.Add(RayRun.FromSnapshot(snapshot, tracked: false, reader!.TagsOf(id)));
             }
             var unfinished = stored.FirstOrDefault(r => !r.IsFinished);
             if (unfinished == null)

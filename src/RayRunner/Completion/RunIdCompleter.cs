@@ -24,14 +24,14 @@ namespace RayRunner.PowerShell
         }
 
         /// <summary>The session's runs; without a connection, the runs recorded in the store (as Get-RayRun lists them).</summary>
-        static IReadOnlyList<RayRun> KnownRuns()
+        internal static IReadOnlyList<RayRun> KnownRuns()
         {
             var catalog = ModuleSession.Current?.Runs;
             if (catalog != null) return catalog.List();
             try
             {
                 var reader = Core.RunStoreReader.OpenExisting();
-                return reader == null ? Array.Empty<RayRun>() : reader.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: false)).ToList();
+                return reader == null ? Array.Empty<RayRun>() : reader.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: false, tags: null)).ToList();
             }
             catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)
             {

@@ -23,8 +23,13 @@ namespace RayRunner.PowerShell
                 var where = string.IsNullOrEmpty(cve.KeyPath) ? "" : $" (key path: {cve.KeyPath})";
                 record.ErrorDetails = new ErrorDetails(cve.Message + where)
                 {
-                    RecommendedAction = "Fix the named setting: configs hold numbers, strings, booleans, null, lists and nested maps, with keys free of dots, '=', brackets and blanks.",
+                    RecommendedAction = cve.Advice ?? "Fix the named setting: configs hold numbers, strings, booleans, null, lists and nested maps, with keys free of dots, '=', brackets and blanks.",
                 };
+            }
+            else if (ex is ArgumentException arg && arg.ParamName != null)
+            {
+                // .NET appends "(Parameter 'x')" naming a C# parameter the user never saw.
+                record.ErrorDetails = new ErrorDetails(MessageWithoutParameterName(arg));
             }
             else if (ex is RayNotInstalledException)
             {
@@ -65,6 +70,19 @@ namespace RayRunner.PowerShell
             var record = new ErrorRecord(ex, id, category, target);
             if (recommendedAction != null) record.ErrorDetails = new ErrorDetails(message) { RecommendedAction = recommendedAction };
             return record;
+        }
+
+        /// <summary>The message of an ArgumentException without the parameter name .NET adds to it (in either runtime's wording).</summary>
+        public static string MessageWithoutParameterName(ArgumentException ex)
+        {
+            var message = ex.Message;
+            if (ex.ParamName == null) return message;
+            foreach (var tail in new[] { $" (Parameter '{ex.ParamName}')", $"{Environment.NewLine}Parameter name: {ex.ParamName}" })
+            {
+                var at = message.LastIndexOf(tail, StringComparison.Ordinal);
+                if (at >= 0) return message.Substring(0, at);
+            }
+            return message;
         }
 
         static Exception Unwrap(Exception ex)

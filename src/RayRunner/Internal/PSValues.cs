@@ -65,10 +65,13 @@ namespace RayRunner.PowerShell
             return result;
         }
 
-        public static OrderedDictionary ToOrderedMap(IReadOnlyDictionary<string, double> metrics)
+        /// <summary>Metrics as one map: the numbers, then the values reported as text (never dropped).</summary>
+        public static OrderedDictionary ToOrderedMap(IReadOnlyDictionary<string, double> metrics, IReadOnlyDictionary<string, string>? textMetrics = null)
         {
             var result = new OrderedDictionary(StringComparer.OrdinalIgnoreCase);
             foreach (var kv in metrics) if (!result.Contains(kv.Key)) result[kv.Key] = kv.Value;
+            if (textMetrics != null)
+                foreach (var kv in textMetrics) if (!result.Contains(kv.Key)) result[kv.Key] = kv.Value;
             return result;
         }
 

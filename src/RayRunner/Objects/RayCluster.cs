@@ -14,6 +14,11 @@ namespace RayRunner.PowerShell
         /// <summary>The backend asked for (Auto, Ray or Local); <see cref="Backend"/> is the one chosen.</summary>
         public string RequestedBackend { get; internal set; } = "";
         public int MaxConcurrent { get; internal set; }
+        /// <summary>
+        /// How many runs really run at once: <see cref="MaxConcurrent"/>, or fewer when each run
+        /// reserves CPUs or GPUs the machine does not have that many of (the local backend).
+        /// </summary>
+        public int RunsAtOnce { get; internal set; }
         public int NumCpusPerTask { get; internal set; }
         public double NumGpusPerTask { get; internal set; }
         public bool NoAutoStart { get; internal set; }

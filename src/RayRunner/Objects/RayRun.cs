@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using System.Collections.Specialized;
 using System.Management.Automation;
 using RayRunner.Core;
@@ -25,6 +27,8 @@ namespace RayRunner.PowerShell
         public string Entrypoint { get; internal set; } = "";
         /// <summary>The config as sent, as ordered hashtables: <c>$run.Config.lr</c>.</summary>
         public OrderedDictionary Config { get; internal set; } = new OrderedDictionary();
+        /// <summary>The tags given with -Tag when the run was started; Get-RayRun -Tag selects by them.</summary>
+        public string[] Tags { get; internal set; } = Array.Empty<string>();
         public string? ErrorMessage { get; internal set; }
         /// <summary>Whether this session's runner tracks the run (false for runs known only from the run store).</summary>
         public bool IsTracked { get; internal set; }
@@ -33,11 +37,13 @@ namespace RayRunner.PowerShell
 
         public override string ToString() => RunId;
 
-        internal static RayRun FromSnapshot(RunSnapshot s, bool tracked, string? statusOverride = null)
+        internal static RayRun FromSnapshot(RunSnapshot s, bool tracked, IReadOnlyList<string>? tags, string? statusOverride = null)
         {
             var status = statusOverride ?? s.Status;
-            return Build(s.RunId, s.SweepId, status, s.Backend, s.SubmittedAt, s.StartedAt, s.CompletedAt,
+            var run = Build(s.RunId, s.SweepId, status, s.Backend, s.SubmittedAt, s.StartedAt, s.CompletedAt,
                 s.Entrypoint, PSValues.ToOrderedMap(s.Config), s.Output?.ErrorMessage, tracked);
+            run.Tags = tags?.ToArray() ?? Array.Empty<string>();
+            return run;
         }
 
         static RayRun Build(string runId, string? sweepId, string status, string backend, DateTimeOffset submitted,

@@ -32,12 +32,20 @@ namespace RayRunner.PowerShell
         /// Builds the backend and the runner (which checks availability and initializes the backend,
         /// starting a local Ray head when the backend does that). A failure leaves nothing behind.
         /// </summary>
-        public static async Task<ClusterConnection> OpenAsync(BackendSettings settings, Action<string> warn, CancellationToken cancellationToken)
+        /// <param name="cpusPerTaskGiven">
+        /// Whether the caller named the CPUs per run. When not, a local run reserves none: on this
+        /// machine MaxConcurrent is the limit a user sets (as -ThrottleLimit is), and counting one
+        /// CPU per run would quietly hold 8 runs that sleep or wait on I/O to the number of cores.
+        /// Ray keeps its own default of one CPU per run, which its scheduler needs.
+        /// </param>
+        public static async Task<ClusterConnection> OpenAsync(BackendSettings settings, bool cpusPerTaskGiven, Action<string> warn, CancellationToken cancellationToken)
         {
             // Runs are recorded under $RAYRUNNER_HOME (default ~/.rayrunner), so every session and
             // process sees them; the local backend writes each run's log into the run's folder.
             var store = new FileRunStore();
             var backend = await BackendFactory.CreateAsync(settings with { LogPathFor = store.LogPathFor }, warn, cancellationToken).ConfigureAwait(false);
+            if (!cpusPerTaskGiven && backend.Name == Core.Local.LocalProcessBackend.BackendName)
+                settings = settings with { NumCpusPerTask = 0 };
             try
             {
                 var runner = await CoreRunner.CreateAsync(backend, new RayRunnerOptions
@@ -84,6 +92,23 @@ namespace RayRunner.PowerShell
             return true;
         }
 
+        /// <summary>
+        /// Why fewer runs than MaxConcurrent run at once, in a sentence a user can act on; null when
+        /// MaxConcurrent is what they get.
+        /// </summary>
+        public string? CapacityWarning()
+        {
+            var atOnce = Runner.DispatchLimit;
+            if (atOnce >= Runner.MaxConcurrent) return null;
+            var cpus = Settings.NumCpus ?? Environment.ProcessorCount;
+            var reserves = Runner.NumGpusPerTask > 0
+                ? $"{Runner.NumCpusPerTask} CPU(s) and {Runner.NumGpusPerTask} GPU(s) (-NumCpusPerTask, -NumGpusPerTask)"
+                : $"{Runner.NumCpusPerTask} CPU(s) (-NumCpusPerTask)";
+            return $"The {Backend.Name} backend runs at most {atOnce} of these runs at once, not the {Runner.MaxConcurrent} that -MaxConcurrent allows: " +
+                   $"each run reserves {reserves} and this machine has {cpus} CPU(s). " +
+                   "For runs that are not CPU-bound, connect with -NumCpusPerTask 0; otherwise lower -MaxConcurrent to silence this warning.";
+        }
+
         static string Normalize(string? address) => (address ?? "").Trim().TrimEnd('/');
 
         /// <summary>Unfinished runs this connection tracks (runs of other sessions in the store do not tie it up).</summary>
@@ -95,10 +120,12 @@ namespace RayRunner.PowerShell
             Address = Backend.Address,
             RequestedBackend = Settings.Backend.ToString(),
             MaxConcurrent = Runner.MaxConcurrent,
+            RunsAtOnce = Runner.DispatchLimit,
             NumCpusPerTask = Runner.NumCpusPerTask,
             NumGpusPerTask = Runner.NumGpusPerTask,
             NoAutoStart = Settings.NoAutoStart,
-            HasToken = !string.IsNullOrEmpty(Settings.Token),
+            // The backend knows whether it sends a token (Ray also finds one in RAY_AUTH_TOKEN and files).
+            HasToken = Backend is Core.Ray.RayJobsBackend ray ? ray.HasToken : !string.IsNullOrEmpty(Settings.Token),
             IsConnected = !IsDisposed && Backend.IsInitialized,
             StartedByRayRunner = Backend is IClusterLifecycle { StartedCluster: true },
             ActiveRuns = IsDisposed ? 0 : ActiveRunCount(),

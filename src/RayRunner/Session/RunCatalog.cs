@@ -23,8 +23,20 @@ namespace RayRunner.PowerShell
         public bool IsTracked(string runId) => _runner.IsTracked(runId);
 
         /// <summary>All runs, oldest first.</summary>
-        public IReadOnlyList<RayRun> List() =>
-            _runner.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: _runner.IsTracked(s.RunId))).ToList();
+        public IReadOnlyList<RayRun> List()
+        {
+            var tags = Store.TagsByRun();
+            return _runner.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: _runner.IsTracked(s.RunId), TagsIn(tags, s.RunId))).ToList();
+        }
+
+        /// <summary>The tags the run was started with (-Tag).</summary>
+        public IReadOnlyList<string> TagsOf(string runId) => Store.TagsOf(runId);
+
+        internal static IReadOnlyList<string>? TagsIn(IReadOnlyDictionary<string, IReadOnlyList<string>> tags, string runId) =>
+            tags.TryGetValue(runId, out var found) ? found : null;
+
+        /// <summary>Every run as Core sees it (configs in Core's shape), oldest first.</summary>
+        public IReadOnlyList<RunSnapshot> Snapshots() => _runner.ListRuns();
 
         public IEnumerable<string> KnownRunIds() => _runner.ListRuns().Select(s => s.RunId);
 
@@ -32,7 +44,7 @@ namespace RayRunner.PowerShell
         public RayRun? Find(string runId)
         {
             var snapshot = _runner.GetRun(runId);
-            return snapshot == null ? null : RayRun.FromSnapshot(snapshot, tracked: _runner.IsTracked(runId));
+            return snapshot == null ? null : RayRun.FromSnapshot(snapshot, tracked: _runner.IsTracked(runId), TagsOf(runId));
         }
 
         /// <summary>A live run with its status asked of the backend (a snapshot only knows the last phase seen).</summary>
@@ -45,7 +57,7 @@ namespace RayRunner.PowerShell
             // Finished (or untracked) meanwhile: the newest view says more than the status alone.
             return RunStatus.IsTerminal(status) || status == RunStatus.Unknown
                 ? Find(runId)
-                : RayRun.FromSnapshot(snapshot, tracked: _runner.IsTracked(runId), statusOverride: status);
+                : RayRun.FromSnapshot(snapshot, tracked: _runner.IsTracked(runId), TagsOf(runId), statusOverride: status);
         }
 
         /// <summary>Why this session cannot follow the run (unfinished, on another backend); null when it can.</summary>

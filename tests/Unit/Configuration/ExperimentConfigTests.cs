@@ -202,10 +202,11 @@ namespace RayRunner.Tests.Unit.Configuration
         }
 
         [Fact]
-        public void TooLongIdsAreRejectedWithThePattern()
+        public void TooLongIdsAreRejectedWithTheRuleInWords()
         {
             var ex = Assert.Throws<ArgumentException>(() => RunIds.Validate(new string('a', 65)));
-            Assert.Contains(RunIds.Pattern, ex.Message);
+            Assert.Contains("1 to 64 characters", ex.Message);
+            Assert.DoesNotContain(RunIds.Pattern, ex.Message); // a user reads the rule, not a regular expression
         }
     }
 }

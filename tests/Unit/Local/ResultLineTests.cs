@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text;
@@ -70,11 +71,63 @@ namespace RayRunner.Tests.Unit.Local
         }
 
         [Fact]
-        public void Values_that_are_not_numbers_are_not_metrics_and_are_named_as_problems()
+        public void Values_that_are_not_numbers_are_kept_as_text_and_named_as_problems()
         {
-            var r = ResultLine.TryParse("RAYRUNNER_RESULT {\"metrics\": {\"loss\": 2, \"name\": \"x\", \"list\": [1], \"flag\": true}}");
+            var r = ResultLine.TryParse("RAYRUNNER_RESULT {\"metrics\": {\"loss\": 2, \"name\": \"x\", \"list\": [1], \"flag\": true, \"none\": null}}");
             Assert.Equal(new[] { "loss" }, r!.Metrics.Keys.ToArray());
-            Assert.Contains("name, list, flag", Assert.Single(r.Problems));
+            Assert.Equal(new Dictionary<string, string> { ["name"] = "x", ["list"] = "[1]", ["flag"] = "true" }, r.TextMetrics);
+            Assert.Contains("name=x, list=[1], flag=true", Assert.Single(r.Problems));
+        }
+
+        [Theory]
+        [InlineData("RAYRUNNER_RESULT {\"status\": \"completed\", \"metrics\": {\"loss\": 0.", "not valid JSON")]
+        [InlineData("RAYRUNNER_RESULT", "holds no JSON object")]
+        [InlineData("RAYRUNNER_RESULT: [1, 2]", "holds no JSON object")]
+        [InlineData("RAYRUNNER_RESULT \"done\"", "holds no JSON object")]
+        public void A_garbled_last_result_line_is_reported_not_ignored(string last, string problem)
+        {
+            var alone = ResultLine.Scan(new[] { last, "training..." });
+            Assert.Null(alone.Result);
+            Assert.Contains(problem, alone.Problem);
+
+            // An earlier good line still gives the result, and the garbled one is still named.
+            var after = ResultLine.Scan(new[] { last, "RAYRUNNER_RESULT {\"metrics\": {\"loss\": 1}}" });
+            Assert.Equal(1.0, after.Result!.Metrics["loss"]);
+            Assert.Contains(problem, after.Problem);
+        }
+
+        [Fact]
+        public void A_garbled_line_before_the_winning_one_is_no_problem()
+        {
+            var scan = ResultLine.Scan(new[] { "RAYRUNNER_RESULT {\"metrics\": {\"loss\": 1}}", "RAYRUNNER_RESULT {bad" });
+            Assert.Equal(1.0, scan.Result!.Metrics["loss"]);
+            Assert.Null(scan.Problem);
+            Assert.Null(ResultLine.Scan(new[] { "RAYRUNNER_RESULTS {x", "plain output" }).Problem);
+        }
+
+        [Fact]
+        public void A_run_whose_last_result_line_was_cut_short_says_so_in_its_error()
+        {
+            var log = Log("epoch 1\nRAYRUNNER_RESULT {\"metrics\": {\"loss\": 0.");
+            var output = RunOutcome.FromExit("r1", 0, "python", RunFiles.ForLog(log), DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
+            Assert.Equal(RunStatus.Completed, output.Status);
+            Assert.Empty(output.Metrics);
+            Assert.Contains("not valid JSON", output.ErrorMessage);
+            Assert.Contains("no metrics", output.ErrorMessage);
+        }
+
+        [Fact]
+        public void Text_metrics_reach_the_run_output_and_the_result()
+        {
+            var log = Log("RAYRUNNER_RESULT {\"metrics\": {\"loss\": \"low\", \"acc\": 0.5}}\n");
+            var output = RunOutcome.FromExit("r1", 0, "python", RunFiles.ForLog(log), DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
+            Assert.Null(output.ErrorMessage);
+            Assert.Equal("low", output.TextMetrics!["loss"]);
+            // Through the run store's JSON and back, as another session reads it.
+            var stored = RayRunnerJson.Deserialize<TaskOutput>(RayRunnerJson.Serialize(output.With(status: RunStatus.Completed)))!;
+            var result = ExperimentResult.FromTaskOutput(stored, "r1", new Dictionary<string, object?>());
+            Assert.Equal("low", result.TextMetrics["loss"]);
+            Assert.Equal(0.5, result.Metrics["acc"]);
         }
 
         [Fact]

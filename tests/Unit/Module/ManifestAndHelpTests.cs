@@ -141,7 +141,17 @@ namespace RayRunner.Tests.Unit.Module
             foreach (var name in names) Assert.Contains(name, viewed);
             var runColumns = xml.Descendants("View").Single(v => v.Element("Name")!.Value == "RayRunner.RayRun")
                 .Descendants("Label").Select(l => l.Value).ToList();
-            Assert.Equal(new[] { "RunId", "SweepId", "Status", "Backend", "Submitted", "Duration", "Entrypoint" }, runColumns);
+            Assert.Equal(new[] { "RunId", "SweepId", "Status", "Submitted", "Duration", "Entrypoint" }, runColumns);
+
+            // Every table fits an 80-column console: the fixed widths, a blank between columns, and
+            // room for the whole header of a last column that takes the rest.
+            foreach (var table in xml.Descendants("TableControl"))
+            {
+                var headers = table.Descendants("TableColumnHeader").ToList();
+                var used = headers.Sum(h => (int?)h.Element("Width") is int w ? w : h.Element("Label")!.Value.Length) + headers.Count - 1;
+                Assert.True(used <= 80, $"A table view needs {used} columns: {string.Join(", ", headers.Select(h => h.Element("Label")!.Value))}");
+                Assert.True(headers.Take(headers.Count - 1).All(h => h.Element("Width") != null), "only the last column may take the rest of the line");
+            }
         }
 
         /// <summary>The public constants of a module class, read from the module the engine loaded (the tests do not reference it).</summary>

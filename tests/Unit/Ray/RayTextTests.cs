@@ -45,7 +45,8 @@ namespace RayRunner.Tests.Unit.Ray
             Assert.Equal(new Dictionary<string, double> { ["loss"] = 0.25, ["acc"] = 0.5 }, output.Metrics);
             Assert.Equal("s3://b/c", output.CheckpointUri);
             Assert.Equal("boom", output.ErrorMessage);
-            Assert.Contains("bad", Assert.Single(output.Problems));
+            Assert.Contains("bad=x", Assert.Single(output.Problems));
+            Assert.Equal("x", output.TextMetrics["bad"]);
             Assert.Equal(5, scanner.LineCount);
         }
 

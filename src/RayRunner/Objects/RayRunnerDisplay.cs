@@ -1,0 +1,72 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+
+namespace RayRunner.PowerShell
+{
+    /// <summary>
+    /// Text for the module's views (RayRunner.Format.ps1xml): configs and metrics as one line of
+    /// <c>name=value</c> settings. In C#, so the views stay one call each and the same text shows
+    /// in the table (short) and in Format-List (complete).
+    /// </summary>
+    public static class RayRunnerDisplay
+    {
+        /// <summary>A config (nested maps) as <c>a.b=value</c> settings in config order, every one of them.</summary>
+        public static string Settings(IDictionary? map)
+        {
+            if (map == null || map.Count == 0) return "";
+            var parts = new List<string>();
+            Flatten(map, "", parts);
+            return string.Join(", ", parts);
+        }
+
+        /// <summary>
+        /// Metrics in the order the run reported them (the experiment puts its main ones first).
+        /// <paramref name="compact"/> rounds numbers to four significant digits, for the table;
+        /// Format-List shows them whole.
+        /// </summary>
+        public static string Metrics(IDictionary? metrics, bool compact)
+        {
+            if (metrics == null || metrics.Count == 0) return "";
+            var parts = new List<string>(metrics.Count);
+            foreach (DictionaryEntry kv in metrics) parts.Add($"{kv.Key}={Value(kv.Value, compact)}");
+            return string.Join(", ", parts);
+        }
+
+        /// <summary>The table's last column of a result: its metrics, or why it has none.</summary>
+        public static string Outcome(IDictionary? metrics, string? errorMessage)
+        {
+            var shown = Metrics(metrics, compact: true);
+            if (shown.Length > 0 || string.IsNullOrEmpty(errorMessage)) return shown;
+            var line = errorMessage!.Split('\n')[0].Trim();
+            return "error: " + line;
+        }
+
+        static void Flatten(IDictionary map, string prefix, List<string> parts)
+        {
+            foreach (DictionaryEntry kv in map)
+            {
+                var key = prefix.Length == 0 ? Convert.ToString(kv.Key, CultureInfo.InvariantCulture) : prefix + "." + kv.Key;
+                if (kv.Value is IDictionary child && child.Count > 0) Flatten(child, key!, parts);
+                else parts.Add($"{key}={Value(kv.Value, compact: false)}");
+            }
+        }
+
+        static string Value(object? value, bool compact) => value switch
+        {
+            null => "null",
+            double d when compact => d.ToString("G4", CultureInfo.InvariantCulture),
+            double d => d.ToString("R", CultureInfo.InvariantCulture),
+            float f => f.ToString(compact ? "G4" : "R", CultureInfo.InvariantCulture),
+            bool b => b ? "true" : "false",
+            string s => s,
+            IDictionary map => "{" + Settings(map) + "}",
+            IEnumerable list => "[" + string.Join(",", list.Cast<object?>().Select(v => Value(v, compact))) + "]",
+            IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+            _ => value.ToString() ?? "",
+        };
+    }
+}

@@ -21,6 +21,7 @@ namespace RayRunner.CrashHost
     /// experiment script)  --address URL (ray)  --sweep ID  --max-concurrent N  --delay SECONDS
     /// --die-at before-submit|after-submit  --die-on-submission K (kill this process with SIGKILL at
     /// the K-th hand-over, before or after the backend got the run).
+    /// Every hand-over to the backend is logged in --work/attempts/ID (see RecordingBackend).
     /// </summary>
     public static class Program
     {
@@ -37,7 +38,7 @@ namespace RayRunner.CrashHost
             try
             {
                 var store = new FileRunStore(Get(opts, "store"));
-                var backend = await CreateBackendAsync(opts, store, cts.Token);
+                var backend = RecordingBackend.Wrap(await CreateBackendAsync(opts, store, cts.Token), Get(opts, "work"));
                 if (opts.TryGetValue("die-at", out var dieAt))
                     backend = new DyingBackend(backend, dieAt, int.Parse(Get(opts, "die-on-submission", "1")));
                 var runner = await Runner.CreateAsync(backend, new RayRunnerOptions

@@ -267,8 +267,13 @@ Describe 'Finding, waiting, stopping and removing runs' -Tag 'LocalBackend' {
     It 'Get-RayRunLog reads the output, -Tail the last lines' {
         $run = Start-RayExperiment -Config @{ lr = 0.1 } -Entrypoint $script:Ep -RunId log-run
         $run | Wait-RayRun | Out-Null
-        $run | Get-RayRunLog | Should -Contain 'RUN log-run'
-        $run | Get-RayRunLog -Tail 1 | Should -HaveCount 1
+        $all = @($run | Get-RayRunLog)
+        $all | Should -Contain 'RUN log-run'
+        $all.Count | Should -BeGreaterThan 2
+        $tail = @($run | Get-RayRunLog -Tail 2)
+        $tail | Should -HaveCount 2
+        $tail | Should -Be ($all | Select-Object -Last 2) -Because '-Tail N is the last N lines of the log'
+        $tail[-1] | Should -BeLike 'RAYRUNNER_RESULT *'
     }
 
     It 'Remove-RayRun refuses running runs, honours -WhatIf, and forgets finished ones' {

@@ -34,14 +34,18 @@ namespace RayRunner.Tests.Unit.Module
         readonly InitialSessionState _sessionState;
         readonly string? _previousHome = Environment.GetEnvironmentVariable(FileRunStore.HomeVariable);
 
-        public ModuleHost(FakeRayBackend? backend = null)
+        /// <param name="realBackends">
+        /// True: no override; Connect-RayCluster builds the real backend a user gets (the fake stays
+        /// unused and <see cref="ConnectSettings"/> empty).
+        /// </param>
+        public ModuleHost(FakeRayBackend? backend = null, bool realBackends = false)
         {
             // The module records runs under $RAYRUNNER_HOME: each test gets a store of its own, as a
             // fresh machine would. (The collection runs alone, so the process-wide variable is safe.)
             StoreRoot = Path.Combine(Path.GetTempPath(), "rayrunner-module-" + Guid.NewGuid().ToString("N"));
             Environment.SetEnvironmentVariable(FileRunStore.HomeVariable, StoreRoot);
             Backend = backend ?? new FakeRayBackend();
-            BackendFactory.Override = (settings, ct) =>
+            BackendFactory.Override = realBackends ? null : (settings, ct) =>
             {
                 lock (ConnectSettings) ConnectSettings.Add(settings);
                 return Task.FromResult<IRayBackend>(Backend);

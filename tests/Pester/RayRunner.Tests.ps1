@@ -50,7 +50,8 @@ Describe 'The module' {
 
     It 'exports exactly its cmdlets, with approved verbs' {
         $expected = 'Connect-RayCluster', 'Disconnect-RayCluster', 'Get-RayCluster', 'Start-RayExperiment', 'Invoke-RayExperiment',
-            'Get-RayRun', 'Get-RayRunStatus', 'Wait-RayRun', 'Receive-RayRun', 'Get-RayRunLog', 'Stop-RayRun', 'Remove-RayRun', 'Resume-RaySweep'
+            'Get-RayRun', 'Get-RayRunStatus', 'Wait-RayRun', 'Receive-RayRun', 'Get-RayRunLog', 'Stop-RayRun', 'Remove-RayRun', 'Resume-RaySweep',
+            'New-RaySweep', 'Measure-RaySweep', 'ConvertTo-RayResultTable', 'Export-RaySweepReport'
         $commands = Get-Command -Module RayRunner
         ($commands.Name | Sort-Object) | Should -Be ($expected | Sort-Object)
         $commands.CommandType | Select-Object -Unique | Should -Be 'Cmdlet'
@@ -61,7 +62,7 @@ Describe 'The module' {
     It 'has help with at least two examples for <_>' -ForEach @(
         'Connect-RayCluster', 'Disconnect-RayCluster', 'Get-RayCluster', 'Start-RayExperiment', 'Invoke-RayExperiment',
         'Get-RayRun', 'Get-RayRunStatus', 'Wait-RayRun', 'Receive-RayRun', 'Get-RayRunLog', 'Stop-RayRun', 'Remove-RayRun',
-        'Resume-RaySweep') {
+        'Resume-RaySweep', 'New-RaySweep', 'Measure-RaySweep', 'ConvertTo-RayResultTable', 'Export-RaySweepReport') {
         $help = Get-Help $_ -Full
         $help.Synopsis | Should -Not -BeLike "$_*"
         @($help.Examples.Example).Count | Should -BeGreaterOrEqual 2

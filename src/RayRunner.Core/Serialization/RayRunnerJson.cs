@@ -26,6 +26,10 @@ namespace RayRunner.Core
                 WriteIndented = indented,
                 // Configs may carry any text; keep it readable in the store, and still valid JSON.
                 Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+                // A diverged run reports loss = Infinity or NaN (Python's json writes them bare). They
+                // are kept, as the strings "Infinity"/"NaN": refusing them made the result unwritable,
+                // so the run was never recorded as finished.
+                NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
             };
             options.Converters.Add(new ConfigMapConverter());
             options.Converters.Add(new TaskInputConverter());
@@ -73,6 +77,15 @@ namespace RayRunner.Core
             using var buffer = new System.IO.MemoryStream();
             using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
                 WriteConfigValue(writer, config);
+            return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+        }
+
+        /// <summary>Any normalized config value (a list, a number, ...) as compact JSON, e.g. for one table cell.</summary>
+        public static string ValueToJson(object? value)
+        {
+            using var buffer = new System.IO.MemoryStream();
+            using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+                WriteConfigValue(writer, value);
             return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
         }
 

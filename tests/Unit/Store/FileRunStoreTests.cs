@@ -2,10 +2,10 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Tasks;
 using RayRunner.Core;
+using RayRunner.Tests.Unit.Local;
 using Xunit;
 
 namespace RayRunner.Tests.Unit.Store
@@ -45,10 +45,10 @@ namespace RayRunner.Tests.Unit.Store
             Assert.Contains("\"config_hash\"", text);
         }
 
-        [Fact]
+        [UnixFact] // Unix permissions only; Windows files inherit the profile's ACL
+        [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
         public void FilesAndFoldersAreReadableByTheUserAlone()
         {
-            if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux) && !RuntimeInformation.IsOSPlatform(OSPlatform.OSX)) return; // Unix permissions only
             var store = NewStore();
             store.Save(StoreRecords.Queued("run1", "fake", "x"));
             var log = store.LogPathFor("run1");

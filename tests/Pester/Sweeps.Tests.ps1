@@ -177,6 +177,17 @@ Describe 'Results as data' {
         ($rows | ConvertTo-Json | ConvertFrom-Json)[2].'config.lr' | Should -Be 0.2
     }
 
+    It 'the results table rounds swept numbers, so every swept setting fits in 80 columns' {
+        $r = @{ lr = 0.0014773698956926; seed = 3 }, @{ lr = 0.0521339377; seed = 4 } |
+            Invoke-RayExperiment -Entrypoint $script:Ep -SweepId wide-values
+        $text = $r | Format-Table | Out-String -Width 80
+        $text | Should -Match 'lr=0\.001477\b'
+        $text | Should -Match 'seed=3'
+        $text | Should -Not -Match '0\.0014773698956926'
+        # The object keeps every digit.
+        ($r[0] | Format-List | Out-String -Width 200) | Should -Match '0\.0014773698956926'
+    }
+
     It 'an unknown sweep is an error and makes nothing: no summary, no rows, no report file' {
         $page = Join-Path $TestDrive 'nosuch.html'
         $s = Measure-RaySweep -SweepId nosuch -ErrorVariable e1 -ErrorAction SilentlyContinue

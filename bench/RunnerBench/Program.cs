@@ -22,7 +22,7 @@ async Task Measure(int maxConcurrent, int count, bool print)
     var configs = Enumerable.Range(0, count)
         .Select(i => (object)new Dictionary<string, object?> { ["lr"] = 0.001 * (i % 10), ["seed"] = i, ["model"] = new Dictionary<string, object?> { ["dim"] = 64 } })
         .ToList();
-    using var runner = await RayRunner.Core.RayRunner.CreateAsync(new InstantBackend(), new RayRunnerOptions { MaxConcurrent = maxConcurrent, Entrypoint = "python train.py {overrides}" });
+    using var runner = await RayRunner.Core.ExperimentRunner.CreateAsync(new InstantBackend(), new RayRunnerOptions { MaxConcurrent = maxConcurrent, Entrypoint = "python train.py {overrides}" });
     GC.Collect();
     var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
     var clock = Stopwatch.StartNew();
@@ -50,4 +50,7 @@ sealed class InstantBackend : IRayBackend
         Task.FromResult(new WaitResult(tasks, Array.Empty<TaskRef>()));
     public Task CancelAsync(TaskRef task, CancellationToken cancellationToken) => Task.CompletedTask;
     public Task ShutdownAsync(CancellationToken cancellationToken) { IsInitialized = false; return Task.CompletedTask; }
+    public Task<string> ReadLogAsync(TaskRef task, int? tailLines, CancellationToken cancellationToken) => Task.FromResult("");
+    public Task RemoveAsync(TaskRef task, CancellationToken cancellationToken) => Task.CompletedTask;
+    public BackendAbilities Abilities => BackendAbilities.None;
 }

@@ -8,8 +8,8 @@ using RayRunner.Core;
 namespace RayRunner.PowerShell
 {
     /// <summary>
-    /// Runs when the module is imported: teaches Core's config normalizer PowerShell's wrapper types,
-    /// and, on Windows PowerShell 5.1, resolves the module's own dependencies from its folder.
+    /// Runs when the module is imported: on Windows PowerShell 5.1, resolves the module's own
+    /// dependencies from its folder. (Configs are unwrapped per call: see ExperimentCmdlet.)
     /// </summary>
     public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
     {
@@ -18,7 +18,6 @@ namespace RayRunner.PowerShell
 
         public void OnImport()
         {
-            ExperimentConfig.Unwrap = PSValues.Unwrap;
             InstallDesktopResolver();
         }
 

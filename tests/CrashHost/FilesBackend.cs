@@ -201,5 +201,10 @@ namespace RayRunner.CrashHost
             IsInitialized = false;
             return Task.CompletedTask;
         }
+
+        /// <summary>The files backend keeps its runs' output with the experiment; the kill tests never read it.</summary>
+        public Task<string> ReadLogAsync(TaskRef task, int? tailLines, CancellationToken cancellationToken) => Task.FromResult("");
+        public Task RemoveAsync(TaskRef task, CancellationToken cancellationToken) => Task.CompletedTask;
+        public BackendAbilities Abilities => BackendAbilities.None;
     }
 }

@@ -6,7 +6,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using RayRunner.Core;
-using Runner = RayRunner.Core.RayRunner;
+using Runner = RayRunner.Core.ExperimentRunner;
 
 namespace RayRunner.CrashHost
 {
@@ -37,16 +37,30 @@ namespace RayRunner.CrashHost
             using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5)); // a host never outlives a broken test
             try
             {
-                var store = new FileRunStore(Get(opts, "store"));
-                var backend = RecordingBackend.Wrap(await CreateBackendAsync(opts, store, cts.Token), Get(opts, "work"));
-                if (opts.TryGetValue("die-at", out var dieAt))
-                    backend = new DyingBackend(backend, dieAt, int.Parse(Get(opts, "die-on-submission", "1")));
-                var runner = await Runner.CreateAsync(backend, new RayRunnerOptions
+                // Composed as the module composes it (RunnerHost): the local backend writes each
+                // run's log, pid and exit files into the run's store folder, where a process started
+                // later finds them. Only the backend is this host's own (files, or a dying wrapper).
+                var runner = await RunnerHost.OpenAsync(new RunnerSetup
                 {
-                    MaxConcurrent = int.Parse(Get(opts, "max-concurrent", "4")),
-                    Store = store,
+                    StoreRoot = Get(opts, "store"),
                     Entrypoint = ExperimentEntrypoint(Get(opts, "work")),
+                    Backend = new BackendSettings
+                    {
+                        Backend = Get(opts, "backend", "files") == "ray" ? BackendChoice.Ray : BackendChoice.Local,
+                        Address = opts.TryGetValue("address", out var address) ? address : null,
+                        NoAutoStart = true,
+                        MaxConcurrent = int.Parse(Get(opts, "max-concurrent", "4")),
+                    },
+                    Warn = Console.Error.WriteLine,
+                    BuildBackend = async (settings, ct) =>
+                    {
+                        var backend = RecordingBackend.Wrap(await CreateBackendAsync(opts, settings, ct), Get(opts, "work"));
+                        return opts.TryGetValue("die-at", out var dieAt)
+                            ? new DyingBackend(backend, dieAt, int.Parse(Get(opts, "die-on-submission", "1")))
+                            : backend;
+                    },
                 }, cts.Token);
+                var store = (FileRunStore)runner.Store;
                 switch (mode)
                 {
                     case "sweep": return await SweepAsync(runner, opts, cts.Token);
@@ -68,7 +82,7 @@ namespace RayRunner.CrashHost
         public static string ExperimentEntrypoint(string work) =>
             "sh '" + Path.Combine(Path.GetFullPath(work), "experiment.sh") + "' {run_id} {overrides}";
 
-        static async Task<IRayBackend> CreateBackendAsync(Dictionary<string, string> opts, FileRunStore store, CancellationToken cancellationToken)
+        static async Task<IRayBackend> CreateBackendAsync(Dictionary<string, string> opts, BackendSettings settings, CancellationToken cancellationToken)
         {
             var kind = Get(opts, "backend", "files");
             switch (kind)
@@ -77,18 +91,8 @@ namespace RayRunner.CrashHost
                     return new FilesBackend(Path.Combine(Get(opts, "work"), "backend"));
                 case "local":
                 case "ray":
-                    // The real backends, built as the module builds them (Connect-RayCluster): the local
-                    // backend writes each run's log, pid and exit files into the run's store folder,
-                    // where a process started later finds them (without it each backend instance
-                    // would use a fresh temp folder, and no other process could follow its runs).
-                    return await BackendFactory.CreateAsync(new BackendSettings
-                    {
-                        Backend = kind == "ray" ? BackendChoice.Ray : BackendChoice.Local,
-                        Address = opts.TryGetValue("address", out var address) ? address : null,
-                        NoAutoStart = true,
-                        MaxConcurrent = int.Parse(Get(opts, "max-concurrent", "4")),
-                        LogPathFor = store.LogPathFor,
-                    }, warn: Console.Error.WriteLine, cancellationToken);
+                    // The real backends, built as the module builds them (Connect-RayCluster).
+                    return await BackendFactory.CreateAsync(settings, warn: Console.Error.WriteLine, cancellationToken);
                 default:
                     throw new ArgumentException($"unknown backend '{kind}' (files, local or ray)");
             }
@@ -221,6 +225,9 @@ namespace RayRunner.CrashHost
             public Task<WaitResult> WaitAsync(IReadOnlyList<TaskRef> tasks, int numReturns, TimeSpan? timeout, CancellationToken cancellationToken) =>
                 _inner.WaitAsync(tasks, numReturns, timeout, cancellationToken);
             public Task CancelAsync(TaskRef task, CancellationToken cancellationToken) => _inner.CancelAsync(task, cancellationToken);
+            public Task<string> ReadLogAsync(TaskRef task, int? tailLines, CancellationToken cancellationToken) => _inner.ReadLogAsync(task, tailLines, cancellationToken);
+            public Task RemoveAsync(TaskRef task, CancellationToken cancellationToken) => _inner.RemoveAsync(task, cancellationToken);
+            public BackendAbilities Abilities => _inner.Abilities;
             public Task ShutdownAsync(CancellationToken cancellationToken) => _inner.ShutdownAsync(cancellationToken);
         }
     }

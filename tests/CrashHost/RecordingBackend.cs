@@ -13,29 +13,23 @@ namespace RayRunner.CrashHost
     /// check): one line with this process's id in &lt;attempts&gt;/&lt;run_id&gt;. The backends make a
     /// repeated hand-over harmless on their own; this log is how the kill tests see the runner's.
     /// </summary>
-    public class RecordingBackend : IRayBackend
+    public sealed class RecordingBackend : IRayBackend
     {
         public const string AttemptsFolder = "attempts";
 
         readonly string _attempts;
 
-        protected RecordingBackend(IRayBackend inner, string attempts)
+        RecordingBackend(IRayBackend inner, string attempts)
         {
             Inner = inner;
             _attempts = attempts;
             Directory.CreateDirectory(attempts);
         }
 
-        protected IRayBackend Inner { get; }
+        IRayBackend Inner { get; }
 
-        /// <summary>Wraps <paramref name="inner"/>, keeping the optional abilities the runner looks for (capacity, stranded runs).</summary>
-        public static IRayBackend Wrap(IRayBackend inner, string work)
-        {
-            var attempts = Path.Combine(work, AttemptsFolder);
-            return inner is IBackendCapacity && inner is IStrandedRunDetector
-                ? new WithCapacity(inner, attempts)
-                : new RecordingBackend(inner, attempts);
-        }
+        /// <summary>Wraps <paramref name="inner"/>, keeping its abilities (they are data: capacity, stranded runs).</summary>
+        public static IRayBackend Wrap(IRayBackend inner, string work) => new RecordingBackend(inner, Path.Combine(work, AttemptsFolder));
 
         /// <summary>The process ids that handed <paramref name="runId"/> to a backend, one per hand-over.</summary>
         public static IReadOnlyList<int> Attempts(string work, string runId)
@@ -66,13 +60,8 @@ namespace RayRunner.CrashHost
             Inner.WaitAsync(tasks, numReturns, timeout, cancellationToken);
         public Task CancelAsync(TaskRef task, CancellationToken cancellationToken) => Inner.CancelAsync(task, cancellationToken);
         public Task ShutdownAsync(CancellationToken cancellationToken) => Inner.ShutdownAsync(cancellationToken);
-
-        /// <summary>The local backend's shape: the runner hands it only what fits, and finds runs stranded in a dead host.</summary>
-        sealed class WithCapacity : RecordingBackend, IBackendCapacity, IStrandedRunDetector
-        {
-            public WithCapacity(IRayBackend inner, string attempts) : base(inner, attempts) { }
-            public int RunsAtOnce(TaskOptions options) => ((IBackendCapacity)Inner).RunsAtOnce(options);
-            public bool IsStranded(TaskRef task) => ((IStrandedRunDetector)Inner).IsStranded(task);
-        }
+        public Task<string> ReadLogAsync(TaskRef task, int? tailLines, CancellationToken cancellationToken) => Inner.ReadLogAsync(task, tailLines, cancellationToken);
+        public Task RemoveAsync(TaskRef task, CancellationToken cancellationToken) => Inner.RemoveAsync(task, cancellationToken);
+        public BackendAbilities Abilities => Inner.Abilities;
     }
 }

@@ -13,7 +13,8 @@ namespace RayRunner.Core
     /// </summary>
     /// <remarks>
     /// Implementations: the Ray Jobs backend (one run is one Ray job), the local process backend
-    /// (child processes), and test fakes. Runs beyond the runner's MaxConcurrent never reach the
+    /// (child processes), and test fakes. Every call every backend has is here (logs included);
+    /// what only some backends can do is declared as data in <see cref="Abilities"/>. Runs beyond the runner's MaxConcurrent never reach the
     /// backend: the runner holds them as <c>queued</c>, so a backend need not queue. A backend must
     /// accept calls from several threads at once.
     /// </remarks>
@@ -65,51 +66,52 @@ namespace RayRunner.Core
 
         /// <summary>ray.shutdown(): disconnect, and stop a cluster only if this backend started it.</summary>
         Task ShutdownAsync(CancellationToken cancellationToken);
-    }
 
-    /// <summary>Optional: a backend that can show a run's output (the Ray job log, the local log file).</summary>
-    public interface IRunLogReader
-    {
-        /// <summary>The run's log, or its last <paramref name="tailLines"/> lines; never the whole file when a tail is asked.</summary>
+        /// <summary>The run's output (the Ray job log, the local log file), or its last <paramref name="tailLines"/> lines; never the whole file when a tail is asked.</summary>
         Task<string> ReadLogAsync(TaskRef task, int? tailLines, CancellationToken cancellationToken);
-    }
 
-    /// <summary>
-    /// Optional: a backend that can accept a run without starting it, holding it inside the process
-    /// that submitted it (the local backend, while the run waits for a CPU or GPU slot). If that
-    /// process dies, such a run never starts and nothing else would start it: the runner then
-    /// dispatches it again, like a queued run whose process died.
-    /// </summary>
-    public interface IStrandedRunDetector
-    {
-        /// <summary>
-        /// True only when the run was accepted but never started and the process holding it is gone.
-        /// Must be false for a run that may have started, and for runs of this instance.
-        /// </summary>
-        bool IsStranded(TaskRef task);
-    }
-
-    /// <summary>Optional: a backend that keeps a record of finished runs that can be deleted (Ray's job records).</summary>
-    public interface IRunRemover
-    {
+        /// <summary>Deletes the backend's record of a finished run where it keeps one (<see cref="BackendAbilities.KeepsRunRecords"/>); does nothing otherwise.</summary>
         Task RemoveAsync(TaskRef task, CancellationToken cancellationToken);
+
+        /// <summary>What this backend can do beyond these calls; declared once, never changes.</summary>
+        BackendAbilities Abilities { get; }
     }
 
     /// <summary>
-    /// Optional: a backend with a fixed capacity (the local backend's CPU and GPU slots). The runner
-    /// hands it at most this many runs at once and keeps the rest <c>queued</c> itself, where they
-    /// are recorded and any process can resume them, instead of waiting inside the backend.
+    /// What a backend can do beyond the calls every backend has, declared once as data (no caller
+    /// tests a backend's type). A backend without an ability leaves it at its default.
     /// </summary>
-    public interface IBackendCapacity
+    public sealed record BackendAbilities
     {
-        /// <summary>How many runs with these options can run at once on an idle backend; 0 when one can never run.</summary>
-        int RunsAtOnce(TaskOptions options);
+        /// <summary>No ability beyond the common calls.</summary>
+        public static BackendAbilities None { get; } = new BackendAbilities();
+
+        /// <summary>It keeps a record of finished runs that <see cref="IRayBackend.RemoveAsync"/> deletes (Ray's job records).</summary>
+        public bool KeepsRunRecords { get; init; }
+
+        /// <summary>
+        /// A fixed capacity (the local backend's CPU and GPU slots): how many runs with these options
+        /// can run at once on an idle backend, 0 when one never can. The runner hands it at most that
+        /// many at once and keeps the rest queued itself. Null: no fixed capacity.
+        /// </summary>
+        public Func<TaskOptions, int>? RunsAtOnce { get; init; }
+
+        /// <summary>
+        /// Runs this backend accepted without starting them, inside the process that submitted them
+        /// (the local backend, while a run waits for a slot): true only when the run never started
+        /// and the process holding it is gone, so nothing else would start it and the runner
+        /// dispatches it again. Null: the backend never holds runs that way.
+        /// </summary>
+        public Func<TaskRef, bool>? IsStranded { get; init; }
+
+        /// <summary>Requests carry a token (the caller's, or one the backend found by its own rules). Says nothing about the token itself.</summary>
+        public bool SendsToken { get; init; }
+
+        /// <summary>The cluster this backend may start and stop (Ray's <c>ray start --head</c>); null when it manages none.</summary>
+        public IClusterLifecycle? Cluster { get; init; }
     }
 
-    /// <summary>
-    /// Optional: a backend that may start the cluster it runs on (Ray's <c>ray start --head</c>),
-    /// and on shutdown stops only a cluster it started.
-    /// </summary>
+    /// <summary>The cluster ability (<see cref="BackendAbilities.Cluster"/>): on shutdown a backend stops only a cluster it started.</summary>
     public interface IClusterLifecycle
     {
         /// <summary>True while the cluster this backend uses is one it started itself.</summary>

@@ -16,7 +16,7 @@ namespace RayRunner.Core
     {
         public static string Compute(IReadOnlyDictionary<string, object?> config)
         {
-            var canonical = RayRunnerJson.ConfigToJson(Canonicalize(config, topLevel: true));
+            var canonical = ConfigJson.ToJson(Canonicalize(config, topLevel: true));
             using var sha = SHA256.Create();
             var bytes = sha.ComputeHash(Encoding.UTF8.GetBytes(canonical));
             var sb = new StringBuilder(bytes.Length * 2);

@@ -111,7 +111,7 @@ namespace RayRunner.Core
                 var value = Substitute(token, name => name switch
                 {
                     "run_id" => input.RunId,
-                    "config_json" => configJson ??= RayRunnerJson.ConfigToJson(input.Config),
+                    "config_json" => configJson ??= ConfigJson.ToJson(input.Config),
                     _ => throw new InvalidOperationException("unreachable: checked at parse time"),
                 });
                 var literal = !_quoted[i] && token.IndexOf('{') < 0 && token.IndexOf('}') < 0;

@@ -17,16 +17,19 @@ namespace RayRunner.Core
         /// <summary>Nesting deeper than this is almost certainly a cycle (a hashtable holding itself).</summary>
         public const int MaxDepth = 64;
 
-        /// <summary>Optional hook for callers with wrapper types (PowerShell's PSObject) to unwrap a value first.</summary>
-        public static Func<object?, object?>? Unwrap { get; set; }
-
-        public static Dictionary<string, object?> Normalize(object? config)
+        /// <param name="unwrap">
+        /// For callers with wrapper types (the module passes PowerShell's PSObject unwrapper): applied
+        /// to every value and key before it is looked at. Passed per call, never set process-wide, so
+        /// hosts in one process cannot change each other's configs.
+        /// </param>
+        public static Dictionary<string, object?> Normalize(object? config, Func<object?, object?>? unwrap = null)
         {
+            if (unwrap != null) config = unwrap(config);
             if (config is null)
                 throw new ConfigValidationException("", "The config is null. Pass a map of settings, for example @{ lr = 0.01 }.");
             if (config is string json)
                 return NormalizeJson(json);
-            var value = NormalizeValue(config, "", 0);
+            var value = NormalizeValue(config, "", 0, unwrap);
             if (value is Dictionary<string, object?> map) return map;
             throw new ConfigValidationException("", $"A config must be a map of settings, not a {Describe(config)}. Pass a hashtable, a dictionary or a JSON object.");
         }
@@ -85,11 +88,11 @@ namespace RayRunner.Core
             }
         }
 
-        static object? NormalizeValue(object? value, string path, int depth)
+        static object? NormalizeValue(object? value, string path, int depth, Func<object?, object?>? unwrap)
         {
             if (depth > MaxDepth)
                 throw new ConfigValidationException(path, $"The config nests deeper than {MaxDepth} levels at '{path}'; does a map contain itself?");
-            if (Unwrap != null) value = Unwrap(value);
+            if (unwrap != null) value = unwrap(value);
 
             switch (value)
             {
@@ -107,37 +110,37 @@ namespace RayRunner.Core
                 case decimal m: return (double)m;
                 case Enum e: return e.ToString();
                 case JsonElement je: return FromJson(je, path);
-                case IDictionary dict: return NormalizeMap(dict, path, depth);
-                case IEnumerable seq: return NormalizeList(seq, path, depth);
+                case IDictionary dict: return NormalizeMap(dict, path, depth, unwrap);
+                case IEnumerable seq: return NormalizeList(seq, path, depth, unwrap);
                 default:
                     throw new ConfigValidationException(path,
                         $"The config value at '{Display(path)}' is a {Describe(value)}, which RayRunner cannot send. Use numbers, strings, booleans, null, lists or nested maps.");
             }
         }
 
-        static Dictionary<string, object?> NormalizeMap(IDictionary dict, string path, int depth)
+        static Dictionary<string, object?> NormalizeMap(IDictionary dict, string path, int depth, Func<object?, object?>? unwrap)
         {
             var map = new Dictionary<string, object?>(StringComparer.Ordinal);
             foreach (DictionaryEntry entry in dict)
             {
-                var rawKey = Unwrap != null ? Unwrap(entry.Key) : entry.Key;
+                var rawKey = unwrap != null ? unwrap(entry.Key) : entry.Key;
                 if (rawKey is not string key)
                     throw new ConfigValidationException(path, $"The map at '{Display(path)}' has a key of type {Describe(rawKey)}; config keys must be strings.");
                 CheckKey(key, path);
                 if (map.ContainsKey(key))
                     throw new ConfigValidationException(Join(path, key), $"The key '{Join(path, key)}' appears twice.");
-                map[key] = NormalizeValue(entry.Value, Join(path, key), depth + 1);
+                map[key] = NormalizeValue(entry.Value, Join(path, key), depth + 1, unwrap);
             }
             return map;
         }
 
-        static List<object?> NormalizeList(IEnumerable seq, string path, int depth)
+        static List<object?> NormalizeList(IEnumerable seq, string path, int depth, Func<object?, object?>? unwrap)
         {
             var list = new List<object?>();
             var i = 0;
             foreach (var item in seq)
             {
-                list.Add(NormalizeValue(item, $"{path}[{i}]", depth + 1));
+                list.Add(NormalizeValue(item, $"{path}[{i}]", depth + 1, unwrap));
                 i++;
             }
             return list;

@@ -41,7 +41,7 @@ namespace RayRunner.Core.Local
 
         async Task WatchAsync(CancellationToken lifetime)
         {
-            var delay = FirstPoll;
+            var backoff = new Backoff(FirstPoll, LastPoll);
             try
             {
                 while (true)
@@ -52,8 +52,7 @@ namespace RayRunner.Core.Local
                         _outcome.TrySetResult(output);
                         return;
                     }
-                    await Task.Delay(delay, lifetime).ConfigureAwait(false);
-                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LastPoll.Ticks));
+                    await backoff.DelayAsync(lifetime).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException)

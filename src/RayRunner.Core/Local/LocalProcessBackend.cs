@@ -30,13 +30,12 @@ namespace RayRunner.Core.Local
     /// (<see cref="LocalLocator"/>). Shutdown and Dispose therefore leave started runs running; runs
     /// still waiting for a slot are cancelled, since nothing would start them.</para>
     /// </remarks>
-    public sealed class LocalProcessBackend : IRayBackend, IRunLogReader, IBackendCapacity, IStrandedRunDetector, IDisposable
+    public sealed class LocalProcessBackend : IRayBackend, IDisposable
     {
         public const string BackendName = "local";
 
         static readonly bool OnWindows = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
         static readonly TimeSpan CancelWait = TimeSpan.FromSeconds(10);
-        static readonly TimeSpan OutputDrainWait = TimeSpan.FromSeconds(2);
 
         readonly LocalBackendOptions _options;
         readonly Func<string, string> _logPathFor;
@@ -63,7 +62,14 @@ namespace RayRunner.Core.Local
             _scheduler = new FifoScheduler<LocalRun>(new SlotPool(options.MaxConcurrent, options.NumCpus ?? Environment.ProcessorCount, gpuIds));
             _mode = options.ForceLaunchMode ?? (OnWindows ? LaunchMode.Piped : LaunchMode.Detached);
             _logPathFor = options.LogPathFor ?? DefaultLogPaths(options.LogDirectory);
+            Abilities = new BackendAbilities { RunsAtOnce = RunsAtOnce, IsStranded = IsStranded };
         }
+
+        /// <summary>Fixed CPU and GPU slots, and runs that may wait for them in this process (stranded if it dies).</summary>
+        public BackendAbilities Abilities { get; }
+
+        /// <summary>The local backend keeps no record beyond the run's files, which the run store owns: nothing to remove.</summary>
+        public Task RemoveAsync(TaskRef task, CancellationToken cancellationToken) => Task.CompletedTask;
 
         public string Name => BackendName;
         public string Address => "localhost";
@@ -156,7 +162,7 @@ namespace RayRunner.Core.Local
 
         /// <summary>ray.get: waits for the run's end. Works for runs of other processes too, through the reference's locator.</summary>
         public Task<TaskOutput> GetAsync(TaskRef task, CancellationToken cancellationToken) =>
-            WithCancellation(CompletionOf(task), cancellationToken);
+            Waits.WithCancellation(CompletionOf(task), cancellationToken);
 
         public async Task<WaitResult> WaitAsync(IReadOnlyList<TaskRef> tasks, int numReturns, TimeSpan? timeout, CancellationToken cancellationToken)
         {
@@ -360,7 +366,7 @@ namespace RayRunner.Core.Local
             run.SessionLeader = plan.SessionLeader;
             run.Grant = grant;
             run.State = LocalRunState.Running;
-            if (plan.Mode == LaunchMode.Piped) run.OutputCopied = CopyOutput(process, run.Files.Log);
+            if (plan.Mode == LaunchMode.Piped) run.OutputCopied = RunEnding.CopyOutput(process, run.Files.Log);
             try
             {
                 run.Files.WritePid(run.Pid, run.Identity, run.StartedAt.Value);
@@ -382,19 +388,18 @@ namespace RayRunner.Core.Local
         /// </summary>
         async Task WatchForExitAsync(LocalRun run)
         {
-            var delay = TimeSpan.FromMilliseconds(100);
+            var backoff = new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2));
             try
             {
                 while (!run.Completion.Task.IsCompleted)
                 {
-                    await Task.WhenAny(run.Completion.Task, Task.Delay(delay, _lifetime.Token)).ConfigureAwait(false);
+                    await Waits.EndsFirstAsync(run.Completion.Task, _lifetime.Token, timeout: backoff.Next()).ConfigureAwait(false);
                     if (run.Completion.Task.IsCompleted || _lifetime.IsCancellationRequested) return;
                     if (!ProcessIdentity.IsRunning(run.Pid, run.Identity))
                     {
                         await OnExitedAsync(run).ConfigureAwait(false);
                         return;
                     }
-                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
                 }
             }
             catch (OperationCanceledException)
@@ -417,43 +422,7 @@ namespace RayRunner.Core.Local
             // The Exited event can fire before TryStart has finished its bookkeeping; TryStart runs
             // under the lock, so taking it once means that bookkeeping is done.
             lock (_gate) { }
-            var completedAt = DateTimeOffset.UtcNow;
-            TaskOutput output;
-            try
-            {
-                if (run.OutputCopied != null)
-                    await Task.WhenAny(run.OutputCopied, Task.Delay(OutputDrainWait)).ConfigureAwait(false);
-                if (run.CancelRequested || run.Files.IsCancelled)
-                {
-                    run.Files.WriteExitIfAbsent(ExitRecord.CancelledWord);
-                    output = RunOutcome.Cancelled(run.RunId, run.StartedAt, completedAt);
-                }
-                else if (LostTheClaim(run) is int winner)
-                {
-                    // Another launch of this run claimed it first (a host that died right after
-                    // starting it, then this one took the run over): nothing ran here. Follow that
-                    // launch to its end; the pid file names it from now on.
-                    run.Files.WritePid(winner, ProcessIdentity.StartTokenOf(winner), DateTimeOffset.UtcNow);
-                    var locator = NewLocator(run.Files, run.Program);
-                    locator.Pid = winner;
-                    locator.Session = run.SessionLeader;
-                    output = await new AttachedRun(run.RunId, locator, _lifetime.Token).Completion.ConfigureAwait(false);
-                }
-                else
-                {
-                    // The trampoline's record is the command's own exit code; without one (the piped
-                    // launcher, or a trampoline killed from outside) the process's code is recorded.
-                    var code = run.Files.ReadExit()?.Code ?? ExitCodeOf(run.Process!);
-                    run.Files.WriteExitIfAbsent(code.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                    output = RunOutcome.FromExit(run.RunId, code, run.Program, run.Files, run.StartedAt, completedAt);
-                }
-            }
-            catch (Exception ex)
-            {
-                // Never lose the run: a result that cannot be read is a failed run that says why.
-                output = RunOutcome.NotStarted(run.RunId, RunStatus.Failed, $"The run ended but its result could not be read: {ex.Message}", completedAt)
-                    .With(startedAt: run.StartedAt);
-            }
+            var output = await RunEnding.ReadAsync(run, NewLocator, _lifetime.Token).ConfigureAwait(false);
 
             var finished = new List<KeyValuePair<LocalRun, TaskOutput>>();
             lock (_gate)
@@ -465,57 +434,6 @@ namespace RayRunner.Core.Local
             run.Process?.Dispose();
             run.Completion.TrySetResult(output);
             Complete(finished);
-        }
-
-        /// <summary>The pid of the launch that claimed the run when this run's own process lost the claim (ran nothing), else null.</summary>
-        static int? LostTheClaim(LocalRun run)
-        {
-            // Not "no exit file yet": the winner may already have finished and written it by the time
-            // this launch ran (a slow host), and the run must still point at the winner. A command of
-            // the user's that exits 75 is told apart by the claim: then it holds this launch's own pid.
-            if (run.Mode != LaunchMode.Detached) return null;
-            if (ExitCodeOf(run.Process!) != ProcessLauncher.LostClaimExitCode) return null;
-            var claimer = run.Files.ReadStartedPid();
-            // The winner creates the claim file and then writes its pid: give that write a moment.
-            for (var i = 0; claimer == null && i < 100 && File.Exists(run.Files.Started); i++)
-            {
-                Thread.Sleep(10);
-                claimer = run.Files.ReadStartedPid();
-            }
-            return claimer != null && claimer != run.Pid ? claimer : null;
-        }
-
-        /// <summary>The code the process ended with; when the watchdog noticed the end first, .NET may need a moment to reap it.</summary>
-        static int ExitCodeOf(Process process)
-        {
-            if (!process.WaitForExit(5000))
-                throw new InvalidOperationException($"process {process.Id} has ended but its exit code could not be read");
-            return process.ExitCode;
-        }
-
-        /// <summary>The piped launcher: copies stdout and stderr, as they come, into the log.</summary>
-        static Task CopyOutput(Process process, string logPath)
-        {
-            try { process.StandardInput.Close(); }
-            catch (IOException) { }
-            var log = new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
-            var writeGate = new object();
-            async Task Copy(Stream source)
-            {
-                var buffer = new byte[8192];
-                int read;
-                while ((read = await source.ReadAsync(buffer, 0, buffer.Length).ConfigureAwait(false)) > 0)
-                {
-                    lock (writeGate)
-                    {
-                        log.Write(buffer, 0, read);
-                        log.Flush();
-                    }
-                }
-            }
-            var stdout = Task.Run(() => Copy(process.StandardOutput.BaseStream));
-            var stderr = Task.Run(() => Copy(process.StandardError.BaseStream));
-            return Task.WhenAll(stdout, stderr).ContinueWith(_ => { lock (writeGate) log.Dispose(); }, TaskScheduler.Default);
         }
 
         static void Complete(List<KeyValuePair<LocalRun, TaskOutput>> finished)
@@ -607,19 +525,6 @@ namespace RayRunner.Core.Local
         {
             var root = directory ?? Path.Combine(Path.GetTempPath(), "rayrunner-local-" + Guid.NewGuid().ToString("N").Substring(0, 12));
             return runId => Path.Combine(root, runId, "run.log");
-        }
-
-        static async Task<T> WithCancellation<T>(Task<T> task, CancellationToken cancellationToken)
-        {
-            if (task.IsCompleted || !cancellationToken.CanBeCanceled) return await task.ConfigureAwait(false);
-            // A registration disposed on return: a long-lived token (the runner's) gathers nothing.
-            var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-            using (cancellationToken.Register(() => cancelled.TrySetResult(true)))
-            {
-                if (await Task.WhenAny(task, cancelled.Task).ConfigureAwait(false) != task)
-                    cancellationToken.ThrowIfCancellationRequested();
-            }
-            return await task.ConfigureAwait(false);
         }
 
         void ThrowIfDisposed()

@@ -19,5 +19,18 @@ namespace RayRunner.Core
         public TaskRef ObjectRef { get; }
         public string? SweepId { get; init; }
         public DateTimeOffset SubmittedAt { get; init; } = DateTimeOffset.UtcNow;
+        /// <summary>What a resumed sweep did with this config (see <see cref="ResumeStep"/>); null when the spawn was no resume.</summary>
+        public ResumeStep? Resumed { get; init; }
+    }
+
+    /// <summary>What resuming a sweep did with one config: the runner's plan, so callers need not rebuild it.</summary>
+    public enum ResumeStep
+    {
+        /// <summary>No usable run of the config: a new run was started.</summary>
+        Started,
+        /// <summary>A run of the config completed earlier: its result is reused, nothing runs again.</summary>
+        Reused,
+        /// <summary>A run of the config is still queued or running: it is followed, not started twice.</summary>
+        Followed,
     }
 }

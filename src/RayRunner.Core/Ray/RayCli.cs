@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -125,30 +124,6 @@ namespace RayRunner.Core.Ray
         /// Quotes one argument so the child sees it as exactly one argv element (the Windows
         /// CommandLineToArgvW rules, which .NET also applies on Unix to ProcessStartInfo.Arguments).
         /// </summary>
-        public static string QuoteArgument(string arg)
-        {
-            if (arg.Length > 0 && arg.IndexOfAny(new[] { ' ', '\t', '\n', '\v', '"', '\\', '\'' }) < 0) return arg;
-            var sb = new StringBuilder("\"");
-            var backslashes = 0;
-            foreach (var c in arg)
-            {
-                if (c == '\\')
-                {
-                    backslashes++;
-                    continue;
-                }
-                if (c == '"')
-                {
-                    sb.Append('\\', backslashes * 2 + 1).Append('"');
-                }
-                else
-                {
-                    sb.Append('\\', backslashes).Append(c);
-                }
-                backslashes = 0;
-            }
-            sb.Append('\\', backslashes * 2).Append('"');
-            return sb.ToString();
-        }
+        public static string QuoteArgument(string arg) => CommandLine.QuoteIfNeeded(arg);
     }
 }

@@ -99,9 +99,7 @@ namespace RayRunner.Core.Ray
             }
             EnsureLoop();
             Wake();
-            var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-            using (ct.Register(() => cancelled.TrySetResult(true)))
-                if (await Task.WhenAny(done, cancelled.Task).ConfigureAwait(false) != done) ct.ThrowIfCancellationRequested();
+            if (!await Waits.EndsFirstAsync(done, ct).ConfigureAwait(false)) ct.ThrowIfCancellationRequested();
         }
 
         void Wake()

@@ -14,7 +14,7 @@ namespace RayRunner.Core.Ray
     /// its result read from the job's log. Starts a local head with <c>ray start --head</c> when
     /// nothing answers (unless told not to) and stops only a cluster it started.
     /// </summary>
-    public sealed class RayJobsBackend : IRayBackend, IClusterLifecycle, IRunLogReader, IRunRemover, IDisposable
+    public sealed class RayJobsBackend : IRayBackend, IClusterLifecycle, IDisposable
     {
         public const string BackendName = "ray";
         public const string DefaultAddress = "http://127.0.0.1:8265";
@@ -25,7 +25,9 @@ namespace RayRunner.Core.Ray
         readonly RayJobsClient _client;
         readonly RayJobPoller _poller;
         readonly WorkingDirUploader _uploader;
-        readonly SemaphoreSlim _resultReads = new SemaphoreSlim(4);
+        readonly RayJobOutcomeReader _outcomes;
+        /// <summary>Ends background reads of job logs when the backend is disposed.</summary>
+        readonly CancellationTokenSource _lifetime = new CancellationTokenSource();
         readonly ConcurrentDictionary<string, Lazy<Task<TaskOutput>>> _results = new ConcurrentDictionary<string, Lazy<Task<TaskOutput>>>(StringComparer.Ordinal);
         readonly SemaphoreSlim _connectGate = new SemaphoreSlim(1, 1);
         Task<RayVersionInfo>? _connected;
@@ -37,12 +39,14 @@ namespace RayRunner.Core.Ray
         public RayJobsBackend(RayBackendOptions options)
         {
             _options = options ?? throw new ArgumentNullException(nameof(options));
-            Address = ResolveAddress(options.Address, options.Environment, options.DashboardPort);
+            Address = RayDashboard.ResolveAddress(options.Address, options.Environment, options.DashboardPort);
             var token = RayAuth.ResolveToken(options.Token, options.Environment);
             HasToken = token != null;
             _client = new RayJobsClient(Address, token, options);
             _poller = new RayJobPoller(_client, options);
-            _uploader = new WorkingDirUploader(_client, options);
+            _uploader = new WorkingDirUploader(_client, options, _lifetime.Token);
+            _outcomes = new RayJobOutcomeReader(_client, options, Address, _lifetime.Token);
+            Abilities = new BackendAbilities { KeepsRunRecords = true, Cluster = this, SendsToken = HasToken };
         }
 
         public string Name => BackendName;
@@ -58,6 +62,9 @@ namespace RayRunner.Core.Ray
         /// <summary>True once this backend ran <c>ray start --head</c> successfully; only then does shutdown run <c>ray stop</c>.</summary>
         public bool StartedCluster { get; private set; }
 
+        /// <summary>Ray keeps job records (RemoveAsync deletes them) and may start the cluster it uses.</summary>
+        public BackendAbilities Abilities { get; }
+
         /// <summary>What the last shutdown did, in a sentence ("Stopped the local Ray cluster…", "Left the Ray cluster … running…").</summary>
         public string? ShutdownMessage { get; private set; }
 
@@ -65,7 +72,7 @@ namespace RayRunner.Core.Ray
         public RayVersionInfo? ServerVersion => _connected is { IsCompleted: true } t && t.Status == TaskStatus.RanToCompletion ? t.Result : null;
 
         /// <summary>Whether submits ask for one <c>experiment_slot</c> (only when the cluster has that resource).</summary>
-        public bool UsesExperimentSlots => _clusterResources.ContainsKey(RayRunner.ExperimentSlotResource);
+        public bool UsesExperimentSlots => _clusterResources.ContainsKey(ClusterOptions.ExperimentSlotResource);
 
         /// <summary>Working-directory packages uploaded so far (a sweep of one folder uploads once).</summary>
         public int PackagesUploaded => Volatile.Read(ref _uploader.Uploads);
@@ -74,62 +81,19 @@ namespace RayRunner.Core.Ray
         internal RayJobsClient Client => _client;
 
         // ----------------------------------------------------------------------------------
-        // Static helpers used by BackendFactory
+        // Static helpers used by BackendFactory (see RayDashboard)
         // ----------------------------------------------------------------------------------
 
         /// <summary>The dashboard URL: the parameter, else RAY_API_SERVER_ADDRESS / RAY_ADDRESS when http(s), else http://127.0.0.1:8265.</summary>
-        public static string ResolveAddress(string? parameter, Func<string, string?> env) => ResolveAddress(parameter, env, 8265);
-
-        static string ResolveAddress(string? parameter, Func<string, string?> env, int dashboardPort)
-        {
-            if (env == null) throw new ArgumentNullException(nameof(env));
-            if (!string.IsNullOrWhiteSpace(parameter))
-            {
-                var given = parameter!.Trim();
-                if (!IsHttpUrl(given))
-                    throw new ArgumentException($"'{given}' is not a Ray dashboard URL. Give one like http://127.0.0.1:8265 (RayRunner talks to the dashboard, not to the GCS port 6379).", nameof(parameter));
-                return given.TrimEnd('/');
-            }
-            foreach (var name in new[] { "RAY_API_SERVER_ADDRESS", "RAY_ADDRESS" })
-            {
-                var value = env(name)?.Trim();
-                // Non-URL values (ip:port of the GCS, "auto") need gRPC to resolve: not usable here.
-                if (!string.IsNullOrEmpty(value) && IsHttpUrl(value!)) return value!.TrimEnd('/');
-            }
-            return "http://127.0.0.1:" + dashboardPort.ToString(CultureInfo.InvariantCulture);
-        }
-
-        static bool IsHttpUrl(string s) =>
-            Uri.TryCreate(s, UriKind.Absolute, out var u) && (u.Scheme == Uri.UriSchemeHttp || u.Scheme == Uri.UriSchemeHttps);
+        public static string ResolveAddress(string? parameter, Func<string, string?> env) => RayDashboard.ResolveAddress(parameter, env, 8265);
 
         /// <summary>The <c>ray</c> command on this process's PATH, or null.</summary>
         public static string? FindRayOnPath() => RayCli.FindOnPath(Environment.GetEnvironmentVariable);
 
         /// <summary>Does a Ray dashboard answer GET /api/version at the options' address (a 401/403 counts: something is there)?</summary>
-        public static async Task<bool> ProbeAsync(RayBackendOptions options, CancellationToken ct)
-        {
-            if (options == null) throw new ArgumentNullException(nameof(options));
-            var address = ResolveAddress(options.Address, options.Environment, options.DashboardPort);
-            using var client = new RayJobsClient(address, RayAuth.ResolveToken(options.Token, options.Environment), options);
-            return await ProbeAsync(client, options.ProbeTimeout, ct).ConfigureAwait(false);
-        }
+        public static Task<bool> ProbeAsync(RayBackendOptions options, CancellationToken ct) => RayDashboard.ProbeAsync(options, ct);
 
-        static async Task<bool> ProbeAsync(RayJobsClient client, TimeSpan timeout, CancellationToken ct)
-        {
-            try
-            {
-                await client.GetVersionAsync(timeout, ct).ConfigureAwait(false);
-                return true;
-            }
-            catch (RayApiException ex) when (ex.StatusCode == 401 || ex.StatusCode == 403)
-            {
-                return true;
-            }
-            catch (Exception ex) when (!(ex is OperationCanceledException && ct.IsCancellationRequested))
-            {
-                return false;
-            }
-        }
+        static Task<bool> ProbeAsync(RayJobsClient client, TimeSpan timeout, CancellationToken ct) => RayDashboard.AnswersAsync(client, timeout, ct);
 
         // ----------------------------------------------------------------------------------
         // Availability and lifecycle
@@ -156,7 +120,9 @@ namespace RayRunner.Core.Ray
         void EnsureAvailabilityChecked()
         {
             if (_available.HasValue) return;
-            if (IsInitialized || ProbeAsync(_client, _options.ProbeTimeout, CancellationToken.None).GetAwaiter().GetResult())
+            // tmgg's availability check is a synchronous property; the probe is bounded by ProbeTimeout
+            // and ends with the backend (its lifetime), and runs once.
+            if (IsInitialized || ProbeAsync(_client, _options.ProbeTimeout, _lifetime.Token).GetAwaiter().GetResult())
             {
                 _available = true;
                 return;
@@ -205,7 +171,7 @@ namespace RayRunner.Core.Ray
 
             if (_options.NoAutoStart)
                 throw new RayClusterException($"No Ray dashboard answered at {Address}, and starting a local cluster is turned off (NoAutoStart). Start one with 'ray start --head', or give the address of a running cluster.");
-            if (!IsLoopback(Address))
+            if (!RayLocalHead.IsLoopback(Address))
                 throw new RayClusterException($"No Ray dashboard answered at {Address}. RayRunner starts a cluster only on this machine (127.0.0.1/localhost); check the address and that the remote cluster is up.");
 
             var ray = _rayExecutable ?? FindRayExecutable();
@@ -216,58 +182,20 @@ namespace RayRunner.Core.Ray
             _available = true;
         }
 
+        /// <summary>
+        /// <c>ray start --head</c>, then waits until the dashboard serves the Jobs API. The cluster
+        /// counts as started by RayRunner as soon as the command succeeded, so a shutdown stops it
+        /// even when the dashboard never came up.
+        /// </summary>
         async Task StartLocalClusterAsync(string ray, ClusterOptions cluster, CancellationToken ct)
         {
-            var port = new Uri(Address).Port;
-            var args = new List<string> { "start", "--head" };
-            var cpus = cluster.NumCpus ?? _options.NumCpus;
-            var gpus = cluster.NumGpus ?? _options.NumGpus;
-            if (cpus.HasValue) args.AddRange(new[] { "--num-cpus", cpus.Value.ToString(CultureInfo.InvariantCulture) });
-            if (gpus.HasValue) args.AddRange(new[] { "--num-gpus", gpus.Value.ToString(CultureInfo.InvariantCulture) });
-            if (cluster.Resources.Count > 0) args.AddRange(new[] { "--resources", ResourcesJson(cluster.Resources) });
-            args.AddRange(new[] { "--dashboard-port", port.ToString(CultureInfo.InvariantCulture), "--disable-usage-stats" });
-
-            var started = DateTimeOffset.UtcNow;
-            var result = await RayCli.RunAsync(ray, args, _options.StartupTimeout, ct).ConfigureAwait(false);
-            var commandLine = "ray " + string.Join(" ", args.Select(RayCli.QuoteArgument));
-            if (result.TimedOut)
-                throw new RayClusterException($"'{commandLine}' did not finish within {_options.StartupTimeout.TotalSeconds:0} s. Its output:{Indent(result.Output)}", result.Output);
-            if (result.ExitCode != 0)
-                throw new RayClusterException($"'{commandLine}' failed with exit code {result.ExitCode}. Its output:{Indent(result.Output)}", result.Output);
-
-            // ray start has returned, but the dashboard and its agent take a moment to serve jobs.
+            var since = DateTimeOffset.UtcNow;
+            var head = await RayLocalHead.StartAsync(ray, Address, cluster, _options, ct).ConfigureAwait(false);
             StartedCluster = true;
             _clusterResources = cluster.Resources.ToDictionary(kv => kv.Key, kv => kv.Value);
-            while (true)
-            {
-                if (await ProbeAsync(_client, _options.ProbeTimeout, ct).ConfigureAwait(false))
-                {
-                    await ConnectAsync(ct).ConfigureAwait(false);
-                    Say($"Started a local Ray cluster (dashboard {Address}); RayRunner will stop it on shutdown.");
-                    return;
-                }
-                if (DateTimeOffset.UtcNow - started > _options.StartupTimeout)
-                    throw new RayClusterException(
-                        $"'{commandLine}' returned, but no dashboard answered at {Address} within {_options.StartupTimeout.TotalSeconds:0} s. " +
-                        $"Is the dashboard installed (pip install \"ray[default]\") and the port free? 'ray stop' cleans up the half-started cluster. Its output:{Indent(result.Output)}",
-                        result.Output);
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(250, Math.Max(20, _options.PollIntervalMin.TotalMilliseconds))), ct).ConfigureAwait(false);
-            }
-        }
-
-        static string ResourcesJson(IReadOnlyDictionary<string, double> resources) =>
-            "{" + string.Join(", ", resources.Select(kv => System.Text.Json.JsonSerializer.Serialize(kv.Key) + ": " + FormatNumber(kv.Value))) + "}";
-
-        static string FormatNumber(double d) =>
-            d == Math.Floor(d) && Math.Abs(d) < 1e15 ? ((long)d).ToString(CultureInfo.InvariantCulture) : d.ToString("R", CultureInfo.InvariantCulture);
-
-        static string Indent(string output) =>
-            string.IsNullOrWhiteSpace(output) ? " (none)" : Environment.NewLine + string.Join(Environment.NewLine, output.Split('\n').Select(l => "  " + l.TrimEnd('\r')));
-
-        static bool IsLoopback(string address)
-        {
-            var host = new Uri(address).Host;
-            return host == "127.0.0.1" || host == "localhost" || host == "[::1]" || host == "::1";
+            await RayLocalHead.WaitForDashboardAsync(Address, head, since, _options, c => ProbeAsync(_client, _options.ProbeTimeout, c), ct).ConfigureAwait(false);
+            await ConnectAsync(ct).ConfigureAwait(false);
+            Say($"Started a local Ray cluster (dashboard {Address}); RayRunner will stop it on shutdown.");
         }
 
         /// <summary>The version handshake, once: learns which request fields the server knows.</summary>
@@ -323,7 +251,7 @@ namespace RayRunner.Core.Ray
                 ?? throw new RayClusterException($"RayRunner started the local Ray cluster at {Address} but can no longer find the 'ray' command to stop it. Run 'ray stop' yourself.");
             var result = await RayCli.RunAsync(ray, new[] { "stop" }, _options.ShutdownTimeout, cancellationToken).ConfigureAwait(false);
             if (result.TimedOut || result.ExitCode != 0)
-                throw new RayClusterException($"'ray stop' {(result.TimedOut ? "did not finish in time" : $"failed with exit code {result.ExitCode}")}; the local cluster may still run. Its output:{Indent(result.Output)}", result.Output);
+                throw new RayClusterException($"'ray stop' {(result.TimedOut ? "did not finish in time" : $"failed with exit code {result.ExitCode}")}; the local cluster may still run. Its output:{RayLocalHead.Indent(result.Output)}", result.Output);
             StartedCluster = false;
             _connected = null;
             _available = null;
@@ -394,11 +322,11 @@ namespace RayRunner.Core.Ray
         {
             var id = SubmissionIdOf(task);
             var watch = _poller.Track(id);
-            var details = await WaitWithCancellation(watch.Terminal.Task, cancellationToken).ConfigureAwait(false);
-            var lazy = _results.GetOrAdd(id, _ => new Lazy<Task<TaskOutput>>(() => BuildOutputAsync(task.RunId, id, details)));
+            var details = await Waits.WithCancellation(watch.Terminal.Task, cancellationToken).ConfigureAwait(false);
+            var lazy = _results.GetOrAdd(id, _ => new Lazy<Task<TaskOutput>>(() => _outcomes.BuildAsync(task.RunId, id, details)));
             try
             {
-                return await WaitWithCancellation(lazy.Value, cancellationToken).ConfigureAwait(false);
+                return await Waits.WithCancellation(lazy.Value, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception) when (lazy.Value.IsFaulted)
             {
@@ -477,7 +405,7 @@ namespace RayRunner.Core.Ray
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2000, _options.RetryDelay.TotalMilliseconds * (attempt + 1))), cancellationToken).ConfigureAwait(false);
             }
             _poller.Track(id);
-            _ = _poller.RefreshAsync(CancellationToken.None);
+            _ = _poller.RefreshAsync(_lifetime.Token);
         }
 
         /// <summary>Sends the stop again when a job Ray was told to stop while PENDING shows up RUNNING; ends when the job is over.</summary>
@@ -540,135 +468,11 @@ namespace RayRunner.Core.Ray
             return scanner.TailText();
         }
 
-        // ----------------------------------------------------------------------------------
-        // Results
-        // ----------------------------------------------------------------------------------
-
-        async Task<TaskOutput> BuildOutputAsync(string runId, string id, RayJobDetails details)
-        {
-            var started = details.StartedAt;
-            var ended = details.EndedAt;
-            var duration = started.HasValue && ended.HasValue ? Math.Max(0, (ended.Value - started.Value).TotalSeconds) : 0;
-
-            if (details.Status == RayJobStatus.Stopped)
-                return new TaskOutput
-                {
-                    RunId = runId, Status = RunStatus.Cancelled, StartedAt = started, CompletedAt = ended, DurationSeconds = duration,
-                    ErrorMessage = "The Ray job was stopped." + (string.IsNullOrWhiteSpace(details.Message) ? "" : " " + details.Message!.Trim()),
-                };
-
-            LogLineScanner? log = null;
-            string? readProblem = null;
-            try
-            {
-                log = await ReadResultLineAsync(id).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (details.Status == RayJobStatus.Failed && !(ex is OperationCanceledException))
-            {
-                readProblem = ex.Message; // the failure itself is the news; the log was a bonus
-            }
-
-            var parsed = log?.LastResult;
-            string status;
-            string? error;
-            if (details.Status == RayJobStatus.Succeeded)
-            {
-                // SUCCEEDED is completed unless the experiment's own result line says otherwise.
-                status = parsed?.Status ?? RunStatus.Completed;
-                error = parsed?.ErrorMessage ?? (log?.Problem != null ? "The job succeeded, but " + log.Problem + "." : null);
-            }
-            else
-            {
-                status = RunStatus.Failed;
-                var rayText = DescribeFailure(details);
-                error = parsed?.ErrorMessage != null ? parsed.ErrorMessage + " (" + rayText + ")" : rayText;
-                if (readProblem != null) error += $" Its log could not be read: {readProblem}";
-            }
-
-            return new TaskOutput
-            {
-                RunId = runId,
-                Status = status,
-                Metrics = parsed?.Metrics ?? new Dictionary<string, double>(),
-                TextMetrics = parsed?.TextMetrics.Count > 0 ? parsed.TextMetrics : null,
-                CheckpointUri = parsed?.CheckpointUri,
-                ErrorMessage = error,
-                StartedAt = started,
-                CompletedAt = ended,
-                DurationSeconds = duration,
-            };
-        }
-
-        static string DescribeFailure(RayJobDetails d)
-        {
-            var parts = new List<string>();
-            if (!string.IsNullOrEmpty(d.ErrorType)) parts.Add(d.ErrorType!);
-            if (d.DriverExitCode.HasValue) parts.Add("exit code " + d.DriverExitCode.Value.ToString(CultureInfo.InvariantCulture));
-            var head = "The Ray job failed" + (parts.Count > 0 ? " (" + string.Join(", ", parts) + ")" : "");
-            var message = (d.Message ?? "").Trim();
-            if (message.Length > 2000) message = "..." + message.Substring(message.Length - 2000);
-            return message.Length > 0 ? head + ": " + message : head + ".";
-        }
-
-        /// <summary>
-        /// The last result line of a finished job's log. Streams the tail WebSocket (bounded memory
-        /// whatever the log's size); retries broken streams; falls back to a size-capped GET /logs
-        /// when the WebSocket cannot be had at all (a proxy without upgrade support).
-        /// </summary>
-        async Task<LogLineScanner> ReadResultLineAsync(string id)
-        {
-            await _resultReads.WaitAsync().ConfigureAwait(false);
-            try
-            {
-                Exception? last = null;
-                for (var attempt = 0; attempt <= _options.MaxRetries; attempt++)
-                {
-                    if (attempt > 0) await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, _options.RetryDelay.TotalMilliseconds * Math.Pow(2, attempt - 1)))).ConfigureAwait(false);
-                    var scanner = new LogLineScanner();
-                    try
-                    {
-                        if (await _client.TailLogsAsync(id, scanner.Feed, null, CancellationToken.None).ConfigureAwait(false))
-                        {
-                            scanner.Complete();
-                            return scanner;
-                        }
-                    }
-                    catch (RayJobNotFoundException)
-                    {
-                        throw;
-                    }
-                    catch (Exception ex) when (ex is RayConnectionException || ex is RayApiException)
-                    {
-                        last = ex;
-                    }
-                }
-
-                var logs = await _client.GetLogsAsync(id, _options.LogFallbackMaxBytes, CancellationToken.None).ConfigureAwait(false)
-                    ?? throw new RayJobNotFoundException(Address, id);
-                var fallback = new LogLineScanner();
-                fallback.Feed(logs);
-                fallback.Complete();
-                return fallback;
-            }
-            finally
-            {
-                _resultReads.Release();
-            }
-        }
-
-        static async Task<T> WaitWithCancellation<T>(Task<T> task, CancellationToken ct)
-        {
-            if (!ct.CanBeCanceled || task.IsCompleted) return await task.ConfigureAwait(false);
-            var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-            using (ct.Register(() => cancelled.TrySetResult(true)))
-                if (await Task.WhenAny(task, cancelled.Task).ConfigureAwait(false) != task) ct.ThrowIfCancellationRequested();
-            return await task.ConfigureAwait(false);
-        }
-
         public override string ToString() => $"RayJobsBackend({Address}{(StartedCluster ? ", started by RayRunner" : "")})";
 
         public void Dispose()
         {
+            _lifetime.Cancel();
             _poller.Dispose();
             _client.Dispose();
         }

@@ -21,10 +21,13 @@ namespace RayRunner.Core.Ray
         readonly object _gate = new object();
         readonly Dictionary<string, Entry> _cache = new Dictionary<string, Entry>(StringComparer.Ordinal);
 
-        public WorkingDirUploader(RayJobsClient client, RayBackendOptions options)
+        readonly CancellationToken _lifetime;
+
+        public WorkingDirUploader(RayJobsClient client, RayBackendOptions options, CancellationToken lifetime)
         {
             _client = client;
             _options = options;
+            _lifetime = lifetime;
         }
 
         /// <summary>Packages actually PUT to the head (for tests and diagnostics).</summary>
@@ -53,12 +56,13 @@ namespace RayRunner.Core.Ray
             {
                 if (!_cache.TryGetValue(package.Root, out entry!) || entry.Fingerprint != fingerprint || entry.Upload.IsFaulted || entry.Upload.IsCanceled)
                 {
-                    // Not tied to one caller's token: other submits of the same folder share it.
-                    entry = new Entry(fingerprint, Task.Run(() => UploadAsync(package, CancellationToken.None)));
+                    // Not tied to one caller's token: other submits of the same folder share it. It ends
+                    // with the backend (its lifetime).
+                    entry = new Entry(fingerprint, Task.Run(() => UploadAsync(package, _lifetime)));
                     _cache[package.Root] = entry;
                 }
             }
-            var uri = await WaitAsync(entry.Upload, ct).ConfigureAwait(false);
+            var uri = await Waits.WithCancellation(entry.Upload, ct).ConfigureAwait(false);
             if (DateTimeOffset.UtcNow - entry.VerifiedAt > RecheckAfter)
             {
                 // Past the pin window the head may have collected the package: look, and re-send if gone.
@@ -88,15 +92,6 @@ namespace RayRunner.Core.Ray
                 }
             }
             return "gcs://" + name;
-        }
-
-        static async Task<T> WaitAsync<T>(Task<T> task, CancellationToken ct)
-        {
-            if (!ct.CanBeCanceled || task.IsCompleted) return await task.ConfigureAwait(false);
-            var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-            using (ct.Register(() => cancelled.TrySetResult(true)))
-                if (await Task.WhenAny(task, cancelled.Task).ConfigureAwait(false) != task) ct.ThrowIfCancellationRequested();
-            return await task.ConfigureAwait(false);
         }
     }
 }

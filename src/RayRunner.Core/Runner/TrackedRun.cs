@@ -8,7 +8,7 @@ namespace RayRunner.Core
     /// <summary>Where a tracked run is in the runner's own life cycle (not the backend's).</summary>
     internal enum RunPhase
     {
-        /// <summary>Held by the runner until a slot frees.</summary>
+        /// <summary>Held by the runner's dispatch queue until a slot frees, or followed through the store.</summary>
         Queued,
         /// <summary>Being handed to the backend right now.</summary>
         Dispatching,
@@ -17,11 +17,14 @@ namespace RayRunner.Core
         Finished,
     }
 
-    /// <summary>The runner's state for one run. Fields change only under the runner's gate or through the Interlocked calls below.</summary>
+    /// <summary>The runner's state for one run. Its phase changes only through <see cref="MoveTo"/>.</summary>
     internal sealed class TrackedRun
     {
         int _finished;
         int _holdsSlot;
+        readonly object _phaseGate = new object();
+        RunPhase _phase = RunPhase.Queued;
+        CancellationTokenRegistration _lifetimeLink;
 
         public TrackedRun(TaskSpec spec, TaskOptions options, IReadOnlyDictionary<string, object?> config, string backend, DateTimeOffset submittedAt)
         {
@@ -54,7 +57,46 @@ namespace RayRunner.Core
         }
         volatile bool _isFollower;
 
-        public volatile RunPhase Phase = RunPhase.Queued;
+        public RunPhase Phase
+        {
+            get { lock (_phaseGate) return _phase; }
+        }
+
+        /// <summary>
+        /// The one way a run's phase changes. Allowed: Queued to anything; Dispatching to Queued (its
+        /// holder died and it was adopted), Dispatched or Finished; Dispatched to Queued (stranded,
+        /// taken over), Dispatched (watched afresh after another process dispatched it again) or
+        /// Finished; Finished to Finished (no-op). Anything else is a bug in the runner and throws.
+        /// </summary>
+        public void MoveTo(RunPhase next)
+        {
+            lock (_phaseGate)
+            {
+                if (!IsAllowed(_phase, next))
+                    throw new InvalidOperationException($"Run '{RunId}' cannot move from {_phase} to {next}: this is a bug in RayRunner's runner.");
+                _phase = next;
+            }
+        }
+
+        /// <summary>Moves to <paramref name="next"/> only from <paramref name="expected"/>; false (unchanged) otherwise.</summary>
+        public bool TryMove(RunPhase expected, RunPhase next)
+        {
+            lock (_phaseGate)
+            {
+                if (_phase != expected) return false;
+                MoveTo(next);
+                return true;
+            }
+        }
+
+        static bool IsAllowed(RunPhase from, RunPhase to) => from switch
+        {
+            RunPhase.Queued => true,
+            RunPhase.Dispatching => to != RunPhase.Dispatching,
+            RunPhase.Dispatched => to != RunPhase.Dispatching,
+            _ => to == RunPhase.Finished,
+        };
+
         /// <summary>The backend's reference once dispatched; a placeholder with no locator before.</summary>
         public volatile TaskRef Ref;
         public DateTimeOffset? DispatchedAt;
@@ -65,12 +107,31 @@ namespace RayRunner.Core
         public readonly TaskCompletionSource<bool> DispatchEnded = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         /// <summary>The run's final output; the first completion wins (a cancel racing a finish).</summary>
         public readonly TaskCompletionSource<TaskOutput> Outcome = new TaskCompletionSource<TaskOutput>(TaskCreationOptions.RunContinuationsAsynchronously);
-        /// <summary>Stops the monitor when the run is cancelled or the runner disposed.</summary>
+        /// <summary>
+        /// Stops the run's monitor or follower: cancelled when the run is cancelled, and, being a child
+        /// of the runner's lifetime (<see cref="LinkTo"/>), when the runner is disposed.
+        /// </summary>
         public readonly CancellationTokenSource Watch = new CancellationTokenSource();
+
+        /// <summary>Makes <see cref="Watch"/> a child of the runner's lifetime until the run finishes.</summary>
+        public void LinkTo(CancellationToken lifetime)
+        {
+            if (!IsFinished) _lifetimeLink = lifetime.Register(StopWatching);
+        }
+
+        /// <summary>Stops the monitor (safe to repeat).</summary>
+        public void StopWatching()
+        {
+            try { Watch.Cancel(); }
+            catch (ObjectDisposedException) { }
+        }
+
+        /// <summary>The run is finished: unhook it from the runner's lifetime, so a long-lived runner keeps no trace of it.</summary>
+        public void Unlink() => _lifetimeLink.Dispose();
 
         public bool IsFinished => Outcome.Task.IsCompleted;
 
-        /// <summary>Set (under the runner's gate) when the run takes one of the runner's MaxConcurrent slots.</summary>
+        /// <summary>Set (under the dispatch queue's gate) when the run takes one of the runner's MaxConcurrent slots.</summary>
         public bool HoldsSlot
         {
             get => Volatile.Read(ref _holdsSlot) == 1;
@@ -82,5 +143,8 @@ namespace RayRunner.Core
 
         /// <summary>True for exactly one caller: the one allowed to record and report the outcome.</summary>
         public bool TryClaimFinish() => Interlocked.Exchange(ref _finished, 1) == 0;
+
+        public RaySpawnedTask Handle() =>
+            new RaySpawnedTask(RunId, Ref) { SweepId = SweepId, SubmittedAt = SubmittedAt };
     }
 }

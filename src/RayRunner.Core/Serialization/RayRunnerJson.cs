@@ -41,53 +41,11 @@ namespace RayRunner.Core
 
         public static T? Deserialize<T>(string json) => JsonSerializer.Deserialize<T>(json, Options);
 
-        /// <summary>Writes a normalized config value (see <see cref="ExperimentConfig"/>) as JSON.</summary>
-        internal static void WriteConfigValue(Utf8JsonWriter writer, object? value)
-        {
-            switch (value)
-            {
-                case null: writer.WriteNullValue(); break;
-                case string s: writer.WriteStringValue(s); break;
-                case bool b: writer.WriteBooleanValue(b); break;
-                case long l: writer.WriteNumberValue(l); break;
-                case int i: writer.WriteNumberValue(i); break;
-                case double d: writer.WriteNumberValue(d); break;
-                case IReadOnlyDictionary<string, object?> map:
-                    writer.WriteStartObject();
-                    foreach (var kv in map)
-                    {
-                        writer.WritePropertyName(kv.Key);
-                        WriteConfigValue(writer, kv.Value);
-                    }
-                    writer.WriteEndObject();
-                    break;
-                case IEnumerable<object?> list:
-                    writer.WriteStartArray();
-                    foreach (var item in list) WriteConfigValue(writer, item);
-                    writer.WriteEndArray();
-                    break;
-                default:
-                    throw new JsonException($"Unexpected config value of type {value.GetType()}: configs must be normalized first.");
-            }
-        }
-
         /// <summary>The config as one compact JSON text (the {config_json} placeholder).</summary>
-        public static string ConfigToJson(IReadOnlyDictionary<string, object?> config)
-        {
-            using var buffer = new System.IO.MemoryStream();
-            using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-                WriteConfigValue(writer, config);
-            return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
-        }
+        public static string ConfigToJson(IReadOnlyDictionary<string, object?> config) => ConfigJson.ToJson(config);
 
         /// <summary>Any normalized config value (a list, a number, ...) as compact JSON, e.g. for one table cell.</summary>
-        public static string ValueToJson(object? value)
-        {
-            using var buffer = new System.IO.MemoryStream();
-            using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-                WriteConfigValue(writer, value);
-            return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
-        }
+        public static string ValueToJson(object? value) => ConfigJson.ValueToJson(value);
 
         /// <summary>(De)serializes config maps in their normalized shape rather than as JsonElements.</summary>
         sealed class ConfigMapConverter : JsonConverter<IReadOnlyDictionary<string, object?>>
@@ -100,7 +58,7 @@ namespace RayRunner.Core
             }
 
             public override void Write(Utf8JsonWriter writer, IReadOnlyDictionary<string, object?> value, JsonSerializerOptions options) =>
-                WriteConfigValue(writer, value);
+                ConfigJson.Write(writer, value);
         }
 
         /// <summary>TaskInput has no parameterless constructor; spell its wire shape out once, here.</summary>
@@ -130,7 +88,7 @@ namespace RayRunner.Core
             {
                 writer.WriteStartObject();
                 writer.WritePropertyName("config");
-                WriteConfigValue(writer, value.Config);
+                ConfigJson.Write(writer, value.Config);
                 writer.WriteString("run_id", value.RunId);
                 writer.WriteString("gpu_tier", value.GpuTier);
                 writer.WriteNumber("timeout_seconds", value.TimeoutSeconds);

@@ -42,6 +42,16 @@ namespace RayRunner.Core
         [JsonIgnore] public bool IsSubmitted => Submission != null;
         [JsonIgnore] public string? SweepId => Spec.SweepId;
 
+        /// <summary>
+        /// A queued run nobody holds: its owner process is gone (or let it go) and nobody alive is
+        /// handing it over. Any process may adopt it.
+        /// </summary>
+        [JsonIgnore]
+        public bool IsOrphan =>
+            !IsFinal && !IsSubmitted &&
+            (Owner == null || !Owner.IsAlive) &&
+            (Claim == null || !Claim.By.IsAlive);
+
         /// <summary>The backend reference to re-attach with: the recorded locator, or a bare one before submission.</summary>
         public TaskRef ToTaskRef() =>
             new TaskRef(Submission?.Backend ?? Spec.Backend, RunId, Submission?.Locator);
@@ -49,7 +59,7 @@ namespace RayRunner.Core
         /// <summary>
         /// A copy with the given parts replaced. Pass <paramref name="clearClaim"/>,
         /// <paramref name="clearOwner"/> or <paramref name="clearSubmission"/> to drop them (the last
-        /// only for a run its backend held but never started, see <see cref="IStrandedRunDetector"/>).
+        /// only for a run its backend held but never started, see <see cref="BackendAbilities.IsStranded"/>).
         /// </summary>
         public RunRecord With(
             string? status = null, ProcessIdentity? owner = null, bool clearOwner = false,

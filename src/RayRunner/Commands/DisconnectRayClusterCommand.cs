@@ -46,7 +46,7 @@ namespace RayRunner.PowerShell
                 ThrowTerminatingError(ErrorMapper.From(ex, ErrorIds.DisconnectFailed, description));
             }
             // The backend says whether it stopped a cluster it had started or left one it found.
-            if (connection.Backend is IClusterLifecycle { ShutdownMessage: { } said }) WriteVerbose(said);
+            if (connection.Backend.Abilities.Cluster?.ShutdownMessage is { } said) WriteVerbose(said);
             if (PassThru)
             {
                 description.IsConnected = false;

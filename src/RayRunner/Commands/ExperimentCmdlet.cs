@@ -168,7 +168,7 @@ namespace RayRunner.PowerShell
                     // A New-RaySweep config runs as its Config; its label names it in -WhatIf and -Verbose.
                     var label = value is RaySweepConfig sweepConfig ? sweepConfig.Label : null;
                     if (value is RaySweepConfig sc) value = sc.Source.Config;
-                    var config = ExperimentConfig.Normalize(value);
+                    var config = ExperimentConfig.Normalize(value, PSValues.Unwrap);
                     // Too large for a command line: say so now, naming the setting, not at launch with E2BIG.
                     Limits().Check(config, _template!);
                     _configs.Add(new PendingConfig(index, config, item) { Label = label });
@@ -197,25 +197,18 @@ namespace RayRunner.PowerShell
             Resume = Resume.IsPresent && !_freshRuns,
         };
 
-        /// <summary>Says what a resume did with each config: reused a completed run, followed one still going, or started a new one.</summary>
-        void DescribeResume(ClusterConnection connection, IReadOnlyList<RaySpawnedTask> spawned, HashSet<string> existedBefore)
+        /// <summary>Says what a resume did with each config, as the runner's plan says: reused a completed run, followed one still going, or started a new one.</summary>
+        void DescribeResume(IReadOnlyList<RaySpawnedTask> spawned)
         {
-            int skipped = 0, followed = 0;
             for (var i = 0; i < spawned.Count && i < _configs.Count; i++)
             {
                 var id = spawned[i].RunId;
-                if (!existedBefore.Contains(id)) continue;
-                if (connection.Runs.Find(id)?.IsFinished == true)
-                {
-                    skipped++;
+                if (spawned[i].Resumed == ResumeStep.Reused)
                     WriteVerbose($"Config #{_configs[i].Index}: completed earlier in run {id}; not run again.");
-                }
-                else
-                {
-                    followed++;
+                else if (spawned[i].Resumed == ResumeStep.Followed)
                     WriteVerbose($"Config #{_configs[i].Index}: run {id} is still going; following it instead of starting it again.");
-                }
             }
+            int skipped = spawned.Count(s => s.Resumed == ResumeStep.Reused), followed = spawned.Count(s => s.Resumed == ResumeStep.Followed);
             WriteVerbose($"Resumed sweep {SweepId}: {skipped} config(s) already completed, {followed} still going, {spawned.Count - skipped - followed} started.");
         }
 
@@ -268,9 +261,8 @@ namespace RayRunner.PowerShell
 
             try
             {
-                var before = Resume ? new HashSet<string>(connection.Runs.List().Where(r => r.SweepId == sweepId).Select(r => r.RunId), StringComparer.Ordinal) : null;
                 var spawned = Await(runner.SpawnSweepAsync(_configs.Select(c => (object)c.Normalized).ToList(), request, StopToken));
-                if (before != null) DescribeResume(connection, spawned, before);
+                if (Resume) DescribeResume(spawned);
                 return spawned;
             }
             catch (PipelineStoppedException)

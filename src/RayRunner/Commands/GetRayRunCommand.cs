@@ -53,23 +53,16 @@ namespace RayRunner.PowerShell
 
         protected override void EndProcessing()
         {
-            var connection = ModuleSession.Current;
-            if (connection == null)
-            {
-                // Not connected: the run store alone answers (runs of earlier sessions and other
-                // processes, with their recorded status), and nothing connects or starts a cluster.
-                var reader = StoreReader();
-                var tags = reader?.TagsByRun();
-                var stored = reader == null ? Array.Empty<RayRun>()
-                    : (IReadOnlyList<RayRun>)reader.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: false, RunCatalog.TagsIn(tags!, s.RunId))).ToList();
-                Write(stored, Select(stored).Select(r => (r, (RayRun?)r, (Exception?)null)).ToList());
-                return;
-            }
-
-            var runs = connection.Runs.List();
-            // A snapshot only knows the last phase seen: ask the backend about live, unfinished runs (all at once).
+            // The session's read view: the live runner, or without a connection the run store alone
+            // (runs of earlier sessions and other processes, with their recorded status), so nothing
+            // connects or starts a cluster. Only runs a runner tracks live are asked of the backend.
+            var view = ReadView();
+            var runs = view == null ? Array.Empty<RayRun>()
+                : (IReadOnlyList<RayRun>)view.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: view.IsTracked(s.RunId), s.Tags)).ToList();
             var fresh = RunAll(Select(runs), async (run, ct) =>
-                run.IsTracked && !run.IsFinished ? await connection.Runs.FindFreshAsync(run.RunId, ct).ConfigureAwait(false) ?? run : run);
+                run.IsTracked && !run.IsFinished && await view!.RefreshAsync(run.RunId, ct).ConfigureAwait(false) is { } s
+                    ? RayRun.FromSnapshot(s, tracked: view.IsTracked(run.RunId), s.Tags)
+                    : run);
             Write(runs, fresh);
         }
 

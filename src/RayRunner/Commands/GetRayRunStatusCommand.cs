@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using System.Threading.Tasks;
 using RayRunner.Core;
 
 namespace RayRunner.PowerShell
@@ -16,17 +17,10 @@ namespace RayRunner.PowerShell
 
         protected override void EndProcessing()
         {
-            var connection = ModuleSession.Current;
-            if (connection == null)
-            {
-                // Not connected: the recorded status, read from the run store without connecting
-                // (a run still going shows the last phase recorded); unknown only for runs it lacks.
-                var reader = StoreReader();
-                foreach (var id in CollectedRunIds)
-                    WriteObject(new RayRunStatus(id, reader?.GetStatus(id) ?? RunStatus.Unknown).ToPSObject());
-                return;
-            }
-            foreach (var (id, status, error) in RunAll(CollectedRunIds, (id, ct) => connection.Runs.GetStatusAsync(id, ct)))
+            // The live runner asks the backend; without a connection the store gives the recorded
+            // status (a run still going shows the last phase recorded); unknown only for runs it lacks.
+            var view = ReadView();
+            foreach (var (id, status, error) in RunAll(CollectedRunIds, (id, ct) => view?.GetStatusAsync(id, ct) ?? Task.FromResult(RunStatus.Unknown)))
             {
                 if (error != null) WriteMappedError(error, ErrorIds.StatusFailed, id);
                 else WriteObject(new RayRunStatus(id, status!).ToPSObject());

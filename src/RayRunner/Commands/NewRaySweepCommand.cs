@@ -106,7 +106,7 @@ namespace RayRunner.PowerShell
             var sweep = new SweepDefinition();
             try
             {
-                if (Base != null) sweep.Base = ExperimentConfig.Normalize(PSValues.Unwrap(Base));
+                if (Base != null) sweep.Base = ExperimentConfig.Normalize(Base, PSValues.Unwrap);
                 if (Grid != null)
                     foreach (var (key, value) in Entries(Grid, "-Grid"))
                         sweep.Space.Add(new KeyValuePair<string, ParameterDomain>(key, ParameterDomain.From(key, value)));
@@ -142,7 +142,7 @@ namespace RayRunner.PowerShell
                 try
                 {
                     // Normalized through a one-key map so lists, numbers and nested maps take the config's shape.
-                    value = ExperimentConfig.Normalize(new Hashtable { ["v"] = entry.Value })["v"];
+                    value = ExperimentConfig.Normalize(new Hashtable { ["v"] = entry.Value }, PSValues.Unwrap)["v"];
                 }
                 catch (ConfigValidationException ex)
                 {

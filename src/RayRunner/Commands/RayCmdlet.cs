@@ -111,19 +111,26 @@ namespace RayRunner.PowerShell
         {
             if (_storeOpened) return _storeReader;
             _storeOpened = true;
+            var root = HostSetup.StoreRootOf(HostSetup.For(this));
             try
             {
-                _storeReader = RunStoreReader.OpenExisting();
+                _storeReader = RunStoreReader.OpenExisting(root);
             }
             catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)
             {
                 ThrowTerminatingError(ErrorMapper.Make(ErrorIds.StoreUnreadable, ErrorCategory.ReadError,
-                    $"The RayRunner run store cannot be read: {ex.Message}", FileRunStore.DefaultRoot(),
-                    $"Check the permissions of '{FileRunStore.DefaultRoot()}', or set ${FileRunStore.HomeVariable} to the store you mean."));
+                    $"The RayRunner run store cannot be read: {ex.Message}", root,
+                    $"Check the permissions of '{root}', or set ${FileRunStore.HomeVariable} to the store you mean."));
             }
-            if (_storeReader == null) WriteVerbose($"No run store at '{FileRunStore.DefaultRoot()}': no runs were recorded on this machine under ${FileRunStore.HomeVariable}.");
+            if (_storeReader == null) WriteVerbose($"No run store at '{root}': no runs were recorded on this machine under ${FileRunStore.HomeVariable}.");
             return _storeReader;
         }
+
+        /// <summary>
+        /// The session's one read view of runs: the connection's runner when there is one, else the
+        /// run store read-only (never connecting); null when neither exists (no run ever recorded).
+        /// </summary>
+        internal IRunView? ReadView() => (IRunView?)ModuleSession.Current?.Runner ?? StoreReader();
 
         /// <summary>
         /// Connects to follow a recorded run that has not finished: following needs the backend the
@@ -158,7 +165,7 @@ namespace RayRunner.PowerShell
                          $"auto-start {(settings.NoAutoStart ? "off" : "on")}" + (string.IsNullOrEmpty(settings.Token) ? "." : ", with a token."));
             try
             {
-                var connection = Await(ClusterConnection.OpenAsync(settings, cpusPerTaskGiven, warnings.Enqueue, StopToken));
+                var connection = Await(ClusterConnection.OpenAsync(settings, cpusPerTaskGiven, HostSetup.For(this), warnings.Enqueue, StopToken));
                 if (connection.CapacityWarning() is { } capacity) warnings.Enqueue(capacity);
                 FlushWarnings(warnings);
                 WriteVerbose($"Connected to the {connection.Backend.Name} backend at {connection.Backend.Address}.");

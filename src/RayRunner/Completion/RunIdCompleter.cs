@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Language;
+using RayRunner.Core;
 
 namespace RayRunner.PowerShell
 {
@@ -23,15 +24,14 @@ namespace RayRunner.PowerShell
                 .ToList();
         }
 
-        /// <summary>The session's runs; without a connection, the runs recorded in the store (as Get-RayRun lists them).</summary>
+        /// <summary>The session's runs through its read view: the runner's, or without a connection the run store's (as Get-RayRun lists them).</summary>
         internal static IReadOnlyList<RayRun> KnownRuns()
         {
-            var catalog = ModuleSession.Current?.Runs;
-            if (catalog != null) return catalog.List();
             try
             {
-                var reader = Core.RunStoreReader.OpenExisting();
-                return reader == null ? Array.Empty<RayRun>() : reader.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: false, tags: null)).ToList();
+                var view = (IRunView?)ModuleSession.Current?.Runner
+                    ?? RunStoreReader.OpenExisting(HostSetup.StoreRootOf(HostSetup.ForCurrentRunspace()));
+                return view == null ? Array.Empty<RayRun>() : view.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: view.IsTracked(s.RunId), s.Tags)).ToList();
             }
             catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)
             {

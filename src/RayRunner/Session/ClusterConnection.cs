@@ -3,7 +3,6 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using RayRunner.Core;
-using CoreRunner = RayRunner.Core.RayRunner;
 
 namespace RayRunner.PowerShell
 {
@@ -13,7 +12,7 @@ namespace RayRunner.PowerShell
     /// </summary>
     internal sealed class ClusterConnection : IDisposable
     {
-        ClusterConnection(BackendSettings settings, CoreRunner runner)
+        ClusterConnection(BackendSettings settings, ExperimentRunner runner)
         {
             Settings = settings;
             Runner = runner;
@@ -22,15 +21,17 @@ namespace RayRunner.PowerShell
         }
 
         public BackendSettings Settings { get; }
-        public CoreRunner Runner { get; }
+        public ExperimentRunner Runner { get; }
         public IRayBackend Backend => Runner.Backend;
         public RunCatalog Runs { get; }
         public DateTime ConnectedAt { get; }
         public bool IsDisposed { get; private set; }
 
         /// <summary>
-        /// Builds the backend and the runner (which checks availability and initializes the backend,
-        /// starting a local Ray head when the backend does that). A failure leaves nothing behind.
+        /// Builds store, backend and runner through Core's one composition (<see cref="RunnerHost"/>),
+        /// which checks availability, initializes the backend (starting a local Ray head when the
+        /// backend does that) and leaves nothing behind on failure. Runs are recorded under the
+        /// host's store root ($RAYRUNNER_HOME by default), so every session and process sees them.
         /// </summary>
         /// <param name="cpusPerTaskGiven">
         /// Whether the caller named the CPUs per run. When not, a local run reserves none: on this
@@ -38,39 +39,10 @@ namespace RayRunner.PowerShell
         /// CPU per run would quietly hold 8 runs that sleep or wait on I/O to the number of cores.
         /// Ray keeps its own default of one CPU per run, which its scheduler needs.
         /// </param>
-        public static async Task<ClusterConnection> OpenAsync(BackendSettings settings, bool cpusPerTaskGiven, Action<string> warn, CancellationToken cancellationToken)
+        public static async Task<ClusterConnection> OpenAsync(BackendSettings settings, bool cpusPerTaskGiven, RunnerSetup host, Action<string> warn, CancellationToken cancellationToken)
         {
-            // Runs are recorded under $RAYRUNNER_HOME (default ~/.rayrunner), so every session and
-            // process sees them; the local backend writes each run's log into the run's folder.
-            var store = new FileRunStore();
-            var backend = await BackendFactory.CreateAsync(settings with { LogPathFor = store.LogPathFor }, warn, cancellationToken).ConfigureAwait(false);
-            if (!cpusPerTaskGiven && backend.Name == Core.Local.LocalProcessBackend.BackendName)
-                settings = settings with { NumCpusPerTask = 0 };
-            try
-            {
-                var runner = await CoreRunner.CreateAsync(backend, new RayRunnerOptions
-                {
-                    MaxConcurrent = settings.MaxConcurrent,
-                    NumCpusPerTask = settings.NumCpusPerTask,
-                    NumGpusPerTask = settings.NumGpusPerTask,
-                    Store = store,
-                }, cancellationToken).ConfigureAwait(false);
-                return new ClusterConnection(settings, runner);
-            }
-            catch
-            {
-                // The runner never came to be: undo whatever init did (a head it started), best effort.
-                try
-                {
-                    if (backend.IsInitialized) await backend.ShutdownAsync(CancellationToken.None).ConfigureAwait(false);
-                }
-                catch
-                {
-                    // The original error is the one worth reporting.
-                }
-                (backend as IDisposable)?.Dispose();
-                throw;
-            }
+            var runner = await RunnerHost.OpenAsync(host with { Backend = settings, CpusPerTaskGiven = cpusPerTaskGiven, Warn = warn }, cancellationToken).ConfigureAwait(false);
+            return new ClusterConnection(settings with { NumCpusPerTask = runner.NumCpusPerTask }, runner);
         }
 
         /// <summary>
@@ -125,9 +97,9 @@ namespace RayRunner.PowerShell
             NumGpusPerTask = Runner.NumGpusPerTask,
             NoAutoStart = Settings.NoAutoStart,
             // The backend knows whether it sends a token (Ray also finds one in RAY_AUTH_TOKEN and files).
-            HasToken = Backend is Core.Ray.RayJobsBackend ray ? ray.HasToken : !string.IsNullOrEmpty(Settings.Token),
+            HasToken = Backend.Abilities.SendsToken || !string.IsNullOrEmpty(Settings.Token),
             IsConnected = !IsDisposed && Backend.IsInitialized,
-            StartedByRayRunner = Backend is IClusterLifecycle { StartedCluster: true },
+            StartedByRayRunner = Backend.Abilities.Cluster?.StartedCluster == true,
             ActiveRuns = IsDisposed ? 0 : ActiveRunCount(),
             ConnectedAt = ConnectedAt,
         };

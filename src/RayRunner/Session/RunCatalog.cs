@@ -4,7 +4,6 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using RayRunner.Core;
-using CoreRunner = RayRunner.Core.RayRunner;
 
 namespace RayRunner.PowerShell
 {
@@ -16,17 +15,16 @@ namespace RayRunner.PowerShell
     /// </summary>
     internal sealed class RunCatalog
     {
-        readonly CoreRunner _runner;
+        readonly ExperimentRunner _runner;
 
-        public RunCatalog(CoreRunner runner) => _runner = runner;
+        public RunCatalog(ExperimentRunner runner) => _runner = runner;
 
         public bool IsTracked(string runId) => _runner.IsTracked(runId);
 
         /// <summary>All runs, oldest first.</summary>
         public IReadOnlyList<RayRun> List()
         {
-            var tags = Store.TagsByRun();
-            return _runner.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: _runner.IsTracked(s.RunId), TagsIn(tags, s.RunId))).ToList();
+            return _runner.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: _runner.IsTracked(s.RunId), s.Tags)).ToList();
         }
 
         /// <summary>The tags the run was started with (-Tag).</summary>
@@ -44,20 +42,14 @@ namespace RayRunner.PowerShell
         public RayRun? Find(string runId)
         {
             var snapshot = _runner.GetRun(runId);
-            return snapshot == null ? null : RayRun.FromSnapshot(snapshot, tracked: _runner.IsTracked(runId), TagsOf(runId));
+            return snapshot == null ? null : RayRun.FromSnapshot(snapshot, tracked: _runner.IsTracked(runId), snapshot.Tags);
         }
 
         /// <summary>A live run with its status asked of the backend (a snapshot only knows the last phase seen).</summary>
         public async Task<RayRun?> FindFreshAsync(string runId, CancellationToken cancellationToken)
         {
-            var snapshot = _runner.GetRun(runId);
-            if (snapshot == null || RunStatus.IsTerminal(snapshot.Status) || snapshot.Status == RunStatus.Queued)
-                return Find(runId);
-            var status = await _runner.GetStatusAsync(runId, cancellationToken).ConfigureAwait(false);
-            // Finished (or untracked) meanwhile: the newest view says more than the status alone.
-            return RunStatus.IsTerminal(status) || status == RunStatus.Unknown
-                ? Find(runId)
-                : RayRun.FromSnapshot(snapshot, tracked: _runner.IsTracked(runId), TagsOf(runId), statusOverride: status);
+            var snapshot = await _runner.RefreshAsync(runId, cancellationToken).ConfigureAwait(false);
+            return snapshot == null ? null : RayRun.FromSnapshot(snapshot, tracked: _runner.IsTracked(runId), snapshot.Tags);
         }
 
         /// <summary>Why this session cannot follow the run (unfinished, on another backend); null when it can.</summary>

@@ -30,7 +30,6 @@ namespace RayRunner.Tests.Unit.Backends
         public BackendFactoryTests()
         {
             Directory.CreateDirectory(_emptyDir);
-            BackendFactory.Override = null;
         }
 
         public void Dispose()
@@ -116,7 +115,7 @@ namespace RayRunner.Tests.Unit.Backends
 
             Assert.IsType<RayJobsBackend>(backend);
             Assert.Empty(_warnings);
-            var ex = await Assert.ThrowsAsync<RayNotInstalledException>(() => Core.RayRunner.CreateAsync(backend));
+            var ex = await Assert.ThrowsAsync<RayNotInstalledException>(() => Core.ExperimentRunner.CreateAsync(backend));
             Assert.StartsWith(RayNotInstalledException.MessagePrefix, ex.Message);
         }
 

@@ -117,17 +117,8 @@ namespace RayRunner.Tests.Unit.Configuration
         [Fact]
         public void UnwrapHookLetsTheModuleHandWrapperTypes()
         {
-            var previous = ExperimentConfig.Unwrap;
-            try
-            {
-                ExperimentConfig.Unwrap = v => v is Wrapper w ? w.Inner : v;
-                var map = ExperimentConfig.Normalize(new Hashtable { ["lr"] = new Wrapper(0.5) });
-                Assert.Equal(0.5, map["lr"]);
-            }
-            finally
-            {
-                ExperimentConfig.Unwrap = previous;
-            }
+            var map = ExperimentConfig.Normalize(new Hashtable { ["lr"] = new Wrapper(0.5) }, v => v is Wrapper w ? w.Inner : v);
+            Assert.Equal(0.5, map["lr"]);
         }
 
         sealed record Wrapper(object Inner);

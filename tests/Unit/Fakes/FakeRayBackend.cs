@@ -14,7 +14,7 @@ namespace RayRunner.Tests.Unit.Fakes
     /// By default a run completes at once with tmgg's canned result; set <see cref="AutoComplete"/>
     /// to null to complete runs by hand with <see cref="Complete"/> or <see cref="Fail"/>.
     /// </summary>
-    public sealed class FakeRayBackend : IRayBackend, IRunLogReader, IBackendCapacity, IClusterLifecycle
+    public sealed class FakeRayBackend : IRayBackend, IClusterLifecycle
     {
         readonly ConcurrentDictionary<string, TaskCompletionSource<TaskOutput>> _runs = new(StringComparer.Ordinal);
         readonly object _lock = new();
@@ -32,9 +32,13 @@ namespace RayRunner.Tests.Unit.Fakes
         /// <summary>Phase reported for runs that are not ready (pending or running).</summary>
         public string NotReadyPhase { get; set; } = RunStatus.Running;
         public Exception? SubmitThrows { get; set; }
-        /// <summary>How many runs the fake says fit at once (IBackendCapacity); null for no limit.</summary>
+        /// <summary>How many runs the fake says fit at once (BackendAbilities.RunsAtOnce); null for no limit.</summary>
         public int? Capacity { get; set; }
         public int RunsAtOnce(TaskOptions options) => Capacity ?? int.MaxValue;
+        /// <summary>A fixed capacity (read when the runner asks) and a cluster it may pretend to have started.</summary>
+        public BackendAbilities Abilities => new BackendAbilities { RunsAtOnce = RunsAtOnce, Cluster = this };
+        /// <summary>The fake keeps no run records: nothing to remove.</summary>
+        public Task RemoveAsync(TaskRef task, CancellationToken cancellationToken) => Task.CompletedTask;
         public Exception? CancelThrows { get; set; }
         /// <summary>Cancel ends the run as cancelled (as Ray's stop does); false leaves it running.</summary>
         public bool CancelEndsRun { get; set; } = true;

@@ -23,7 +23,7 @@ namespace RayRunner.Tests.Unit.Local
         public async Task A_sweep_of_the_sample_experiment_returns_results_in_config_order()
         {
             var backend = _bed.Backend(maxConcurrent: 2, numCpus: 2);
-            using var runner = await Core.RayRunner.CreateAsync(backend, new RayRunnerOptions { MaxConcurrent = 2, Entrypoint = $"python3 {TrainPy} {{overrides}}" });
+            using var runner = await Core.ExperimentRunner.CreateAsync(backend, new RayRunnerOptions { MaxConcurrent = 2, Entrypoint = $"python3 {TrainPy} {{overrides}}" });
             Assert.True(backend.IsInitialized);
 
             var configs = new object[]
@@ -57,7 +57,7 @@ namespace RayRunner.Tests.Unit.Local
             // MaxConcurrent 4 on a backend with 2 CPUs: a run handed over now would wait inside the
             // backend, and die with the session that holds it. The runner keeps it queued instead.
             var backend = _bed.Backend(maxConcurrent: 4, numCpus: 2);
-            var runner = await Core.RayRunner.CreateAsync(backend, new RayRunnerOptions { MaxConcurrent = 4, Entrypoint = "sh " + _bed.GateScript() });
+            var runner = await Core.ExperimentRunner.CreateAsync(backend, new RayRunnerOptions { MaxConcurrent = 4, Entrypoint = "sh " + _bed.GateScript() });
             var request = new RunRequest { Environment = _bed.GateEnvironment() };
             var runs = new List<RaySpawnedTask>();
             for (var i = 0; i < 3; i++) runs.Add(await runner.SpawnExperimentAsync(new Dictionary<string, object?> { ["x"] = i }, request));
@@ -77,7 +77,7 @@ namespace RayRunner.Tests.Unit.Local
         public async Task Spawned_runs_report_their_status_and_cancel_untracks_them()
         {
             var backend = _bed.Backend(maxConcurrent: 4);
-            using var runner = await Core.RayRunner.CreateAsync(backend, new RayRunnerOptions { MaxConcurrent = 1, Entrypoint = "sh " + _bed.GateScript() });
+            using var runner = await Core.ExperimentRunner.CreateAsync(backend, new RayRunnerOptions { MaxConcurrent = 1, Entrypoint = "sh " + _bed.GateScript() });
             var request = new RunRequest { Environment = _bed.GateEnvironment() };
             var first = await runner.SpawnExperimentAsync(new Dictionary<string, object?> { ["x"] = 1 }, request);
             var second = await runner.SpawnExperimentAsync(new Dictionary<string, object?> { ["x"] = 2 }, request);
@@ -113,7 +113,7 @@ namespace RayRunner.Tests.Unit.Local
                 "print('working', flush=True)\n" +
                 "child.wait()\n");
             var backend = _bed.Backend();
-            using var runner = await Core.RayRunner.CreateAsync(backend, new RayRunnerOptions { Entrypoint = "python3 " + script });
+            using var runner = await Core.ExperimentRunner.CreateAsync(backend, new RayRunnerOptions { Entrypoint = "python3 " + script });
 
             var result = await runner.RunExperimentAsync(new Dictionary<string, object?>(),
                 new RunRequest { TimeoutSeconds = 2, Environment = new Dictionary<string, string> { ["GRANDCHILD"] = pidFile } });
@@ -130,7 +130,7 @@ namespace RayRunner.Tests.Unit.Local
         public async Task A_typo_in_the_entrypoint_is_a_failed_result_not_an_exception()
         {
             var backend = _bed.Backend();
-            using var runner = await Core.RayRunner.CreateAsync(backend, new RayRunnerOptions { Entrypoint = "pyhton3 train.py {overrides}" });
+            using var runner = await Core.ExperimentRunner.CreateAsync(backend, new RayRunnerOptions { Entrypoint = "pyhton3 train.py {overrides}" });
             var result = await runner.RunExperimentAsync(new Dictionary<string, object?> { ["lr"] = 0.1 });
             Assert.Equal(RunStatus.Failed, result.Status);
             Assert.Contains("'pyhton3' was not found", result.ErrorMessage);

@@ -14,10 +14,11 @@ using Xunit;
 namespace RayRunner.Tests.Unit.Module
 {
     /// <summary>
-    /// The tests that host the PowerShell engine share process-wide statics (BackendFactory.Override,
-    /// ExperimentConfig.Unwrap): they run one at a time.
+    /// The tests that host the PowerShell engine. They share no process-wide state (each host passes
+    /// its store and backend to its own runspaces through RunnerSetup), so they run alongside the
+    /// other collections; within the collection they run one after another, as xUnit does.
     /// </summary>
-    [CollectionDefinition(Name, DisableParallelization = true)]
+    [CollectionDefinition(Name)]
     public sealed class ModuleCollection
     {
         public const string Name = "Hosted PowerShell module";
@@ -25,14 +26,13 @@ namespace RayRunner.Tests.Unit.Module
 
     /// <summary>
     /// A fresh runspace with the staged module (out/RayRunner) imported as a user would, and a fresh
-    /// fake backend put at the backend boundary through BackendFactory.Override. One per test; the
+    /// fake backend put at the backend boundary through the session's RunnerSetup. One per test; the
     /// module's session state is per runspace, so closing it resets the module too.
     /// </summary>
     public sealed class ModuleHost : IDisposable
     {
         readonly Runspace _runspace;
         readonly InitialSessionState _sessionState;
-        readonly string? _previousHome = Environment.GetEnvironmentVariable(FileRunStore.HomeVariable);
 
         /// <param name="realBackends">
         /// True: no override; Connect-RayCluster builds the real backend a user gets (the fake stays
@@ -40,23 +40,30 @@ namespace RayRunner.Tests.Unit.Module
         /// </param>
         public ModuleHost(FakeRayBackend? backend = null, bool realBackends = false)
         {
-            // The module records runs under $RAYRUNNER_HOME: each test gets a store of its own, as a
-            // fresh machine would. (The collection runs alone, so the process-wide variable is safe.)
+            // Each test gets a store of its own, as a fresh machine would, and its own fake backend:
+            // both handed to the module's sessions, never through process-wide state.
             StoreRoot = Path.Combine(Path.GetTempPath(), "rayrunner-module-" + Guid.NewGuid().ToString("N"));
-            Environment.SetEnvironmentVariable(FileRunStore.HomeVariable, StoreRoot);
             Backend = backend ?? new FakeRayBackend();
-            BackendFactory.Override = realBackends ? null : (settings, ct) =>
+            var setup = new RunnerSetup
             {
-                lock (ConnectSettings) ConnectSettings.Add(settings);
-                return Task.FromResult<IRayBackend>(Backend);
+                StoreRoot = StoreRoot,
+                // realBackends: Connect-RayCluster builds the real backend a user gets.
+                BuildBackend = realBackends ? null : (settings, ct) =>
+                {
+                    lock (ConnectSettings) ConnectSettings.Add(settings);
+                    return BackendOverride?.Invoke(settings, ct) ?? Task.FromResult<IRayBackend>(Backend);
+                },
             };
             _sessionState = InitialSessionState.CreateDefault2();
+            _sessionState.Variables.Add(new SessionStateVariableEntry("RayRunnerSetup", setup, "How this test host builds RayRunner's store and backend."));
             _sessionState.ImportPSModule(new[] { ManifestPath });
             _runspace = RunspaceFactory.CreateRunspace(_sessionState);
             _runspace.Open();
         }
 
         public FakeRayBackend Backend { get; }
+        /// <summary>Builds another backend than the fake for this host's sessions (a real one over a stand-in); null for the fake.</summary>
+        public Func<BackendSettings, CancellationToken, Task<IRayBackend>>? BackendOverride { get; set; }
         public string StoreRoot { get; }
         /// <summary>Every BackendSettings the module asked the factory for.</summary>
         public List<BackendSettings> ConnectSettings { get; } = new();
@@ -131,8 +138,6 @@ namespace RayRunner.Tests.Unit.Module
         public void Dispose()
         {
             _runspace.Dispose();
-            BackendFactory.Override = null;
-            Environment.SetEnvironmentVariable(FileRunStore.HomeVariable, _previousHome);
             try { Directory.Delete(StoreRoot, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }

@@ -19,7 +19,7 @@ namespace RayRunner.Tests.Unit.Module
             using var host = new ModuleHost();
             // The Ray backend over the stand-in, reading RAY_AUTH_TOKEN from its environment as Ray does.
             var env = RayTestSupport.Env(new Dictionary<string, string> { ["RAY_AUTH_TOKEN"] = "from-env" });
-            BackendFactory.Override = (settings, ct) =>
+            host.BackendOverride = (settings, ct) =>
                 Task.FromResult<IRayBackend>(new RayJobsBackend(RayTestSupport.Fast(standIn.Address, env, settings.Token)));
 
             var cluster = host.Run("Connect-RayCluster -Backend Ray -NoAutoStart; (Get-RayCluster).PSObject.Properties.Value -join '|'").AssertClean();
@@ -35,7 +35,7 @@ namespace RayRunner.Tests.Unit.Module
         {
             await using var standIn = await RayDashboardStandIn.StartAsync();
             using var host = new ModuleHost();
-            BackendFactory.Override = (settings, ct) =>
+            host.BackendOverride = (settings, ct) =>
                 Task.FromResult<IRayBackend>(new RayJobsBackend(RayTestSupport.Fast(standIn.Address, RayTestSupport.Env(), settings.Token)));
 
             var cluster = host.Run("Connect-RayCluster -Backend Ray -NoAutoStart").AssertClean();

@@ -6,7 +6,7 @@ using System.Threading.Tasks;
 using RayRunner.Core;
 using RayRunner.Tests.Unit.Fakes;
 using Xunit;
-using CoreRunner = RayRunner.Core.RayRunner;
+using CoreRunner = RayRunner.Core.ExperimentRunner;
 
 // What RayRunner does that tmgg does not: queued dispatch, enforced timeouts, thread safety,
 // all-or-nothing spawns, and the error paths tmgg leaves untested.

@@ -4,7 +4,7 @@ using System.Linq;
 using RayRunner.Core;
 using RayRunner.Tests.Unit.Fakes;
 using Xunit;
-using CoreRunner = RayRunner.Core.RayRunner;
+using CoreRunner = RayRunner.Core.ExperimentRunner;
 
 // The 17 tests of tmgg's tests/experiment_utils/cloud/test_ray_runner.py, one for one, with tmgg's
 // names in PascalCase inside classes named after tmgg's. Unlike tmgg, each test gets a fresh fake

@@ -7,7 +7,7 @@ using RayRunner.Core;
 using RayRunner.Core.Ray;
 using RayRunner.Tests.Unit.Ray.StandIn;
 using Xunit;
-using Runner = RayRunner.Core.RayRunner;
+using Runner = RayRunner.Core.ExperimentRunner;
 
 namespace RayRunner.Tests.Unit.Ray
 {

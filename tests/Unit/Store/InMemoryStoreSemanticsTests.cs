@@ -5,7 +5,7 @@ using System.Threading.Tasks;
 using RayRunner.Core;
 using RayRunner.Tests.Unit.Fakes;
 using Xunit;
-using CoreRunner = RayRunner.Core.RayRunner;
+using CoreRunner = RayRunner.Core.ExperimentRunner;
 
 namespace RayRunner.Tests.Unit.Store
 {

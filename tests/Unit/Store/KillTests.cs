@@ -10,7 +10,7 @@ using RayRunner.CrashHost;
 using RayRunner.Core;
 using RayRunner.Tests.Unit.Local;
 using Xunit;
-using CoreRunner = RayRunner.Core.RayRunner;
+using CoreRunner = RayRunner.Core.ExperimentRunner;
 
 namespace RayRunner.Tests.Unit.Store
 {

@@ -11,7 +11,7 @@ using RayRunner.Tests.Unit.Local;
 using RayRunner.Tests.Unit.Ray;
 using RayRunner.Tests.Unit.Ray.StandIn;
 using Xunit;
-using CoreRunner = RayRunner.Core.RayRunner;
+using CoreRunner = RayRunner.Core.ExperimentRunner;
 
 namespace RayRunner.Tests.Unit.Store
 {

@@ -76,8 +76,8 @@ namespace RayRunner.Tests.Unit.Store
         };
     }
 
-    /// <summary>The fake backend plus <see cref="IRunRemover"/>, recording what was removed.</summary>
-    public sealed class RemovingFakeBackend : IRayBackend, IRunRemover
+    /// <summary>The fake backend plus run records that <see cref="RemoveAsync"/> deletes, recording what was removed.</summary>
+    public sealed class RemovingFakeBackend : IRayBackend
     {
         public RemovingFakeBackend(FakeRayBackend inner) => Inner = inner;
 
@@ -97,6 +97,8 @@ namespace RayRunner.Tests.Unit.Store
             Inner.WaitAsync(tasks, numReturns, timeout, cancellationToken);
         public Task CancelAsync(TaskRef task, CancellationToken cancellationToken) => Inner.CancelAsync(task, cancellationToken);
         public Task ShutdownAsync(CancellationToken cancellationToken) => Inner.ShutdownAsync(cancellationToken);
+        public Task<string> ReadLogAsync(TaskRef task, int? tailLines, CancellationToken cancellationToken) => Inner.ReadLogAsync(task, tailLines, cancellationToken);
+        public BackendAbilities Abilities => Inner.Abilities with { KeepsRunRecords = true };
 
         public Task RemoveAsync(TaskRef task, CancellationToken cancellationToken)
         {

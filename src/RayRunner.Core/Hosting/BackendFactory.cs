@@ -8,23 +8,16 @@ namespace RayRunner.Core
 {
     /// <summary>
     /// Picks and builds the backend a caller asked for (<see cref="BackendChoice"/>). The one place
-    /// that knows every backend, so cmdlets and C# callers choose the same way.
+    /// that knows every backend, so cmdlets and C# callers choose the same way. It lives beside the
+    /// composition (<see cref="RunnerHost"/>), not beside the seam, so the seam folder (Backends)
+    /// knows no backend and no backend folder knows another.
     /// </summary>
     public static class BackendFactory
     {
-        /// <summary>
-        /// Replaces the built-in choice, for tests that put a fake at the backend boundary. Null in
-        /// production.
-        /// </summary>
-        public static Func<BackendSettings, CancellationToken, Task<IRayBackend>>? Override { get; set; }
-
         /// <param name="warn">Receives the one-line warning when Auto falls back to the local backend.</param>
         public static async Task<IRayBackend> CreateAsync(BackendSettings settings, Action<string>? warn, CancellationToken cancellationToken)
         {
             if (settings == null) throw new ArgumentNullException(nameof(settings));
-            var hook = Override;
-            if (hook != null) return await hook(settings, cancellationToken).ConfigureAwait(false);
-
             switch (settings.Backend)
             {
                 case BackendChoice.Local:

@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
 
 namespace RayRunner.Core
 {
@@ -10,14 +12,14 @@ namespace RayRunner.Core
     /// PowerShell session that has not connected, a runbook collecting what another process
     /// started. It answers from the records alone — never calls a backend, never claims, adopts
     /// or dispatches anything — with the same snapshots and statuses a runner over the same store
-    /// gives for runs it does not track (<see cref="RayRunner.ListRuns"/>, <see cref="RayRunner.GetRun"/>).
+    /// gives for runs it does not track (<see cref="ExperimentRunner.ListRuns"/>, <see cref="ExperimentRunner.GetRun"/>).
     /// </summary>
     /// <remarks>
     /// A run that is submitted but not finished shows its last recorded status (pending/running):
     /// only a runner over its backend can tell whether it has ended since. Following such a run
-    /// needs a runner (<see cref="RayRunner.WaitAsync"/>).
+    /// needs a runner (<see cref="ExperimentRunner.WaitAsync"/>).
     /// </remarks>
-    public sealed class RunStoreReader
+    public sealed class RunStoreReader : IRunView
     {
         readonly IRunStore _store;
 
@@ -38,16 +40,20 @@ namespace RayRunner.Core
         /// <summary>Files that could not be read (skipped and reported, never thrown).</summary>
         public IReadOnlyList<StoreProblem> Problems => _store.Problems;
 
-        /// <summary>Every readable run, oldest first (the order <see cref="RayRunner.ListRuns"/> uses).</summary>
+        IReadOnlyList<StoreProblem> IRunView.StoreProblems => _store.Problems;
+
+        /// <summary>Always false: a store alone follows nothing live.</summary>
+        public bool IsTracked(string runId) => false;
+
+        /// <summary>Every readable run, oldest first (the order <see cref="ExperimentRunner.ListRuns"/> uses).</summary>
         public IReadOnlyList<RunSnapshot> ListRuns() =>
-            _store.List().Select(RayRunner.Snapshot)
-                .OrderBy(s => s.SubmittedAt).ThenBy(s => s.RunId, StringComparer.Ordinal).ToList();
+            Sorted(_store.List().Select(RunSnapshot.FromRecord));
 
         /// <summary>One run as recorded; null when the store has no (readable) record of it.</summary>
         public RunSnapshot? GetRun(string runId)
         {
             var record = Load(runId);
-            return record == null ? null : RayRunner.Snapshot(record);
+            return record == null ? null : RunSnapshot.FromRecord(record);
         }
 
         /// <summary>
@@ -55,6 +61,10 @@ namespace RayRunner.Core
         /// last phase seen after it; <c>unknown</c> when the store has no such run (tmgg's answer).
         /// </summary>
         public string GetStatus(string runId) => GetRun(runId)?.Status ?? RunStatus.Unknown;
+
+        Task<string> IRunView.GetStatusAsync(string runId, CancellationToken cancellationToken) => Task.FromResult(GetStatus(runId));
+
+        Task<RunSnapshot?> IRunView.RefreshAsync(string runId, CancellationToken cancellationToken) => Task.FromResult(GetRun(runId));
 
         /// <summary>The recorded result of a finished run; null when it has none (yet) or is unknown.</summary>
         public ExperimentResult? TryGetResult(string runId)
@@ -72,15 +82,21 @@ namespace RayRunner.Core
         }
 
         /// <summary>
-        /// Queued runs whose process died or let them go (the runs <see cref="RayRunner.ResumeQueuedAsync"/>
+        /// Queued runs whose process died or let them go (the runs <see cref="ExperimentRunner.ResumeQueuedAsync"/>
         /// would adopt), oldest first. A preview: the adoption itself is decided under the store lock.
         /// </summary>
         /// <param name="sweepId">Only runs of this sweep; null for every orphan.</param>
         public IReadOnlyList<RunSnapshot> ListOrphans(string? sweepId = null) =>
             _store.List()
-                .Where(r => (sweepId == null || r.SweepId == sweepId) && RayRunner.IsOrphan(r))
-                .Select(RayRunner.Snapshot)
-                .OrderBy(s => s.SubmittedAt).ThenBy(s => s.RunId, StringComparer.Ordinal).ToList();
+                .Where(r => (sweepId == null || r.SweepId == sweepId) && r.IsOrphan)
+                .Select(RunSnapshot.FromRecord).OrderBy(s => s, Comparer<RunSnapshot>.Create(RunSnapshot.Compare)).ToList();
+
+        static IReadOnlyList<RunSnapshot> Sorted(IEnumerable<RunSnapshot> snapshots)
+        {
+            var list = snapshots.ToList();
+            list.Sort(RunSnapshot.Compare);
+            return list;
+        }
 
         /// <summary>The tags the run was started with (-Tag; TaskInput.additional_tags); empty for an unknown run.</summary>
         public IReadOnlyList<string> TagsOf(string runId) => Load(runId)?.Spec.Input?.AdditionalTags ?? Array.Empty<string>();

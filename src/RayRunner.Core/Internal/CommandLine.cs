@@ -1,11 +1,12 @@
 using System.Collections.Generic;
 using System.Text;
 
-namespace RayRunner.Core.Local
+namespace RayRunner.Core
 {
     /// <summary>
     /// Builds the one <c>ProcessStartInfo.Arguments</c> string that netstandard2.0 offers (it has no
-    /// ArgumentList) so that the child receives exactly the intended argv.
+    /// ArgumentList) so that the child receives exactly the intended argv. The one quoting of
+    /// arguments in Core: the local backend's launcher and the <c>ray</c> CLI both use it.
     /// </summary>
     /// <remarks>
     /// Two parsers read this string and both follow the Microsoft C runtime rules: CommandLineToArgvW
@@ -35,6 +36,12 @@ namespace RayRunner.Core.Local
             AppendQuoted(sb, arg);
             return sb.ToString();
         }
+
+        /// <summary>The argument as it is when nothing in it needs quoting (for readable command lines in messages), else quoted.</summary>
+        public static string QuoteIfNeeded(string arg) =>
+            arg.Length > 0 && arg.IndexOfAny(NeedQuoting) < 0 ? arg : Quote(arg);
+
+        static readonly char[] NeedQuoting = { ' ', '\t', '\n', '\v', '"', '\\', '\'' };
 
         static void AppendQuoted(StringBuilder sb, string arg)
         {

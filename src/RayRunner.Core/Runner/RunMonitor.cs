@@ -1,0 +1,158 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace RayRunner.Core
+{
+    /// <summary>
+    /// Watches each dispatched run to its end: one task per run, no polling here. Enforces the run's
+    /// timeout (stops it, reports <c>timeout</c>), recognizes a stranded run (never started, its
+    /// holder died) and hands it back to the queue, and records and reports every outcome once.
+    /// </summary>
+    internal sealed class RunMonitor
+    {
+        /// <summary>How long stopping a timed-out run may take: the run's token is already spent, and a stop must not hang.</summary>
+        static readonly TimeSpan StopBound = TimeSpan.FromSeconds(30);
+
+        readonly RunnerContext _ctx;
+        readonly RunRecorder _recorder;
+        readonly DispatchQueue _queue;
+
+        public RunMonitor(RunnerContext ctx, RunRecorder recorder, DispatchQueue queue)
+        {
+            _ctx = ctx;
+            _recorder = recorder;
+            _queue = queue;
+        }
+
+        /// <summary>Set once by the runner: who follows a run another process dispatched again.</summary>
+        public RunAttacher Attacher { get; set; } = null!;
+
+        /// <summary>Starts monitoring a run the store says was submitted (by this or another process).</summary>
+        public void Begin(TrackedRun run, RunRecord record)
+        {
+            run.Ref = record.ToTaskRef();
+            run.DispatchedAt = record.Submission!.SubmittedAt;
+            run.LastPhase = RunStatus.IsTerminal(record.Status) || record.Status == RunStatus.Queued ? RunStatus.Pending : record.Status;
+            run.MoveTo(RunPhase.Dispatched);
+            run.DispatchEnded.TrySetResult(true);
+            Watch(run);
+        }
+
+        /// <summary>Watches a run the backend has.</summary>
+        public void Watch(TrackedRun run) => _ = MonitorAsync(run);
+
+        async Task MonitorAsync(TrackedRun run)
+        {
+            TaskOutput output;
+            var token = run.Watch.Token;
+            try
+            {
+                var get = _ctx.Backend.GetAsync(run.Ref, token);
+                var timeout = run.Spec.Input.TimeoutSeconds;
+                if (timeout > 0)
+                {
+                    var remaining = TimeSpan.FromSeconds(timeout) - (DateTimeOffset.UtcNow - run.DispatchedAt!.Value);
+                    var ended = await Waits.EndsFirstAsync(get, token, timeout: remaining < TimeSpan.Zero ? TimeSpan.Zero : remaining).ConfigureAwait(false);
+                    token.ThrowIfCancellationRequested(); // a cancel, not a timeout
+                    output = ended || get.IsCompleted
+                        ? await get.ConfigureAwait(false)
+                        : await TimeOutAsync(run, timeout).ConfigureAwait(false);
+                }
+                else
+                {
+                    output = await get.ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                // Cancel has already recorded the outcome. Dispose only stops watching: the run goes
+                // on in the backend and its record stays "submitted", so a later session re-attaches
+                // to it. Recording "cancelled" here would be a lie that loses the result.
+                if (_ctx.IsDisposed && !run.IsFinished) return;
+                output = TaskOutput.Failure(run.RunId, RunStatus.Cancelled, "The run was cancelled.");
+            }
+            catch (Exception ex)
+            {
+                // tmgg: a result that cannot be fetched means the run failed.
+                output = TaskOutput.Failure(run.RunId, RunStatus.Failed, $"Fetching the result failed: {ex.Message}");
+            }
+
+            if (!token.IsCancellationRequested && RunStatus.Normalize(output.Status) != RunStatus.Completed && TakeOverStranded(run)) return;
+            Complete(run, output);
+        }
+
+        async Task<TaskOutput> TimeOutAsync(TrackedRun run, int timeoutSeconds)
+        {
+            var message = $"The run exceeded its timeout of {timeoutSeconds} s and was stopped.";
+            using var bound = CancellationTokenSource.CreateLinkedTokenSource(_ctx.Lifetime);
+            bound.CancelAfter(StopBound);
+            try
+            {
+                await _ctx.Backend.CancelAsync(run.Ref, bound.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                message = $"The run exceeded its timeout of {timeoutSeconds} s; stopping it failed: {ex.Message}";
+            }
+            return TaskOutput.Failure(run.RunId, RunStatus.Timeout, message);
+        }
+
+        /// <summary>
+        /// Called when a monitored run ended without success: if it never started because the
+        /// process holding it on the backend died (see <see cref="BackendAbilities.IsStranded"/>), it is not
+        /// failed but adopted and queued here; if another process already dispatched it again, it is
+        /// followed. False when the outcome stands.
+        /// </summary>
+        bool TakeOverStranded(TrackedRun run)
+        {
+            if (_ctx.Backend.Abilities.IsStranded == null) return false;
+            var decision = _recorder.DecideStranded(run.RunId, run.Ref);
+            if (decision == StrandedDecision.OutcomeStands) return false;
+            run.IsFollower = decision == StrandedDecision.DispatchedElsewhere;
+            Unsubmit(run);
+            _queue.ReleaseSlotOf(run);
+            if (decision == StrandedDecision.DispatchedElsewhere)
+            {
+                Attacher.Follow(run);
+                return true;
+            }
+            return _queue.Requeue(run);
+        }
+
+        /// <summary>Forgets a stranded run's old submission in this runner, so it is dispatched afresh.</summary>
+        public void Unsubmit(TrackedRun run)
+        {
+            run.Ref = new TaskRef(_ctx.Backend.Name, run.RunId);
+            run.DispatchedAt = null;
+            run.LastPhase = RunStatus.Queued;
+        }
+
+        /// <summary>Records and reports the outcome, then frees the run's slot.</summary>
+        public void Complete(TrackedRun run, TaskOutput output)
+        {
+            Finish(run, output);
+            run.MoveTo(RunPhase.Finished);
+            _queue.ReleaseSlotOf(run);
+        }
+
+        /// <summary>
+        /// Records, then reports, a run's outcome. The first caller wins; later ones are ignored.
+        /// Across processes the store decides (see <see cref="RunRecorder.RecordOutcome"/>).
+        /// </summary>
+        public void Finish(TrackedRun run, TaskOutput output)
+        {
+            if (!run.TryClaimFinish()) return;
+            TaskOutput? reported = null;
+            try
+            {
+                reported = _recorder.RecordOutcome(run, output);
+            }
+            finally
+            {
+                run.Outcome.TrySetResult(reported ?? RunRecorder.Finalize(output, run.RunId, run.DispatchedAt));
+                run.Unlink();
+            }
+        }
+    }
+}

@@ -1,0 +1,247 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+
+namespace RayRunner.Core
+{
+    /// <summary>
+    /// Owns every write the runner makes to the run store, and every decision that must be made once
+    /// across processes (claim a run for dispatch, adopt an orphan, take over a stranded run, record
+    /// a cancel): each is made inside the store lock. No other collaborator saves a record.
+    /// </summary>
+    internal sealed class RunRecorder
+    {
+        readonly RunnerContext _ctx;
+
+        public RunRecorder(RunnerContext ctx) => _ctx = ctx;
+
+        IRunStore Store => _ctx.Store;
+
+        /// <summary>Tracks a new run and records it as queued, held by this process: from here on it cannot be lost.</summary>
+        public void Register(TrackedRun run)
+        {
+            if (!_ctx.Runs.TryAdd(run))
+                throw new ArgumentException($"A run with id '{run.RunId}' is already tracked. Choose another id, or collect or remove that run first.", nameof(RunRequest.RunId));
+            try
+            {
+                Store.Save(Record(run, RunStatus.Queued));
+            }
+            catch
+            {
+                _ctx.Runs.Remove(run.RunId);
+                throw;
+            }
+        }
+
+        /// <summary>Undoes <see cref="Register"/> for a run that was never launched.</summary>
+        public void Unregister(TrackedRun run)
+        {
+            _ctx.Runs.Remove(run.RunId);
+            DeleteQuietly(run.RunId);
+        }
+
+        /// <summary>Records that the backend has the run (pending); quietly, as nobody can be told of a failure.</summary>
+        public void RecordSubmitted(TrackedRun run) => SaveQuietly(Record(run, RunStatus.Pending));
+
+        /// <summary>
+        /// Records a run's outcome and returns the outcome to report: if another process recorded
+        /// the run's end first, that recorded outcome wins, so every process tells the same story.
+        /// </summary>
+        public TaskOutput RecordOutcome(TrackedRun run, TaskOutput output)
+        {
+            var final = Finalize(output, run.RunId, run.DispatchedAt);
+            var stored = SaveQuietly(Record(run, final.Status, final));
+            return stored?.Result ?? final;
+        }
+
+        /// <summary>Deletes a run's record (the caller is told if that fails).</summary>
+        public void Delete(string runId) => Store.Delete(runId);
+
+        /// <summary>Deletes a run's record, best effort (a run that was never started).</summary>
+        public void DeleteQuietly(string runId)
+        {
+            try { Store.Delete(runId); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
+        }
+
+        // ----------------------------------------------------------------------------------
+        // Claims: exactly-once hand-over
+        // ----------------------------------------------------------------------------------
+
+        public ClaimDecision ClaimForDispatch(string runId) => Store.WithLock(() =>
+        {
+            var record = Store.TryLoad(runId);
+            if (record == null) return new ClaimDecision(ClaimKind.Missing, null);
+            if (record.IsFinal) return new ClaimDecision(ClaimKind.Final, record);
+            if (record.IsSubmitted) return new ClaimDecision(ClaimKind.Submitted, record);
+            if (record.Claim != null && !record.Claim.By.Equals(_ctx.Me) && record.Claim.By.IsAlive)
+                return new ClaimDecision(ClaimKind.Elsewhere, record);
+            if (record.Owner != null && !record.Owner.Equals(_ctx.Me) && record.Owner.IsAlive)
+                return new ClaimDecision(ClaimKind.Elsewhere, record);
+            Store.Save(record.With(owner: _ctx.Me, claim: new DispatchClaim { By = _ctx.Me, At = DateTimeOffset.UtcNow }));
+            return new ClaimDecision(ClaimKind.Claimed, record, staleClaim: record.Claim != null);
+        });
+
+        /// <summary>
+        /// A run recorded as submitted that its backend held without starting it, in a process that
+        /// has died (the local backend's runs waiting for a slot): as good as queued, and nobody holds it.
+        /// </summary>
+        public bool IsStranded(RunRecord record) =>
+            record.IsSubmitted && !record.IsFinal && record.Submission!.Backend == _ctx.Backend.Name &&
+            _ctx.Backend.Abilities.IsStranded is { } isStranded && isStranded(record.ToTaskRef());
+
+        /// <summary>
+        /// Makes this process the owner of an orphaned queued run, or of a stranded one (recorded as
+        /// queued again, its submission dropped); null when it is not (or no longer) either.
+        /// </summary>
+        public RunRecord? TryAdopt(string runId) => Store.WithLock(() =>
+        {
+            var record = Store.TryLoad(runId);
+            if (record == null) return null;
+            // The dead process's claim stays: it tells the dispatcher to ask the backend first.
+            if (record.IsOrphan) return Store.Save(record.With(owner: _ctx.Me));
+            if (IsStranded(record))
+                return Store.Save(record.With(status: RunStatus.Queued, owner: _ctx.Me, clearClaim: true, clearSubmission: true));
+            return null;
+        });
+
+        /// <summary>
+        /// For a monitored run that ended without success: whether it was stranded (never started,
+        /// its holder died), and if so it is recorded as queued again and held here.
+        /// </summary>
+        public StrandedDecision DecideStranded(string runId, TaskRef monitored) => Store.WithLock(() =>
+        {
+            var record = Store.TryLoad(runId);
+            if (record == null || record.IsFinal) return StrandedDecision.OutcomeStands; // a final record wins in RecordOutcome
+            if (!record.IsSubmitted || !SameLocator(record.Submission!.Locator, monitored.Locator)) return StrandedDecision.DispatchedElsewhere;
+            if (!IsStranded(record)) return StrandedDecision.OutcomeStands;
+            Store.Save(record.With(status: RunStatus.Queued, owner: _ctx.Me, clearClaim: true, clearSubmission: true));
+            return StrandedDecision.RequeuedHere;
+        });
+
+        /// <summary>Lets go of a queued run (this runner is going away) so any process can resume it.</summary>
+        public void Release(TrackedRun run)
+        {
+            try
+            {
+                Store.WithLock(() =>
+                {
+                    var record = Store.TryLoad(run.RunId);
+                    if (record != null && !record.IsFinal && !record.IsSubmitted && _ctx.Me.Equals(record.Owner))
+                        Store.Save(record.With(clearOwner: true));
+                    return 0;
+                });
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                // Still recorded as held by this process: it becomes an orphan when the process exits.
+            }
+        }
+
+        // ----------------------------------------------------------------------------------
+        // Runs known only from the store
+        // ----------------------------------------------------------------------------------
+
+        /// <summary>
+        /// Records a queued run of the store as cancelled; null when it is final, submitted or gone
+        /// (look again), with <paramref name="busy"/> set when a live process is handing it over.
+        /// </summary>
+        public RunRecord? TryCancelQueued(string runId, out bool busy)
+        {
+            var handingOver = false;
+            var cancelled = Store.WithLock(() =>
+            {
+                var now = Store.TryLoad(runId);
+                if (now == null || now.IsFinal || now.IsSubmitted) return null;
+                if (now.Claim != null && now.Claim.By.IsAlive) { handingOver = true; return null; }
+                var output = Finalize(TaskOutput.Failure(runId, RunStatus.Cancelled, "The run was cancelled before it started."), runId, null);
+                return Store.Save(now.With(status: RunStatus.Cancelled, result: output, clearOwner: true, clearClaim: true));
+            });
+            busy = handingOver;
+            return cancelled;
+        }
+
+        /// <summary>Records the end of a submitted run seen by this process (a cancel, or a status look), so it is never lost nor fetched twice.</summary>
+        public RunRecord? RecordEnded(RunRecord record, TaskOutput output)
+        {
+            var final = Finalize(output, record.RunId, record.Submission?.SubmittedAt);
+            return SaveQuietly(record.With(status: final.Status, result: final, clearOwner: true, clearClaim: true));
+        }
+
+        /// <summary>Fills the fields RayRunner observes: status normalized, start, end and duration.</summary>
+        public static TaskOutput Finalize(TaskOutput output, string runId, DateTimeOffset? dispatchedAt)
+        {
+            var now = DateTimeOffset.UtcNow;
+            var started = output.StartedAt ?? dispatchedAt;
+            var completed = output.CompletedAt ?? now;
+            var duration = output.DurationSeconds > 0 ? output.DurationSeconds
+                : started.HasValue ? Math.Max(0, (completed - started.Value).TotalSeconds) : 0;
+            var status = RunStatus.Normalize(output.Status) ?? RunStatus.Completed;
+            return output.With(runId: runId, status: status, startedAt: started, completedAt: completed, durationSeconds: duration);
+        }
+
+        /// <summary>
+        /// Saves a record on a path where the caller cannot be told of a failure (a monitor, a
+        /// background dispatch). A disk error must not leave a run hanging: the outcome is still
+        /// reported in this process, and the record, left behind, makes a later process ask the
+        /// backend again. Returns null when the save failed.
+        /// </summary>
+        RunRecord? SaveQuietly(RunRecord record)
+        {
+            try
+            {
+                return Store.Save(record);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+
+        /// <summary>The run as it stands, for the store.</summary>
+        RunRecord Record(TrackedRun run, string status, TaskOutput? result = null) => new RunRecord
+        {
+            RunId = run.RunId,
+            Status = status,
+            Spec = run.SpecRecord,
+            // A run not yet handed over is held by this process's queue; say so, so that others
+            // leave it alone while this process lives and adopt it once it is gone.
+            Owner = run.DispatchedAt == null && result == null ? _ctx.Me : null,
+            Submission = run.DispatchedAt == null ? null : new SubmissionRecord
+            {
+                Backend = run.Ref.Backend,
+                Locator = run.Ref.Locator,
+                SubmittedAt = run.DispatchedAt.Value,
+            },
+            Result = result,
+            UpdatedAt = DateTimeOffset.UtcNow,
+        };
+
+        static bool SameLocator(IReadOnlyDictionary<string, string>? a, IReadOnlyDictionary<string, string>? b)
+        {
+            a ??= new Dictionary<string, string>();
+            b ??= new Dictionary<string, string>();
+            return a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);
+        }
+    }
+
+    internal enum ClaimKind { Claimed, Final, Submitted, Elsewhere, Missing }
+
+    internal readonly struct ClaimDecision
+    {
+        public ClaimDecision(ClaimKind kind, RunRecord? record, bool staleClaim = false)
+        {
+            Kind = kind;
+            Record = record;
+            StaleClaim = staleClaim;
+        }
+
+        public ClaimKind Kind { get; }
+        public RunRecord? Record { get; }
+        /// <summary>An earlier hand-over was interrupted: the backend may already have the run.</summary>
+        public bool StaleClaim { get; }
+    }
+
+    internal enum StrandedDecision { OutcomeStands, RequeuedHere, DispatchedElsewhere }
+}

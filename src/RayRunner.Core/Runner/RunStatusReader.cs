@@ -1,0 +1,81 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace RayRunner.Core
+{
+    /// <summary>
+    /// tmgg's get_status, for runs this runner tracks and runs known only from the store:
+    /// <c>unknown</c> for an id nobody knows; <c>queued</c> before hand-over; the backend's phase
+    /// (<c>pending</c>/<c>running</c>) while not ready; the result's own status when ready;
+    /// <c>failed</c> when fetching the result throws. A stored run seen to end is recorded.
+    /// </summary>
+    internal sealed class RunStatusReader
+    {
+        readonly RunnerContext _ctx;
+        readonly RunRecorder _recorder;
+        readonly RunMonitor _monitor;
+
+        public RunStatusReader(RunnerContext ctx, RunRecorder recorder, RunMonitor monitor)
+        {
+            _ctx = ctx;
+            _recorder = recorder;
+            _monitor = monitor;
+        }
+
+        public async Task<string> GetStatusAsync(string? runId, CancellationToken cancellationToken)
+        {
+            if (runId == null) return RunStatus.Unknown;
+            if (!_ctx.Runs.TryGet(runId, out var run)) return await GetStoredStatusAsync(runId, cancellationToken).ConfigureAwait(false);
+            if (run.IsFinished) return run.Outcome.Task.Result.Status;
+            var phase = run.Phase;
+            if (phase == RunPhase.Queued || phase == RunPhase.Dispatching) return RunStatus.Queued;
+
+            var (status, ready, output) = await AskBackendAsync(run.Ref, cancellationToken).ConfigureAwait(false);
+            if (!ready) run.LastPhase = status;
+            // Seen it end: report and record that end now, as the monitor would a moment later, so a
+            // listing right after this answer agrees with it. A run that did not succeed on a backend
+            // that may strand runs is left to the monitor, which tells a stranded run from a failed one.
+            else if (output != null && (status == RunStatus.Completed || _ctx.Backend.Abilities.IsStranded == null))
+                _monitor.Complete(run, output);
+            return status;
+        }
+
+        /// <summary>get_status for a run known only to the store: the recorded result, else the backend's answer through the recorded locator.</summary>
+        async Task<string> GetStoredStatusAsync(string runId, CancellationToken cancellationToken)
+        {
+            var record = RunIds.IsValid(runId) ? _ctx.Store.TryLoad(runId) : null;
+            if (record == null) return RunStatus.Unknown;
+            if (record.IsFinal) return RunStatus.Normalize(record.Result!.Status) ?? record.Status;
+            if (!record.IsSubmitted) return RunStatus.Queued;
+            if (record.Submission!.Backend != _ctx.Backend.Name) return record.Status;
+            if (_recorder.IsStranded(record)) return RunStatus.Queued; // never started; the next Wait or Resume dispatches it
+
+            var (status, _, output) = await AskBackendAsync(record.ToTaskRef(), cancellationToken).ConfigureAwait(false);
+            if (output == null) return status;
+            // Seen it end: record it, so the result is never lost and never fetched twice.
+            var stored = _recorder.RecordEnded(record, output);
+            return RunStatus.Normalize(stored?.Result?.Status) ?? RunStatus.Normalize(output.Status) ?? RunStatus.Completed;
+        }
+
+        /// <summary>The backend's phase of a run, or its final status with the output when it has ended (no output when fetching it failed).</summary>
+        async Task<(string Status, bool Ready, TaskOutput? Output)> AskBackendAsync(TaskRef taskRef, CancellationToken cancellationToken)
+        {
+            var wait = await _ctx.Backend.WaitAsync(new[] { taskRef }, 1, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+            if (wait.Ready.Count == 0) return (wait.PhaseOf(taskRef), false, null);
+            try
+            {
+                var output = await _ctx.Backend.GetAsync(taskRef, cancellationToken).ConfigureAwait(false);
+                return (RunStatus.Normalize(output.Status) ?? RunStatus.Completed, true, output);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception)
+            {
+                return (RunStatus.Failed, true, null);
+            }
+        }
+    }
+}

@@ -47,14 +47,22 @@ namespace RayRunner.Core
 
         /// <summary>Every readable run, oldest first (the order <see cref="ExperimentRunner.ListRuns"/> uses).</summary>
         public IReadOnlyList<RunSnapshot> ListRuns() =>
-            Sorted(_store.List().Select(RunSnapshot.FromRecord));
+            Sorted(_store.List().Select(RunSnapshot.FromRecord).Concat(DamagedRuns(_store)));
 
-        /// <summary>One run as recorded; null when the store has no (readable) record of it.</summary>
+        /// <summary>One run as recorded (a damaged record as a <c>damaged</c> run); null when the store has no record of it.</summary>
         public RunSnapshot? GetRun(string runId)
         {
             var record = Load(runId);
-            return record == null ? null : RunSnapshot.FromRecord(record);
+            return record != null ? RunSnapshot.FromRecord(record) : Damaged(_store, runId);
         }
+
+        /// <summary>The runs whose record cannot be read, as <c>damaged</c> snapshots (shared with the live runner's view).</summary>
+        internal static IEnumerable<RunSnapshot> DamagedRuns(IRunStore store) =>
+            store.ListDamaged().Where(p => p.RunId != null).Select(RunSnapshot.FromDamage);
+
+        /// <summary>The run as a <c>damaged</c> snapshot when its record cannot be read; else null.</summary>
+        internal static RunSnapshot? Damaged(IRunStore store, string runId) =>
+            RunIds.IsValid(runId) && store.DamageOf(runId) is { } problem ? RunSnapshot.FromDamage(problem) : null;
 
         /// <summary>
         /// The recorded status: the result's status once final, <c>queued</c> before submission, the

@@ -114,6 +114,16 @@ namespace RayRunner.Tests.Unit.Store
             var problem = Assert.Single(fresh.Problems);
             Assert.Equal(badPath, problem.Path);
             Assert.Equal("bad", problem.RunId);
+
+            // Skipped by List, but not lost from sight: ListDamaged and DamageOf name it, and it can be deleted.
+            Assert.Equal("bad", Assert.Single(fresh.ListDamaged()).RunId);
+            Assert.Equal(badPath, fresh.DamageOf("bad")!.Path);
+            Assert.Null(fresh.DamageOf("good1"));
+            Assert.Null(fresh.DamageOf("nosuch"));
+            Assert.True(fresh.Delete("bad"));
+            Assert.Empty(NewStore().ListDamaged());
+            Assert.Null(NewStore().DamageOf("bad"));
+            Assert.Equal(new[] { "good1", "good2" }, NewStore().List().Select(r => r.RunId).OrderBy(x => x));
         }
 
         [Fact]

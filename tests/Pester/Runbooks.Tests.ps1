@@ -1,0 +1,153 @@
+#Requires -Version 7.0
+<#
+    Runbooks that work (issue 11): what a runbook does across sessions, as a user would — each step
+    in its own pwsh process, started in a different folder, some killed with kill -9 — over the
+    staged module, the real local backend and one shared RAYRUNNER_HOME.
+        Invoke-Pester ./tests/Pester/Runbooks.Tests.ps1 -Output Detailed
+    Needs a built solution (dotnet build RayRunner.sln) and python3. Every wait is bounded.
+#>
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'ChildPwsh.ps1')
+    . (Join-Path $PSScriptRoot 'RayStandIn.Helpers.ps1')
+    $repoRoot = Get-RepoRoot
+    $script:ModulePath = if ($env:RAYRUNNER_MODULE_PATH) { $env:RAYRUNNER_MODULE_PATH } else { Join-Path $repoRoot 'out/RayRunner/RayRunner.psd1' }
+    $script:SavedHome = $env:RAYRUNNER_HOME
+    $script:Python = (Get-Command python3, python -CommandType Application -ErrorAction Stop | Select-Object -First 1).Source
+
+    # Each scenario gets its own store; children inherit it through the environment.
+    function script:New-Home([string] $Name) {
+        $path = Join-Path $TestDrive $Name
+        $null = New-Item -ItemType Directory -Path $path -Force
+        $env:RAYRUNNER_HOME = $path
+        $path
+    }
+    function script:New-Folder([string] $Name) { (New-Item -ItemType Directory -Path (Join-Path $TestDrive $Name) -Force).FullName }
+
+    # Runs $Body in a new pwsh in $Folder with the module imported; returns what it wrote as JSON
+    # (the last line of stdout) and its stderr.
+    function script:Invoke-Session {
+        param([Parameter(Mandatory)] [string] $Folder, [Parameter(Mandatory)] [string] $Body, [hashtable] $Environment = @{}, [int] $TimeoutSec = 120)
+        $script = "`$ErrorActionPreference = 'Stop'`nImport-Module '$($script:ModulePath)'`n$Body"
+        $r = Invoke-ChildPwshScript -Script $script -WorkingDirectory $Folder -Environment $Environment -TimeoutSec $TimeoutSec
+        $last = ($r.Stdout -split "`n" | Where-Object { $_.Trim() } | Select-Object -Last 1)
+        [pscustomobject]@{ ExitCode = $r.ExitCode; Out = $(if ($last) { try { $last | ConvertFrom-Json } catch { $null } }); Stdout = $r.Stdout; Stderr = $r.Stderr }
+    }
+}
+
+AfterAll {
+    $env:RAYRUNNER_HOME = $script:SavedHome
+}
+
+Describe 'Item 4: a damaged run.json stays visible and can be removed' {
+    It 'is listed as damaged with a warning in a new session, is damaged to Get-RayRunStatus, and Remove-RayRun -Force removes it' {
+        $null = New-Home 'home-damaged'
+        $started = Invoke-Session -Folder (New-Folder 'damaged-a') -Body @"
+`$r = 1..2 | ForEach-Object { @{ n = `$_ } } | Invoke-RayExperiment -Entrypoint "'$($script:Python)' -c 'print(1)'" -Backend Local -ProgressAction SilentlyContinue
+`$r.RunId | ConvertTo-Json -Compress
+"@
+        $started.ExitCode | Should -Be 0 -Because $started.Stderr
+        $victim, $survivor = $started.Out
+        Set-Content -LiteralPath (Join-Path $env:RAYRUNNER_HOME "runs/$victim/run.json") -Value '{"run_id": "' + $victim + '", "spec": {"config": [1,'
+
+        $seen = Invoke-Session -Folder (New-Folder 'damaged-b') -Body @"
+`$runs = Get-RayRun -WarningVariable warned -WarningAction SilentlyContinue
+`$status = (Get-RayRunStatus -RunId $victim).Status
+`$null = Connect-RayCluster -Backend Local
+Remove-RayRun -RunId $victim -ErrorAction SilentlyContinue -ErrorVariable refused
+Remove-RayRun -RunId $victim -Force
+@{ Runs = @(`$runs | ForEach-Object { @{ Id = `$_.RunId; Status = `$_.Status } }); Warned = "`$warned"; Status = `$status;
+   Refused = "`$(`$refused.FullyQualifiedErrorId)"; After = @((Get-RayRun).RunId) } | ConvertTo-Json -Compress -Depth 4
+"@
+        $seen.ExitCode | Should -Be 0 -Because $seen.Stderr
+        ($seen.Out.Runs | Where-Object Id -EQ $victim).Status | Should -Be 'damaged'
+        ($seen.Out.Runs | Where-Object Id -EQ $survivor).Status | Should -Be 'completed'
+        $seen.Out.Warned | Should -Match $victim
+        $seen.Out.Warned | Should -Match 'Remove-RayRun -Force'
+        $seen.Out.Status | Should -Be 'damaged'
+        $seen.Out.Refused | Should -BeLike 'RunNotFinished,*'
+        $seen.Out.After | Should -Be @($survivor)
+        Test-Path (Join-Path $env:RAYRUNNER_HOME "runs/$victim") | Should -BeFalse
+    }
+}
+
+Describe 'Item 10: Remove-RayRun is safe to repeat' {
+    It 'removing a run another session already removed is no error, even with -ErrorAction Stop' {
+        $null = New-Home 'home-remove'
+        $first = Invoke-Session -Folder (New-Folder 'remove-a') -Body @"
+`$r = @{ n = 1 } | Invoke-RayExperiment -Entrypoint "'$($script:Python)' -c 'print(1)'" -Backend Local -ProgressAction SilentlyContinue
+Remove-RayRun -RunId `$r.RunId
+`$r.RunId | ConvertTo-Json -Compress
+"@
+        $first.ExitCode | Should -Be 0 -Because $first.Stderr
+        $id = $first.Out
+
+        $again = Invoke-Session -Folder (New-Folder 'remove-b') -Body @"
+`$null = Connect-RayCluster -Backend Local
+Remove-RayRun -RunId $id -ErrorAction Stop -Verbose 4>&1 | ForEach-Object { "`$_" } | Set-Variable said
+@{ Errors = `$Error.Count; Said = "`$said" } | ConvertTo-Json -Compress
+"@
+        $again.ExitCode | Should -Be 0 -Because $again.Stderr
+        $again.Out.Errors | Should -Be 0
+        $again.Out.Said | Should -Match 'nothing to remove'
+    }
+}
+
+Describe 'Item 5: an unreachable -Address with -NoAutoStart' {
+    It 'is ConnectFailed (ConnectionError), not RayNotInstalled, even with no ray command anywhere' {
+        $null = New-Home 'home-connect'
+        $port = Get-FreeTcpPort
+        $empty = New-Folder 'no-ray-on-path'
+        $r = Invoke-Session -Folder (New-Folder 'connect-a') -Environment @{ PATH = $empty } -Body @"
+try { Connect-RayCluster -Backend Ray -Address http://127.0.0.1:$port -NoAutoStart; @{ Id = 'none' } | ConvertTo-Json -Compress }
+catch { @{ Id = `$_.FullyQualifiedErrorId; Category = "`$(`$_.CategoryInfo.Category)"; Message = "`$_" } | ConvertTo-Json -Compress }
+"@
+        $r.Out.Id | Should -BeLike 'ConnectFailed,*' -Because $r.Stderr
+        $r.Out.Category | Should -Be 'ConnectionError'
+        $r.Out.Message | Should -Match "127\.0\.0\.1:$port"
+        $r.Out.Message | Should -Not -Match 'pip'
+    }
+}
+
+Describe 'Item 1: the working directory is recorded, so a run recovered from elsewhere after kill -9 still finds its script' {
+    It 'runs every config of a sweep whose session was killed, from a session in another folder' {
+        $null = New-Home 'home-wd'
+        $project = New-Folder 'project'
+        Set-Content -LiteralPath (Join-Path $project 'train.py') -Value @'
+import json, os, time
+config = json.loads(os.environ["RAYRUNNER_TASK_INPUT"])["config"]
+time.sleep(float(config.get("sleep", 0)))
+print("RAYRUNNER_RESULT " + json.dumps({"metrics": {"n": config["n"]}}), flush=True)
+'@
+        $marker = Join-Path $TestDrive 'wd-started'
+        $script = Join-Path $TestDrive 'wd-a.ps1'
+        Set-Content -LiteralPath $script -Value @"
+Import-Module '$($script:ModulePath)'
+Set-Location '$project'
+`$null = Connect-RayCluster -Backend Local -MaxConcurrent 1
+`$null = 1..4 | ForEach-Object { @{ n = `$_; sleep = 1 } } | Start-RayExperiment -Entrypoint "'$($script:Python)' train.py" -SweepId wd-sweep
+Set-Content -LiteralPath '$marker' -Value 'started'
+Start-Sleep -Seconds 300
+"@
+        $cmd = @(Get-ChildPwshCommand)
+        # Started from the test drive, not the project: only Set-Location puts the session there.
+        $a = Start-Process -FilePath $cmd[0] -ArgumentList (@($cmd | Select-Object -Skip 1) + '-NoProfile', '-NonInteractive', '-File', $script) `
+            -WorkingDirectory $TestDrive -PassThru -RedirectStandardOutput (Join-Path $TestDrive 'wd-a.out') -RedirectStandardError (Join-Path $TestDrive 'wd-a.err')
+        try {
+            Wait-Until -TimeoutSec 90 -Because 'the first session to start its sweep' -Condition { Test-Path $marker }
+        }
+        finally {
+            Stop-Process -Id $a.Id -Force -ErrorAction SilentlyContinue   # kill -9
+        }
+
+        $b = Invoke-Session -Folder (New-Folder 'elsewhere') -TimeoutSec 180 -Body @"
+`$results = Get-RayRun -SweepId wd-sweep | Wait-RayRun -Timeout 120 -ProgressAction SilentlyContinue | Receive-RayRun
+`$recorded = Get-ChildItem (Join-Path `$env:RAYRUNNER_HOME runs) -Filter run.json -Recurse | ForEach-Object { (Get-Content `$_.FullName -Raw | ConvertFrom-Json).spec.working_directory }
+@{ Status = @(`$results.Status); Dirs = @(`$recorded | Select-Object -Unique); Errors = @(`$results.ErrorMessage) } | ConvertTo-Json -Compress
+"@
+        $b.ExitCode | Should -Be 0 -Because $b.Stderr
+        $b.Out.Status.Count | Should -Be 4 -Because "$($b.Out.Errors)"
+        $b.Out.Status | Select-Object -Unique | Should -Be 'completed' -Because "$($b.Out.Errors)"
+        $b.Out.Dirs | Should -Be @($project)
+    }
+}

@@ -43,12 +43,13 @@ Describe 'Item 4: a damaged run.json stays visible and can be removed' {
     It 'is listed as damaged with a warning in a new session, is damaged to Get-RayRunStatus, and Remove-RayRun -Force removes it' {
         $null = New-Home 'home-damaged'
         $started = Invoke-Session -Folder (New-Folder 'damaged-a') -Body @"
-`$r = 1..2 | ForEach-Object { @{ n = `$_ } } | Invoke-RayExperiment -Entrypoint "'$($script:Python)' -c 'print(1)'" -Backend Local -ProgressAction SilentlyContinue
+`$null = Connect-RayCluster -Backend Local
+`$r = 1..2 | ForEach-Object { @{ n = `$_ } } | Invoke-RayExperiment -Entrypoint "'$($script:Python)' -c 'print(1)'" -ProgressAction SilentlyContinue
 `$r.RunId | ConvertTo-Json -Compress
 "@
         $started.ExitCode | Should -Be 0 -Because $started.Stderr
         $victim, $survivor = $started.Out
-        Set-Content -LiteralPath (Join-Path $env:RAYRUNNER_HOME "runs/$victim/run.json") -Value '{"run_id": "' + $victim + '", "spec": {"config": [1,'
+        Set-Content -LiteralPath (Join-Path $env:RAYRUNNER_HOME "runs/$victim/run.json") -Value ('{"run_id": "' + $victim + '", "spec": {"config": [1,')
 
         $seen = Invoke-Session -Folder (New-Folder 'damaged-b') -Body @"
 `$runs = Get-RayRun -WarningVariable warned -WarningAction SilentlyContinue
@@ -75,7 +76,8 @@ Describe 'Item 10: Remove-RayRun is safe to repeat' {
     It 'removing a run another session already removed is no error, even with -ErrorAction Stop' {
         $null = New-Home 'home-remove'
         $first = Invoke-Session -Folder (New-Folder 'remove-a') -Body @"
-`$r = @{ n = 1 } | Invoke-RayExperiment -Entrypoint "'$($script:Python)' -c 'print(1)'" -Backend Local -ProgressAction SilentlyContinue
+`$null = Connect-RayCluster -Backend Local
+`$r = @{ n = 1 } | Invoke-RayExperiment -Entrypoint "'$($script:Python)' -c 'print(1)'" -ProgressAction SilentlyContinue
 Remove-RayRun -RunId `$r.RunId
 `$r.RunId | ConvertTo-Json -Compress
 "@
@@ -129,7 +131,7 @@ Set-Location '$project'
 Set-Content -LiteralPath '$marker' -Value 'started'
 Start-Sleep -Seconds 300
 "@
-        $cmd = @(Get-ChildPwshCommand)
+        $cmd = Get-ChildPwshCommand
         # Started from the test drive, not the project: only Set-Location puts the session there.
         $a = Start-Process -FilePath $cmd[0] -ArgumentList (@($cmd | Select-Object -Skip 1) + '-NoProfile', '-NonInteractive', '-File', $script) `
             -WorkingDirectory $TestDrive -PassThru -RedirectStandardOutput (Join-Path $TestDrive 'wd-a.out') -RedirectStandardError (Join-Path $TestDrive 'wd-a.err')

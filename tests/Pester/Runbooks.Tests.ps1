@@ -153,3 +153,42 @@ Start-Sleep -Seconds 300
         $b.Out.Dirs | Should -Be @($project)
     }
 }
+
+Describe 'Item 9: Resume-RaySweep reports an unknown sweep and re-runs failed runs from the store' {
+    It 'is SweepNotFound for a sweep nobody recorded, and -Rerun failed starts only the failed config again, without the config list' {
+        $null = New-Home 'home-rerun'
+        $project = New-Folder 'rerun-project'
+        $flag = Join-Path $TestDrive 'rerun-fixed'
+        Set-Content -LiteralPath (Join-Path $project 'flaky.py') -Value @"
+import json, os, sys
+config = json.loads(os.environ["RAYRUNNER_TASK_INPUT"])["config"]
+if config["n"] == 2 and not os.path.exists(r"$flag"):
+    sys.exit("n=2 fails until the flag file exists")
+print("RAYRUNNER_RESULT " + json.dumps({"metrics": {"n": config["n"]}}), flush=True)
+"@
+        $first = Invoke-Session -Folder $project -Body @"
+`$null = Connect-RayCluster -Backend Local
+`$r = 1..3 | ForEach-Object { @{ n = `$_ } } | Invoke-RayExperiment -Entrypoint "'$($script:Python)' flaky.py" -SweepId rr -ProgressAction SilentlyContinue
+@(`$r.Status) | ConvertTo-Json -Compress
+"@
+        $first.ExitCode | Should -Be 0 -Because $first.Stderr
+        ($first.Out | Sort-Object) | Should -Be @('completed', 'completed', 'failed')
+        Set-Content -LiteralPath $flag -Value 'fixed'
+
+        $b = Invoke-Session -Folder (New-Folder 'rerun-elsewhere') -TimeoutSec 180 -Body @"
+Resume-RaySweep -SweepId nosuch -ErrorAction SilentlyContinue -ErrorVariable unknown
+`$again = Resume-RaySweep -SweepId rr -Rerun failed
+`$results = `$again | Wait-RayRun -Timeout 120 -ProgressAction SilentlyContinue | Receive-RayRun
+`$twice = Resume-RaySweep -SweepId rr -Rerun failed
+@{ Unknown = "`$(`$unknown.FullyQualifiedErrorId)"; UnknownCategory = "`$(`$unknown.CategoryInfo.Category)"; Again = @(`$again.Config.n); Results = @(`$results.Status);
+   Twice = @(`$twice).Count; Sweep = @((Get-RayRun -SweepId rr).Status | Sort-Object) } | ConvertTo-Json -Compress
+"@
+        $b.ExitCode | Should -Be 0 -Because $b.Stderr
+        $b.Out.Unknown | Should -BeLike 'SweepNotFound,*'
+        $b.Out.UnknownCategory | Should -Be 'ObjectNotFound'
+        $b.Out.Again | Should -Be @(2)
+        $b.Out.Results | Should -Be @('completed')
+        $b.Out.Twice | Should -Be 0 -Because 'the config now completed, so a second -Rerun starts nothing'
+        $b.Out.Sweep | Should -Be @('completed', 'completed', 'completed', 'failed') -Because 'the failed run and its result stay'
+    }
+}

@@ -145,7 +145,8 @@ namespace RayRunner.Core
             if (request.RunId != null)
                 throw new ArgumentException("A sweep cannot share one run id; leave RunId unset and each run gets its own.", nameof(request));
 
-            var runs = configs.Select((c, i) => _preparer.PrepareIndexed(c, request, i)).ToList();
+            var sweepIds = new HashSet<string>(StringComparer.Ordinal);
+            var runs = configs.Select((c, i) => _preparer.PrepareIndexed(c, request, i, sweepIds)).ToList();
             if (request.Resume) return await ResumeSweepAsync(runs, request, cancellationToken).ConfigureAwait(false);
             var spawned = new List<RaySpawnedTask>(runs.Count);
             foreach (var run in runs)

@@ -16,12 +16,19 @@ namespace RayRunner.Core
 
         public RunPreparer(RunnerContext ctx) => _ctx = ctx;
 
-        /// <summary>One run of a sweep; a bad config names its place in the sweep.</summary>
-        public TrackedRun PrepareIndexed(object config, RunRequest request, int index)
+        /// <summary>
+        /// One run of a sweep; a bad config names its place in the sweep. <paramref name="sweepIds"/>
+        /// holds the ids already given to this sweep's runs: none of them is registered yet, so the
+        /// table and the store alone cannot tell that an id is taken (a 20,000-run sweep drew the same
+        /// 32-bit id twice about one time in twenty).
+        /// </summary>
+        public TrackedRun PrepareIndexed(object config, RunRequest request, int index, ISet<string> sweepIds)
         {
             try
             {
-                return Prepare(config, request, runId: null);
+                var run = Prepare(config, request, runId: null, sweepIds);
+                sweepIds.Add(run.RunId);
+                return run;
             }
             catch (ConfigValidationException ex)
             {
@@ -29,10 +36,10 @@ namespace RayRunner.Core
             }
         }
 
-        public TrackedRun Prepare(object config, RunRequest request, string? runId)
+        public TrackedRun Prepare(object config, RunRequest request, string? runId, ISet<string>? alsoTaken = null)
         {
             var normalized = ExperimentConfig.Normalize(config);
-            runId = runId == null ? NewUniqueRunId() : RunIds.Validate(runId, nameof(RunRequest.RunId));
+            runId = runId == null ? NewUniqueRunId(alsoTaken) : RunIds.Validate(runId, nameof(RunRequest.RunId));
             if (request.TimeoutSeconds < 0)
                 throw new ArgumentOutOfRangeException(nameof(request.TimeoutSeconds), request.TimeoutSeconds, "TimeoutSeconds must be 0 (no limit) or more.");
             var template = request.Entrypoint ?? _ctx.Options.Entrypoint
@@ -118,13 +125,13 @@ namespace RayRunner.Core
             return run;
         }
 
-        string NewUniqueRunId()
+        string NewUniqueRunId(ISet<string>? alsoTaken)
         {
             // 32 bits of a GUID: collisions are rare but real in a long-lived store, so check.
             while (true)
             {
                 var id = RunIds.New();
-                if (!_ctx.Runs.Contains(id) && _ctx.Store.TryLoad(id) == null) return id;
+                if (alsoTaken?.Contains(id) != true && !_ctx.Runs.Contains(id) && _ctx.Store.TryLoad(id) == null) return id;
             }
         }
     }

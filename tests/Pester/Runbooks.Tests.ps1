@@ -192,3 +192,47 @@ Resume-RaySweep -SweepId nosuch -ErrorAction SilentlyContinue -ErrorVariable unk
         $b.Out.Sweep | Should -Be @('completed', 'completed', 'completed', 'failed') -Because 'the failed run and its result stay'
     }
 }
+
+Describe 'Item 3: statuses refresh without connecting' {
+    It 'shows how local runs ended after their session was killed, in Get-RayRun -Status and Get-RayRunStatus, with no connection' {
+        $null = New-Home 'home-refresh'
+        $marker = Join-Path $TestDrive 'refresh-started'
+        $script = Join-Path $TestDrive 'refresh-a.ps1'
+        $exiter = Join-Path $TestDrive 'exiter.py'
+        Set-Content -LiteralPath $exiter -Value @'
+import json, os, sys, time
+time.sleep(2)
+sys.exit(json.loads(os.environ["RAYRUNNER_TASK_INPUT"])["config"]["code"])
+'@
+        # Two runs that end 2 s after they start, one well and one badly; the session is killed first,
+        # so nobody records how they ended.
+        Set-Content -LiteralPath $script -Value @"
+Import-Module '$($script:ModulePath)'
+`$null = Connect-RayCluster -Backend Local
+`$runs = @{ code = 0 }, @{ code = 3 } | Start-RayExperiment -Entrypoint "'$($script:Python)' '$exiter'" -SweepId refresh
+`$runs.RunId -join ',' | Set-Content -LiteralPath '$marker'
+Start-Sleep -Seconds 300
+"@
+        $cmd = Get-ChildPwshCommand
+        $a = Start-Process -FilePath $cmd[0] -ArgumentList (@($cmd | Select-Object -Skip 1) + '-NoProfile', '-NonInteractive', '-File', $script) `
+            -WorkingDirectory $TestDrive -PassThru -RedirectStandardOutput (Join-Path $TestDrive 'refresh-a.out') -RedirectStandardError (Join-Path $TestDrive 'refresh-a.err')
+        try { Wait-Until -TimeoutSec 90 -Because 'the first session to start its runs' -Condition { (Test-Path $marker) -and (Get-Content $marker) } }
+        finally { Stop-Process -Id $a.Id -Force -ErrorAction SilentlyContinue }   # kill -9
+        $good, $bad = (Get-Content $marker) -split ','
+        # The records still say what the killed session last wrote.
+        (Get-Content (Join-Path $env:RAYRUNNER_HOME "runs/$good/run.json") -Raw | ConvertFrom-Json).result | Should -BeNullOrEmpty
+        Start-Sleep -Seconds 4
+
+        $b = Invoke-Session -Folder (New-Folder 'refresh-b') -Body @"
+`$failed = @(Get-RayRun -Status failed).RunId
+`$statuses = Get-RayRunStatus -RunId $good, $bad
+@{ Failed = `$failed; Good = (`$statuses | Where-Object RunId -EQ '$good').Status; Bad = (`$statuses | Where-Object RunId -EQ '$bad').Status;
+   Connected = [bool](Get-RayCluster -ErrorAction SilentlyContinue) } | ConvertTo-Json -Compress
+"@
+        $b.ExitCode | Should -Be 0 -Because $b.Stderr
+        $b.Out.Good | Should -Be 'completed'
+        $b.Out.Bad | Should -Be 'failed'
+        $b.Out.Failed | Should -Be @($bad)
+        $b.Out.Connected | Should -BeFalse
+    }
+}

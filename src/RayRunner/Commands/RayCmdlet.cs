@@ -114,7 +114,7 @@ namespace RayRunner.PowerShell
             var root = HostSetup.StoreRootOf(HostSetup.For(this));
             try
             {
-                _storeReader = RunStoreReader.OpenExisting(root);
+                _storeReader = RunStoreReader.OpenExisting(root, StoredRunEnding.Look);
             }
             catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)
             {

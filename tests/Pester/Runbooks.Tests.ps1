@@ -236,3 +236,34 @@ Start-Sleep -Seconds 300
         $b.Out.Connected | Should -BeFalse
     }
 }
+
+Describe 'Item 8: a read-only RAYRUNNER_HOME can be listed' {
+    It 'lists runs and their statuses from a session without changing, locking or chmod-ing the store' -Skip:$IsWindows {
+        $homeDir = New-Home 'home-readonly'
+        $first = Invoke-Session -Folder (New-Folder 'readonly-a') -Body @"
+`$null = Connect-RayCluster -Backend Local
+(@{ n = 1 } | Invoke-RayExperiment -Entrypoint "'$($script:Python)' -c 'print(1)'" -ProgressAction SilentlyContinue).RunId | ConvertTo-Json -Compress
+"@
+        $first.ExitCode | Should -Be 0 -Because $first.Stderr
+        Remove-Item (Join-Path $homeDir 'store.lock'), (Join-Path $homeDir 'index.jsonl') -ErrorAction SilentlyContinue
+        # 0555, as a store on read-only media or shared read-only by its owner. (Root ignores modes,
+        # so what shows the promise is that nothing is created or chmod-ed.)
+        foreach ($d in $homeDir, (Join-Path $homeDir 'runs')) { [IO.File]::SetUnixFileMode($d, [IO.UnixFileMode]0x16D) }
+        $before = Get-ChildItem -LiteralPath $homeDir -Force -Recurse | ForEach-Object FullName | Sort-Object
+        try {
+            $b = Invoke-Session -Folder (New-Folder 'readonly-b') -Body @"
+@{ Runs = @((Get-RayRun).RunId); Status = (Get-RayRunStatus -RunId $($first.Out)).Status } | ConvertTo-Json -Compress
+"@
+            $after = Get-ChildItem -LiteralPath $homeDir -Force -Recurse | ForEach-Object FullName | Sort-Object
+            $mode = [int][IO.File]::GetUnixFileMode($homeDir)
+        }
+        finally {
+            foreach ($d in $homeDir, (Join-Path $homeDir 'runs')) { [IO.File]::SetUnixFileMode($d, [IO.UnixFileMode]0x1C0) }
+        }
+        $b.ExitCode | Should -Be 0 -Because $b.Stderr
+        $b.Out.Runs | Should -Be @($first.Out)
+        $b.Out.Status | Should -Be 'completed'
+        $after | Should -Be $before
+        $mode | Should -Be 0x16D
+    }
+}

@@ -35,12 +35,32 @@ namespace RayRunner.Core
         long _logBytesTally = -1; // -1: not counted yet in this process
 
         /// <param name="root">The store folder; null means <c>$RAYRUNNER_HOME</c>, else <c>~/.rayrunner</c>.</param>
-        public FileRunStore(string? root = null, LogRetention? retention = null)
+        public FileRunStore(string? root = null, LogRetention? retention = null) : this(root, retention, readOnly: false) { }
+
+        /// <summary>
+        /// The existing store at <paramref name="root"/> for reading only: nothing is created, made
+        /// private (chmod) or rewritten, so a store on read-only media, or one shared read-only with
+        /// other users, can still be listed. Writing through it (<see cref="Save"/>, <see cref="Delete"/>)
+        /// is an error that says so.
+        /// </summary>
+        public static FileRunStore OpenForReading(string root) => new FileRunStore(root, null, readOnly: true);
+
+        readonly bool _readOnly;
+
+        FileRunStore(string? root, LogRetention? retention, bool readOnly)
         {
             Root = Path.GetFullPath(string.IsNullOrWhiteSpace(root) ? DefaultRoot() : root!);
             RunsFolder = Path.Combine(Root, RunsFolderName);
             _retention = retention ?? LogRetention.Default;
             _retention.Validate();
+            _readOnly = readOnly;
+            _index = new RunIndex(Path.Combine(Root, "index.jsonl"));
+            if (readOnly)
+            {
+                // The lock is taken only to write; StoreLock.For touches no file until then.
+                _lock = StoreLock.For(Path.Combine(Root, "store.lock"));
+                return;
+            }
             try
             {
                 PrivateFiles.CreateFolder(Root);
@@ -53,7 +73,6 @@ namespace RayRunner.Core
             {
                 throw new IOException($"Cannot use '{Root}' as the RayRunner run store: {ex.Message} Set {HomeVariable} to a folder you can write to.", ex);
             }
-            _index = new RunIndex(Path.Combine(Root, "index.jsonl"));
         }
 
         /// <summary><c>$RAYRUNNER_HOME</c> when set, else <c>~/.rayrunner</c>.</summary>
@@ -85,11 +104,16 @@ namespace RayRunner.Core
         public string LogPathFor(string runId)
         {
             var folder = RunFolder(runId);
-            if (!Directory.Exists(folder)) PrivateFiles.CreateFolder(folder);
+            if (!Directory.Exists(folder) && !_readOnly) PrivateFiles.CreateFolder(folder);
             return Path.Combine(folder, LogFileName);
         }
 
-        public T WithLock<T>(Func<T> action) => _lock.Run(action);
+        public T WithLock<T>(Func<T> action)
+        {
+            if (_readOnly)
+                throw new InvalidOperationException($"The run store '{Root}' was opened for reading only; connect (Connect-RayCluster) to change it.");
+            return _lock.Run(action);
+        }
 
         // ------------------------------------------------------------------------------------
         // Records
@@ -142,7 +166,8 @@ namespace RayRunner.Core
         public IReadOnlyList<RunRecord> List()
         {
             var scan = Scan();
-            if (scan.IndexNeedsRewrite)
+            // A reader leaves the index as it is: the scan is right without it (it checks every entry).
+            if (scan.IndexNeedsRewrite && !_readOnly)
             {
                 // Rewrite under the lock from a fresh scan, so no Save made meanwhile is lost.
                 WithLock(() =>

@@ -35,14 +35,15 @@ namespace RayRunner.Core
 
         /// <summary>
         /// The store at <paramref name="root"/> (null: <c>$RAYRUNNER_HOME</c>, else <c>~/.rayrunner</c>)
-        /// when it exists; null when no run was ever recorded there. Creates nothing: looking must not
-        /// leave a store behind on a machine that never ran anything.
+        /// when it exists; null when no run was ever recorded there. Creates, changes and locks nothing
+        /// (<see cref="FileRunStore.OpenForReading"/>): looking must not leave a store behind on a
+        /// machine that never ran anything, and must work on a store the user cannot write.
         /// </summary>
         public static RunStoreReader? OpenExisting(string? root = null, Func<RunRecord, TaskOutput?>? endedSince = null)
         {
             var folder = Path.GetFullPath(string.IsNullOrWhiteSpace(root) ? FileRunStore.DefaultRoot() : root!);
             if (!Directory.Exists(Path.Combine(folder, "runs"))) return null;
-            return new RunStoreReader(new FileRunStore(folder), endedSince);
+            return new RunStoreReader(FileRunStore.OpenForReading(folder), endedSince);
         }
 
         /// <summary>Files that could not be read (skipped and reported, never thrown).</summary>

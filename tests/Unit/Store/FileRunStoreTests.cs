@@ -46,6 +46,31 @@ namespace RayRunner.Tests.Unit.Store
         }
 
         [Fact]
+        public void A_store_opened_for_reading_lists_runs_and_changes_nothing()
+        {
+            // A read-only RAYRUNNER_HOME (issue 11, item 8): listing must not chmod, lock, or rewrite.
+            var store = NewStore();
+            store.Save(StoreRecords.Queued("run1", "fake", "x"));
+            File.Delete(Path.Combine(store.Root, "index.jsonl"));
+            File.Delete(Path.Combine(store.Root, "store.lock"));
+            var unix = !RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+            if (unix) File.SetUnixFileMode(store.Root, (UnixFileMode)0x16D); // 0555: as a read-only home is
+            var before = Directory.GetFileSystemEntries(store.Root);
+
+            var reader = FileRunStore.OpenForReading(store.Root);
+            Assert.Equal("run1", Assert.Single(reader.List()).RunId);
+            Assert.NotNull(reader.TryLoad("run1"));
+            Assert.Equal(RunStatus.Queued, new RunStoreReader(reader).GetStatus("run1"));
+
+            Assert.Equal(before, Directory.GetFileSystemEntries(store.Root));
+            if (unix) Assert.Equal(0x16D, (int)File.GetUnixFileMode(store.Root));
+            var ex = Assert.Throws<InvalidOperationException>(() => reader.Save(StoreRecords.Queued("run2", "fake", "x")));
+            Assert.Contains("reading only", ex.Message);
+            Assert.Throws<InvalidOperationException>(() => reader.Delete("run1"));
+            if (unix) File.SetUnixFileMode(store.Root, (UnixFileMode)0x1C0);
+        }
+
+        [Fact]
         public void FilesAndFoldersAreReadableByTheUserAlone()
         {
             if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux) && !RuntimeInformation.IsOSPlatform(OSPlatform.OSX)) return; // Unix permissions only

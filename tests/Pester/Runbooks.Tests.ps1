@@ -267,3 +267,45 @@ Describe 'Item 8: a read-only RAYRUNNER_HOME can be listed' {
         $mode | Should -Be 0x16D
     }
 }
+
+Describe 'Item 6: a Ray head that dies mid-wait is a warning within seconds, never a silent wait' {
+    It 'warns in Wait-RayRun within seconds of the head stopping' {
+        $null = New-Home 'home-lost-head'
+        $standIn = Start-RayStandIn
+        $marker = Join-Path $TestDrive 'lost-head-started'
+        $ep = "sh '$(Join-Path (Get-RepoRoot) 'tests/fixtures/ray/fake_experiment.sh')' {overrides}"
+        $script = Join-Path $TestDrive 'lost-head.ps1'
+        Set-Content -LiteralPath $script -Value @"
+Import-Module '$($script:ModulePath)'
+`$null = Connect-RayCluster -Backend Ray -Address '$($standIn.Address)' -NoAutoStart -ErrorAction Stop
+`$run = @{ value = 1; sleep = 60 } | Start-RayExperiment -Entrypoint "$ep"
+Set-Content -LiteralPath '$marker' -Value 'started'
+`$clock = [Diagnostics.Stopwatch]::StartNew()
+`$warned = `$null
+`$null = Wait-RayRun -RunId `$run.RunId -Timeout 25 -ProgressAction SilentlyContinue -WarningVariable warned -WarningAction SilentlyContinue
+@{ Warned = @(`$warned | ForEach-Object { "`$_" }); Seconds = `$clock.Elapsed.TotalSeconds } | ConvertTo-Json -Compress
+"@
+        $cmd = Get-ChildPwshCommand
+        $out = Join-Path $TestDrive 'lost-head.out'
+        $a = Start-Process -FilePath $cmd[0] -ArgumentList (@($cmd | Select-Object -Skip 1) + '-NoProfile', '-NonInteractive', '-File', $script) `
+            -WorkingDirectory $TestDrive -PassThru -RedirectStandardOutput $out -RedirectStandardError (Join-Path $TestDrive 'lost-head.err')
+        try {
+            Wait-Until -TimeoutSec 90 -Because 'the session to start its run' -Condition { Test-Path $marker }
+            Start-Sleep -Seconds 1
+            $standIn.Process.Kill($true)   # the head dies mid-wait (kill -9, its jobs with it)
+            $null = $standIn.Process.WaitForExit(10000)
+            if (-not $a.WaitForExit(90000)) { throw 'The waiting session did not end within 90 s.' }
+        }
+        finally {
+            Stop-Process -Id $a.Id -Force -ErrorAction SilentlyContinue
+            Stop-RayStandIn $standIn
+        }
+        $result = (Get-Content $out | Where-Object { $_.Trim() } | Select-Object -Last 1) | ConvertFrom-Json
+        $result.Warned | Should -Not -BeNullOrEmpty -Because (Get-Content (Join-Path $TestDrive 'lost-head.err') -Raw)
+        $result.Warned[0] | Should -Match 'has not answered'
+        $result.Warned[0] | Should -Match ([regex]::Escape($standIn.Address.TrimEnd('/')))
+        # Said within seconds, not after the poller's grace period (5 min) or the wait's timeout.
+        $result.Warned[0] | Should -Match 'for (\d+) s'
+        [int]$Matches[1] | Should -BeLessThan 15
+    }
+}

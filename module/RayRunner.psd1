@@ -30,6 +30,10 @@
         'Stop-RayRun'
         'Remove-RayRun'
         'Resume-RaySweep'
+        'New-RaySweep'
+        'Measure-RaySweep'
+        'ConvertTo-RayResultTable'
+        'Export-RaySweepReport'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
@@ -39,6 +43,7 @@
         'RayRunner.psd1'
         'RayRunner.dll'
         'RayRunner.Core.dll'
+        'YamlDotNet.dll'
         'RayRunner.Format.ps1xml'
         'en-US/RayRunner.dll-Help.xml'
         'en-US/about_RayRunner.help.txt'

@@ -21,6 +21,7 @@ namespace RayRunner.CrashHost
     /// experiment script)  --address URL (ray)  --sweep ID  --max-concurrent N  --delay SECONDS
     /// --die-at before-submit|after-submit  --die-on-submission K (kill this process with SIGKILL at
     /// the K-th hand-over, before or after the backend got the run).
+    /// Every hand-over to the backend is logged in --work/attempts/ID (see RecordingBackend).
     /// </summary>
     public static class Program
     {
@@ -53,7 +54,7 @@ namespace RayRunner.CrashHost
                     Warn = Console.Error.WriteLine,
                     BuildBackend = async (settings, ct) =>
                     {
-                        var backend = await CreateBackendAsync(opts, settings, ct);
+                        var backend = RecordingBackend.Wrap(await CreateBackendAsync(opts, settings, ct), Get(opts, "work"));
                         return opts.TryGetValue("die-at", out var dieAt)
                             ? new DyingBackend(backend, dieAt, int.Parse(Get(opts, "die-on-submission", "1")))
                             : backend;

@@ -50,7 +50,8 @@ Describe 'The module' {
 
     It 'exports exactly its cmdlets, with approved verbs' {
         $expected = 'Connect-RayCluster', 'Disconnect-RayCluster', 'Get-RayCluster', 'Start-RayExperiment', 'Invoke-RayExperiment',
-            'Get-RayRun', 'Get-RayRunStatus', 'Wait-RayRun', 'Receive-RayRun', 'Get-RayRunLog', 'Stop-RayRun', 'Remove-RayRun', 'Resume-RaySweep'
+            'Get-RayRun', 'Get-RayRunStatus', 'Wait-RayRun', 'Receive-RayRun', 'Get-RayRunLog', 'Stop-RayRun', 'Remove-RayRun', 'Resume-RaySweep',
+            'New-RaySweep', 'Measure-RaySweep', 'ConvertTo-RayResultTable', 'Export-RaySweepReport'
         $commands = Get-Command -Module RayRunner
         ($commands.Name | Sort-Object) | Should -Be ($expected | Sort-Object)
         $commands.CommandType | Select-Object -Unique | Should -Be 'Cmdlet'
@@ -61,7 +62,7 @@ Describe 'The module' {
     It 'has help with at least two examples for <_>' -ForEach @(
         'Connect-RayCluster', 'Disconnect-RayCluster', 'Get-RayCluster', 'Start-RayExperiment', 'Invoke-RayExperiment',
         'Get-RayRun', 'Get-RayRunStatus', 'Wait-RayRun', 'Receive-RayRun', 'Get-RayRunLog', 'Stop-RayRun', 'Remove-RayRun',
-        'Resume-RaySweep') {
+        'Resume-RaySweep', 'New-RaySweep', 'Measure-RaySweep', 'ConvertTo-RayResultTable', 'Export-RaySweepReport') {
         $help = Get-Help $_ -Full
         $help.Synopsis | Should -Not -BeLike "$_*"
         @($help.Examples.Example).Count | Should -BeGreaterOrEqual 2
@@ -266,8 +267,13 @@ Describe 'Finding, waiting, stopping and removing runs' -Tag 'LocalBackend' {
     It 'Get-RayRunLog reads the output, -Tail the last lines' {
         $run = Start-RayExperiment -Config @{ lr = 0.1 } -Entrypoint $script:Ep -RunId log-run
         $run | Wait-RayRun | Out-Null
-        $run | Get-RayRunLog | Should -Contain 'RUN log-run'
-        $run | Get-RayRunLog -Tail 1 | Should -HaveCount 1
+        $all = @($run | Get-RayRunLog)
+        $all | Should -Contain 'RUN log-run'
+        $all.Count | Should -BeGreaterThan 2
+        $tail = @($run | Get-RayRunLog -Tail 2)
+        $tail | Should -HaveCount 2
+        $tail | Should -Be ($all | Select-Object -Last 2) -Because '-Tail N is the last N lines of the log'
+        $tail[-1] | Should -BeLike 'RAYRUNNER_RESULT *'
     }
 
     It 'Remove-RayRun refuses running runs, honours -WhatIf, and forgets finished ones' {

@@ -42,7 +42,10 @@ namespace RayRunner.Core
         }
 
         /// <summary>The config as one compact JSON text (the {config_json} placeholder).</summary>
-        public static string ToJson(IReadOnlyDictionary<string, object?> config)
+        public static string ToJson(IReadOnlyDictionary<string, object?> config) => ValueToJson(config);
+
+        /// <summary>Any normalized config value (a map, a list, a number, ...) as compact JSON.</summary>
+        public static string ValueToJson(object? config)
         {
             using var buffer = new System.IO.MemoryStream();
             using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))

@@ -474,9 +474,17 @@ namespace RayRunner.Core.Local
             return _attached.GetOrAdd(task.RunId, id => new Lazy<AttachedRun>(() => new AttachedRun(id, locator, _lifetime.Token))).Value;
         }
 
-        static LocalLocator LocatorFor(TaskRef task) =>
-            LocalLocator.From(task.Locator)
-            ?? throw new ArgumentException($"Run {task.RunId} is not known to this local backend and its reference carries no locator (no log path) to find it by.", nameof(task));
+        LocalLocator LocatorFor(TaskRef task)
+        {
+            var given = LocalLocator.From(task.Locator);
+            if (given != null) return given;
+            // A bare reference: the runner asking by run id whether a process that died mid-hand-over
+            // got the run here. The run's files, where this backend keeps them, say whether any
+            // process started it; only a run never started is unknown (and then submitted again).
+            var files = RunFiles.ForLog(_logPathFor(task.RunId));
+            if (files.Exists) return NewLocator(files, null);
+            throw new ArgumentException($"Run {task.RunId} is not known to this local backend and its reference carries no locator (no log path) to find it by.", nameof(task));
+        }
 
         static void CheckBackend(TaskRef task)
         {

@@ -383,6 +383,7 @@ namespace RayRunner.Core.Ray
         /// <summary>
         /// Stops the job (Ray sends SIGTERM, then SIGKILL after 3 s). A <c>stopped:false</c> answer for
         /// a job that is already over is success (KubeRay's rule); so is a job the cluster no longer has.
+        /// A job still PENDING after a stop Ray accepted is stopped again once it starts (ray#58353).
         /// </summary>
         public async Task CancelAsync(TaskRef task, CancellationToken cancellationToken)
         {
@@ -390,8 +391,15 @@ namespace RayRunner.Core.Ray
             for (var attempt = 0; ; attempt++)
             {
                 var stopped = await _client.StopJobAsync(id, cancellationToken).ConfigureAwait(false);
-                if (stopped != false) break; // true: told to stop; null: no such job, nothing runs
+                if (stopped == null) break; // no such job: nothing runs
                 var details = await _client.GetJobAsync(id, cancellationToken).ConfigureAwait(false);
+                if (stopped == true)
+                {
+                    // ray#58353: a stop of a PENDING job can answer true and do nothing, and the job
+                    // would start later anyway. Watch it and stop it again once it runs.
+                    if (details != null && details.Status == RayJobStatus.Pending) _ = StopOnceStartedAsync(id);
+                    break;
+                }
                 if (details == null || details.IsTerminal) break;
                 // Not over, yet no supervisor to stop: it is being set up (or PENDING, ray#58353). Ask again shortly.
                 if (attempt >= _options.MaxRetries)
@@ -400,6 +408,26 @@ namespace RayRunner.Core.Ray
             }
             _poller.Track(id);
             _ = _poller.RefreshAsync(_lifetime.Token);
+        }
+
+        /// <summary>Sends the stop again when a job Ray was told to stop while PENDING shows up RUNNING; ends when the job is over.</summary>
+        async Task StopOnceStartedAsync(string id)
+        {
+            var watch = _poller.Track(id);
+            var pause = TimeSpan.FromMilliseconds(Math.Max(20, _options.PollIntervalMin.TotalMilliseconds));
+            try
+            {
+                while (!watch.IsDone)
+                {
+                    if (watch.Last?.Status == RayJobStatus.Running && await _client.StopJobAsync(id, CancellationToken.None).ConfigureAwait(false) != false)
+                        return; // the supervisor now signals the driver; the poller reports the end
+                    await Task.WhenAny(watch.Terminal.Task, Task.Delay(pause)).ConfigureAwait(false);
+                }
+            }
+            catch (Exception)
+            {
+                // The dashboard is unreachable or the backend was disposed: the run's wait reports that.
+            }
         }
 
         /// <summary>Deletes a finished job's record from the cluster (its log file stays on the node). A job that is not over is refused.</summary>

@@ -26,6 +26,10 @@ namespace RayRunner.Core
                 WriteIndented = indented,
                 // Configs may carry any text; keep it readable in the store, and still valid JSON.
                 Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+                // A diverged run reports loss = Infinity or NaN (Python's json writes them bare). They
+                // are kept, as the strings "Infinity"/"NaN": refusing them made the result unwritable,
+                // so the run was never recorded as finished.
+                NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
             };
             options.Converters.Add(new ConfigMapConverter());
             options.Converters.Add(new TaskInputConverter());
@@ -39,6 +43,9 @@ namespace RayRunner.Core
 
         /// <summary>The config as one compact JSON text (the {config_json} placeholder).</summary>
         public static string ConfigToJson(IReadOnlyDictionary<string, object?> config) => ConfigJson.ToJson(config);
+
+        /// <summary>Any normalized config value (a list, a number, ...) as compact JSON, e.g. for one table cell.</summary>
+        public static string ValueToJson(object? value) => ConfigJson.ValueToJson(value);
 
         /// <summary>(De)serializes config maps in their normalized shape rather than as JsonElements.</summary>
         sealed class ConfigMapConverter : JsonConverter<IReadOnlyDictionary<string, object?>>

@@ -18,7 +18,7 @@ namespace RayRunner.PowerShell
     /// is non-blocking (runs beyond MaxConcurrent wait as queued), so nothing is gained by
     /// submitting earlier.
     /// </remarks>
-    public abstract class ExperimentCmdlet : RayCmdlet
+    public abstract partial class ExperimentCmdlet : RayCmdlet
     {
         /// <summary>A hashtable, PSCustomObject, dictionary or JSON object text; one run each.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
@@ -26,11 +26,12 @@ namespace RayRunner.PowerShell
         public object?[] Config { get; set; } = Array.Empty<object?>();
 
         /// <summary>The command, e.g. 'python train.py {overrides}'; placeholders {run_id}, {overrides}, {config_json}.</summary>
-        [Parameter(Mandatory = true)]
+        /// <remarks>Also bound by property name: New-RaySweep -Path hands on its sweep file's entrypoint.</remarks>
+        [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         public string Entrypoint { get; set; } = "";
 
-        [Parameter]
+        [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         public string? WorkingDirectory { get; set; }
 
@@ -83,6 +84,8 @@ namespace RayRunner.PowerShell
             public int Index { get; }
             public Dictionary<string, object?> Normalized { get; }
             public object? Original { get; }
+            /// <summary>New-RaySweep's label, when the config came from it.</summary>
+            public string? Label { get; init; }
         }
 
         internal IReadOnlyList<PendingConfig> Configs => _configs;
@@ -98,6 +101,21 @@ namespace RayRunner.PowerShell
                 ThrowTerminatingError(ErrorMapper.Make(ErrorIds.ResumeWithRunId, ErrorCategory.InvalidArgument,
                     $"-Resume matches configs to the runs of a sweep and gives new runs new ids, so it cannot take -RunId '{RunId}'. Leave -RunId out.",
                     RunId));
+            // Given on the command line they are checked now; bound from piped sweep configs, as they arrive.
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(Entrypoint))) CheckEntrypoint();
+            if (WorkingDirectory != null) CheckWorkingDirectory();
+        }
+
+        string? _checkedEntrypoint;
+        string? _checkedWorkingDirectory;
+
+        void CheckEntrypoint()
+        {
+            if (_checkedEntrypoint == Entrypoint) return;
+            if (_checkedEntrypoint != null)
+                ThrowTerminatingError(ErrorMapper.Make(ErrorIds.EntrypointMismatch, ErrorCategory.InvalidArgument,
+                    $"The piped configs carry different entrypoints ('{_checkedEntrypoint}' and '{Entrypoint}'); one call starts one sweep with one command. Start them in separate calls, or give -Entrypoint.",
+                    Entrypoint));
             try
             {
                 _template = EntrypointTemplate.Parse(Entrypoint);
@@ -106,20 +124,30 @@ namespace RayRunner.PowerShell
             {
                 ThrowTerminatingError(ErrorMapper.From(ex, ErrorIds.EntrypointInvalid, Entrypoint));
             }
-            if (WorkingDirectory != null)
-            {
-                // Relative to PowerShell's location, which is not the process's current directory.
-                var full = GetUnresolvedProviderPathFromPSPath(WorkingDirectory);
-                if (!System.IO.Directory.Exists(full))
-                    ThrowTerminatingError(ErrorMapper.Make(ErrorIds.WorkingDirectoryNotFound, ErrorCategory.ObjectNotFound,
-                        $"The working directory '{full}' does not exist. Give an existing folder (relative paths are taken from the current location).",
-                        WorkingDirectory));
-                _workingDirectory = full;
-            }
+            _checkedEntrypoint = Entrypoint;
+        }
+
+        void CheckWorkingDirectory()
+        {
+            if (WorkingDirectory == null || _checkedWorkingDirectory == WorkingDirectory) return;
+            // Relative to PowerShell's location, which is not the process's current directory.
+            var full = GetUnresolvedProviderPathFromPSPath(WorkingDirectory);
+            if (!System.IO.Directory.Exists(full))
+                ThrowTerminatingError(ErrorMapper.Make(ErrorIds.WorkingDirectoryNotFound, ErrorCategory.ObjectNotFound,
+                    $"The working directory '{full}' does not exist. Give an existing folder (relative paths are taken from the current location).",
+                    WorkingDirectory));
+            if (_workingDirectory != null && _workingDirectory != full)
+                ThrowTerminatingError(ErrorMapper.Make(ErrorIds.EntrypointMismatch, ErrorCategory.InvalidArgument,
+                    $"The piped configs carry different working directories ('{_workingDirectory}' and '{full}'); one call starts one sweep in one folder. Start them in separate calls, or give -WorkingDirectory.",
+                    WorkingDirectory));
+            _workingDirectory = full;
+            _checkedWorkingDirectory = WorkingDirectory;
         }
 
         protected override void ProcessRecord()
         {
+            CheckEntrypoint();
+            CheckWorkingDirectory();
             foreach (var item in Config ?? Array.Empty<object?>())
             {
                 // Blank lines of a .jsonl file (Get-Content configs.jsonl | Start-RayExperiment) are not configs.
@@ -128,6 +156,7 @@ namespace RayRunner.PowerShell
                     WriteVerbose("Skipped a blank line in the input: it holds no config.");
                     continue;
                 }
+                if (!Selected(item)) continue;
                 var index = ++_seen;
                 if (RunId != null && index > 1)
                     ThrowTerminatingError(ErrorMapper.Make(ErrorIds.RunIdWithSweep, ErrorCategory.InvalidArgument,
@@ -135,10 +164,14 @@ namespace RayRunner.PowerShell
                         RunId));
                 try
                 {
-                    var config = ExperimentConfig.Normalize(item, PSValues.Unwrap);
+                    var value = PSValues.Unwrap(item);
+                    // A New-RaySweep config runs as its Config; its label names it in -WhatIf and -Verbose.
+                    var label = value is RaySweepConfig sweepConfig ? sweepConfig.Label : null;
+                    if (value is RaySweepConfig sc) value = sc.Source.Config;
+                    var config = ExperimentConfig.Normalize(value, PSValues.Unwrap);
                     // Too large for a command line: say so now, naming the setting, not at launch with E2BIG.
                     Limits().Check(config, _template!);
-                    _configs.Add(new PendingConfig(index, config, item));
+                    _configs.Add(new PendingConfig(index, config, item) { Label = label });
                 }
                 catch (ConfigValidationException ex)
                 {
@@ -161,7 +194,7 @@ namespace RayRunner.PowerShell
             SweepId = sweepId,
             RunId = RunId,
             UseShell = UseShell.IsPresent,
-            Resume = Resume.IsPresent,
+            Resume = Resume.IsPresent && !_freshRuns,
         };
 
         /// <summary>Says what a resume did with each config, as the runner's plan says: reused a completed run, followed one still going, or started a new one.</summary>
@@ -183,7 +216,7 @@ namespace RayRunner.PowerShell
         /// Submits every valid config; returns the runs started, in input order. Per-run failures
         /// are written as errors; runs the backend took are never hidden by a later failure.
         /// </summary>
-        internal IReadOnlyList<RaySpawnedTask> SubmitAll(ClusterConnection connection)
+        IReadOnlyList<RaySpawnedTask> SubmitBatch(ClusterConnection connection)
         {
             if (_configs.Count == 0) return Array.Empty<RaySpawnedTask>();
             var runner = connection.Runner;

@@ -14,7 +14,7 @@ namespace RayRunner.PowerShell
     /// run is a result with Status failed, not an error. Ctrl+C stops the wait and cancels the runs
     /// this call started: a blocking call leaves nothing running behind the user's back.
     /// </summary>
-    [Cmdlet(VerbsLifecycle.Invoke, "RayExperiment")]
+    [Cmdlet(VerbsLifecycle.Invoke, "RayExperiment", SupportsShouldProcess = true)]
     [OutputType(typeof(RayExperimentResult))]
     public sealed class InvokeRayExperimentCommand : ExperimentCmdlet
     {
@@ -22,7 +22,7 @@ namespace RayRunner.PowerShell
 
         protected override void EndProcessing()
         {
-            if (Configs.Count == 0) return;
+            if (Configs.Count == 0 || !ConfirmConfigs()) return;
             var connection = ConnectIfNeeded();
             var spawned = SubmitAll(connection);
             if (spawned.Count == 0) return;
@@ -39,12 +39,14 @@ namespace RayRunner.PowerShell
                 throw;
             }
 
+            // Collected first, written after: every result gets every metric of the sweep as a
+            // property (null where a run has none), so Export-Csv keeps all columns.
+            var results = new List<(ExperimentResult Result, IReadOnlyList<string> Tags)>(ids.Count);
             foreach (var id in ids)
             {
                 try
                 {
-                    var result = Await(connection.Runs.GetResultAsync(id, StopToken));
-                    WriteResult(result, connection.Runs.TagsOf(id), connection.Runs.Snapshots);
+                    results.Add((Await(connection.Runs.GetResultAsync(id, StopToken)), connection.Runs.TagsOf(id)));
                 }
                 catch (PipelineStoppedException)
                 {
@@ -57,6 +59,8 @@ namespace RayRunner.PowerShell
                 // tmgg's run_sweep drops finished runs from tracking; the store keeps their record.
                 connection.Runs.Forget(id);
             }
+            var allMetrics = results.SelectMany(r => r.Result.Metrics.Keys.Concat(r.Result.TextMetrics.Keys)).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+            foreach (var (result, tags) in results) WriteResult(result, tags, connection.Runs.Snapshots, allMetrics);
         }
 
         static void CancelStarted(ClusterConnection connection, IReadOnlyList<string> ids)

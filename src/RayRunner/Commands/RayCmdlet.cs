@@ -201,13 +201,14 @@ namespace RayRunner.PowerShell
         /// warning for anything in it the user would otherwise miss (see <see cref="RayExperimentResult.Warnings"/>).
         /// </summary>
         /// <param name="runs">Every run the session can see (Core's snapshots), read once per invocation for the sweep axes.</param>
-        internal void WriteResult(ExperimentResult result, IReadOnlyList<string> tags, Func<IEnumerable<RunSnapshot>> runs)
+        /// <param name="allMetrics">Every metric name of the batch: see <see cref="RayExperimentResult.ToPSObject"/>.</param>
+        internal void WriteResult(ExperimentResult result, IReadOnlyList<string> tags, Func<IEnumerable<RunSnapshot>> runs, IEnumerable<string>? allMetrics = null)
         {
             _axes ??= new SweepAxes(sweepId => runs().Where(r => r.SweepId == sweepId).Select(r => r.Config));
             var shown = RayExperimentResult.From(result, tags, _axes);
             foreach (var (key, text) in shown.Warnings())
                 if (_warned.Add(key)) WriteWarning(text);
-            WriteObject(shown.ToPSObject());
+            WriteObject(shown.ToPSObject(allMetrics));
         }
 
         internal void WriteRunNotFound(string runId) =>

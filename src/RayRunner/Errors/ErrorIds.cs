@@ -20,6 +20,14 @@ namespace RayRunner.PowerShell
         public const string DisconnectFailed = "DisconnectFailed";
         public const string ResumeNeedsSweepId = "ResumeNeedsSweepId";
         public const string ResumeWithRunId = "ResumeWithRunId";
+        public const string SweepEmpty = "SweepEmpty";
+        public const string SweepUnknownKey = "SweepUnknownKey";
+        public const string SweepKeyConflict = "SweepKeyConflict";
+        public const string SweepTooLarge = "SweepTooLarge";
+        public const string SweepInvalid = "SweepInvalid";
+        public const string SweepFileNotFound = "SweepFileNotFound";
+        public const string EntrypointMismatch = "EntrypointMismatch";
+        public const string ReportWriteFailed = "ReportWriteFailed";
 
         // Per item: non-terminating.
         public const string ConfigInvalid = "ConfigInvalid";
@@ -38,5 +46,7 @@ namespace RayRunner.PowerShell
         public const string SweepNotFound = "SweepNotFound";
         public const string ResumeFailed = "ResumeFailed";
         public const string StoreUnreadable = "StoreUnreadable";
+        public const string NotAResult = "NotAResult";
+        public const string MetricNotFound = "MetricNotFound";
     }
 }

@@ -32,18 +32,23 @@ namespace RayRunner.PowerShell
         public DateTime? StartedAt { get; internal set; }
         public DateTime? CompletedAt { get; internal set; }
 
+        /// <summary>The Core result this object shows; the sweep cmdlets (Measure-RaySweep, ...) work on it.</summary>
+        internal ExperimentResult? Source { get; private set; }
+
         public override string ToString() => RunId;
 
         internal static RayExperimentResult From(ExperimentResult r, IReadOnlyList<string>? tags = null, SweepAxes? axes = null) => new RayExperimentResult
         {
+            Source = r,
             RunId = r.RunId,
             SweepId = r.SweepId,
             Status = r.Status,
             Duration = TimeSpan.FromSeconds(Math.Max(0, r.DurationSeconds)),
             DurationSeconds = r.DurationSeconds,
-            Metrics = PSValues.ToOrderedMap(r.Metrics, r.TextMetrics),
-            Config = PSValues.ToOrderedMap(r.Config),
-            SweptConfig = axes?.Of(r.SweepId, r.Config) ?? new OrderedDictionary(),
+            // Read as JSON when turned into text (Export-Csv), not as their .NET type name.
+            Metrics = new JsonTextMap(PSValues.ToOrderedMap(r.Metrics, r.TextMetrics), MetricsJson(r)),
+            Config = new JsonTextMap(PSValues.ToOrderedMap(r.Config), RayRunnerJson.ConfigToJson(r.Config)),
+            SweptConfig = SweptAsJsonText(axes?.Of(r.SweepId, r.Config) ?? new OrderedDictionary()),
             Tags = tags?.ToArray() ?? Array.Empty<string>(),
             TextMetricNames = r.TextMetrics.Keys.ToArray(),
             CheckpointPath = r.CheckpointPath,
@@ -97,7 +102,12 @@ namespace RayRunner.PowerShell
         /// is one of the result's own properties (say "Status") is left out of the top level and is
         /// reached through <c>$r.Metrics.Status</c>, so it can never hide the real property.
         /// </summary>
-        internal PSObject ToPSObject()
+        /// <param name="allMetrics">
+        /// Every metric name of the batch being written: a run lacking one gets it as null, so all
+        /// objects of one output have the same properties and Export-Csv (which takes its columns
+        /// from the first object) keeps every column, whichever run comes first.
+        /// </param>
+        internal PSObject ToPSObject(IEnumerable<string>? allMetrics = null)
         {
             var pso = PSValues.WithTypeName(this, TypeNames.ExperimentResult);
             foreach (System.Collections.DictionaryEntry metric in Metrics)
@@ -106,7 +116,31 @@ namespace RayRunner.PowerShell
                 if (!OwnProperties.Contains(name) && pso.Properties[name] == null)
                     pso.Properties.Add(new PSNoteProperty(name, metric.Value));
             }
+            if (allMetrics != null)
+            {
+                foreach (var name in allMetrics)
+                    if (!OwnProperties.Contains(name) && pso.Properties[name] == null)
+                        pso.Properties.Add(new PSNoteProperty(name, null));
+            }
             return pso;
+        }
+
+        static JsonTextMap SweptAsJsonText(OrderedDictionary swept)
+        {
+            var map = new Dictionary<string, object?>(StringComparer.Ordinal);
+            foreach (System.Collections.DictionaryEntry e in swept) map[(string)e.Key] = e.Value?.ToString();
+            return new JsonTextMap(swept, RayRunnerJson.ConfigToJson(map));
+        }
+
+        static string MetricsJson(ExperimentResult r)
+        {
+            // NaN and infinities are not JSON numbers; write them as the strings Python's json module reads back.
+            var map = new Dictionary<string, object?>(StringComparer.Ordinal);
+            foreach (var kv in r.Metrics)
+                map[kv.Key] = double.IsNaN(kv.Value) || double.IsInfinity(kv.Value) ? kv.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) : kv.Value;
+            foreach (var kv in r.TextMetrics)
+                if (!map.ContainsKey(kv.Key)) map[kv.Key] = kv.Value;
+            return RayRunnerJson.ConfigToJson(map);
         }
     }
 }

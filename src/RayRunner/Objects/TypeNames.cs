@@ -11,5 +11,7 @@ namespace RayRunner.PowerShell
         public const string ExperimentResult = "RayRunner.ExperimentResult";
         public const string RayCluster = "RayRunner.RayCluster";
         public const string RunStatus = "RayRunner.RunStatus";
+        public const string SweepConfig = "RayRunner.SweepConfig";
+        public const string SweepSummary = "RayRunner.SweepSummary";
     }
 }

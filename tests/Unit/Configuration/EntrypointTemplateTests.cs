@@ -2,8 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
-using System.Runtime.InteropServices;
 using RayRunner.Core;
+using RayRunner.Tests.Unit.Local;
 using Xunit;
 
 namespace RayRunner.Tests.Unit.Configuration
@@ -91,10 +91,9 @@ namespace RayRunner.Tests.Unit.Configuration
             Assert.Contains(expected, ex.Message);
         }
 
-        [Fact]
+        [UnixFact] // Ray's shell is /bin/sh on POSIX only
         public void PosixQuotingDeliversEveryArgumentIntactThroughARealShell()
         {
-            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows)) return; // Ray's shell is /bin/sh on POSIX only.
             var nasty = "$(touch /tmp/rayrunner-pwned) `id` ; | & it's \"q\" \\ *\nline2";
             var args = EntrypointTemplate.Parse("printf %s\\0 {overrides}").Expand(Input("{\"x\": " + System.Text.Json.JsonSerializer.Serialize(nasty) + "}"));
 

@@ -32,7 +32,7 @@ namespace RayRunner.Tests.Unit.Fakes
         /// <summary>Phase reported for runs that are not ready (pending or running).</summary>
         public string NotReadyPhase { get; set; } = RunStatus.Running;
         public Exception? SubmitThrows { get; set; }
-        /// <summary>How many runs the fake says fit at once (IBackendCapacity); null for no limit.</summary>
+        /// <summary>How many runs the fake says fit at once (BackendAbilities.RunsAtOnce); null for no limit.</summary>
         public int? Capacity { get; set; }
         public int RunsAtOnce(TaskOptions options) => Capacity ?? int.MaxValue;
         /// <summary>A fixed capacity (read when the runner asks) and a cluster it may pretend to have started.</summary>
@@ -75,16 +75,29 @@ namespace RayRunner.Tests.Unit.Fakes
 
         public Task<TaskRef> SubmitAsync(TaskSpec spec, TaskOptions options, CancellationToken cancellationToken)
         {
+            // Recorded before anything else, a repeat included: the fake records, the tests judge.
+            Submissions.Enqueue((spec, options));
             if (SubmitThrows != null) return Task.FromException<TaskRef>(SubmitThrows);
             var tcs = new TaskCompletionSource<TaskOutput>(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (!_runs.TryAdd(spec.RunId, tcs)) throw new InvalidOperationException($"duplicate submission of {spec.RunId}");
-            Submissions.Enqueue((spec, options));
+            // A repeat is answered as Ray's backend answers a duplicate submission id ("already
+            // submitted": the same reference, nothing new runs), so the runner cannot notice it;
+            // only the count in Submissions shows it.
+            if (!_runs.TryAdd(spec.RunId, tcs)) return Task.FromResult(RefOf(spec.RunId));
             var now = Interlocked.Increment(ref _running);
             InterlockedMax(ref MaxObservedRunning, now);
             var output = AutoComplete?.Invoke(spec);
             if (output != null) End(spec.RunId, tcs, () => tcs.TrySetResult(output));
-            return Task.FromResult(new TaskRef(Name, spec.RunId, new Dictionary<string, string> { ["fake_id"] = "obj-" + spec.RunId }));
+            return Task.FromResult(RefOf(spec.RunId));
         }
+
+        TaskRef RefOf(string runId) => new TaskRef(Name, runId, new Dictionary<string, string> { ["fake_id"] = "obj-" + runId });
+
+        /// <summary>How many times the runner handed this run to the backend (every attempt, repeats included).</summary>
+        public int SubmitAttempts(string runId) => Submissions.Count(s => s.Spec.RunId == runId);
+
+        /// <summary>Run ids handed over more than once: empty unless the runner dispatched a run twice.</summary>
+        public IReadOnlyList<string> RepeatedSubmissions =>
+            Submissions.GroupBy(s => s.Spec.RunId).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
 
         public async Task<TaskOutput> GetAsync(TaskRef task, CancellationToken cancellationToken)
         {
@@ -125,8 +138,18 @@ namespace RayRunner.Tests.Unit.Fakes
             return Task.CompletedTask;
         }
 
-        public Task<string> ReadLogAsync(TaskRef task, int? tailLines, CancellationToken cancellationToken) =>
-            Task.FromResult($"log of {task.RunId}");
+        /// <summary>The log each run reports; by default one line naming the run.</summary>
+        public Func<string, string> LogText { get; set; } = runId => $"log of {runId}\n";
+
+        /// <summary>Honours <paramref name="tailLines"/> as the real backends do: the last N lines, or the whole log when null.</summary>
+        public Task<string> ReadLogAsync(TaskRef task, int? tailLines, CancellationToken cancellationToken)
+        {
+            var text = LogText(task.RunId);
+            if (tailLines == null) return Task.FromResult(text);
+            var lines = text.EndsWith("\n", StringComparison.Ordinal) ? text.Substring(0, text.Length - 1).Split('\n') : text.Split('\n');
+            var kept = lines.Skip(Math.Max(0, lines.Length - Math.Max(0, tailLines.Value))).ToList();
+            return Task.FromResult(kept.Count == 0 ? "" : string.Join("\n", kept) + "\n");
+        }
 
         /// <summary>Ends a run with the given output, as the experiment would.</summary>
         public void Complete(string runId, TaskOutput output)

@@ -40,6 +40,15 @@ namespace RayRunner.Tests.Unit.Local
         }
     }
 
+    /// <summary>A theory whose cases read /proc or SIGKILL process trees; Linux only, skipped visibly elsewhere.</summary>
+    public sealed class LinuxTheoryAttribute : TheoryAttribute
+    {
+        public LinuxTheoryAttribute()
+        {
+            if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) Skip = "reads /proc and SIGKILLs process trees";
+        }
+    }
+
     /// <summary>
     /// A temp folder, backends that log into it, and small shell scripts as experiments. Every run
     /// submitted through it is cancelled and every backend disposed at the end, so a failing test

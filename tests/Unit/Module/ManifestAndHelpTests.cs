@@ -18,7 +18,7 @@ namespace RayRunner.Tests.Unit.Module
         {
             "Connect-RayCluster", "Disconnect-RayCluster", "Get-RayCluster", "Start-RayExperiment", "Invoke-RayExperiment",
             "Get-RayRun", "Get-RayRunStatus", "Wait-RayRun", "Receive-RayRun", "Get-RayRunLog", "Stop-RayRun", "Remove-RayRun",
-            "Resume-RaySweep",
+            "Resume-RaySweep", "New-RaySweep", "Measure-RaySweep", "ConvertTo-RayResultTable", "Export-RaySweepReport",
         };
 
         static Dictionary<string, object?> Manifest => new() { ["manifest"] = ModuleHost.ManifestPath };
@@ -137,7 +137,7 @@ namespace RayRunner.Tests.Unit.Module
             var viewed = xml.Descendants("TypeName").Select(e => e.Value).ToHashSet();
             using var host = new ModuleHost();
             var names = ModuleConstants(host, "TypeNames");
-            Assert.Equal(4, names.Count);
+            Assert.Equal(6, names.Count);
             foreach (var name in names) Assert.Contains(name, viewed);
             var runColumns = xml.Descendants("View").Single(v => v.Element("Name")!.Value == "RayRunner.RayRun")
                 .Descendants("Label").Select(l => l.Value).ToList();

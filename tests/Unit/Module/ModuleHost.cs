@@ -34,7 +34,11 @@ namespace RayRunner.Tests.Unit.Module
         readonly Runspace _runspace;
         readonly InitialSessionState _sessionState;
 
-        public ModuleHost(FakeRayBackend? backend = null)
+        /// <param name="realBackends">
+        /// True: no override; Connect-RayCluster builds the real backend a user gets (the fake stays
+        /// unused and <see cref="ConnectSettings"/> empty).
+        /// </param>
+        public ModuleHost(FakeRayBackend? backend = null, bool realBackends = false)
         {
             // Each test gets a store of its own, as a fresh machine would, and its own fake backend:
             // both handed to the module's sessions, never through process-wide state.
@@ -43,7 +47,8 @@ namespace RayRunner.Tests.Unit.Module
             var setup = new RunnerSetup
             {
                 StoreRoot = StoreRoot,
-                BuildBackend = (settings, ct) =>
+                // realBackends: Connect-RayCluster builds the real backend a user gets.
+                BuildBackend = realBackends ? null : (settings, ct) =>
                 {
                     lock (ConnectSettings) ConnectSettings.Add(settings);
                     return BackendOverride?.Invoke(settings, ct) ?? Task.FromResult<IRayBackend>(Backend);

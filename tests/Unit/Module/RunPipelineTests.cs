@@ -315,8 +315,13 @@ namespace RayRunner.Tests.Unit.Module
         {
             using var host = new ModuleHost();
             host.Backend.AutoComplete = null;
-            var o = host.Run($"Start-RayExperiment -Config @{{lr=1}} {Ep} -RunId logged | Get-RayRunLog -Tail 5").AssertClean();
-            Assert.Equal("log of logged", o.Output.Single().ToString());
+            host.Backend.LogText = id => string.Join("", Enumerable.Range(1, 8).Select(i => $"{id} line {i}\n"));
+            host.Run($"Start-RayExperiment -Config @{{lr=1}} {Ep} -RunId logged").AssertClean();
+            // -Tail N is the last N lines, one object per line; without it, the whole log.
+            var tail = host.Run("Get-RayRunLog -RunId logged -Tail 3").AssertClean();
+            Assert.Equal(new[] { "logged line 6", "logged line 7", "logged line 8" }, tail.Output.Select(p => p.ToString()));
+            var whole = host.Run("Get-RayRun -RunId logged | Get-RayRunLog").AssertClean();
+            Assert.Equal(Enumerable.Range(1, 8).Select(i => $"logged line {i}"), whole.Output.Select(p => p.ToString()));
         }
 
         [Fact]

@@ -40,7 +40,26 @@ namespace RayRunner.Tests.Unit.Ray
             Assert.Equal(1, standIn.Faults.Injected(FaultKind.ServerError));
             AssertSubmittedOnce(standIn, "f500001");
             Assert.Equal(2, standIn.CountRequests("POST", IsSubmit));
-            Assert.True(standIn.CountRequests("GET", p => p == "/api/jobs/f500001") >= 1); // looked before sending again
+            AssertLookedBeforeEachResend(standIn, "f500001");
+        }
+
+        /// <summary>
+        /// Read from the request log, in arrival order: between any two POSTs of the run there is a
+        /// GET of the run by id. (The poller's GETs come only after the submit returned, so they
+        /// cannot stand in for the look-up.)
+        /// </summary>
+        static void AssertLookedBeforeEachResend(RayDashboardStandIn standIn, string id)
+        {
+            var log = standIn.Requests.ToList();
+            var posts = log.Select((r, i) => (r, i)).Where(x => x.r.Method == "POST" && IsSubmit(x.r.Path)).Select(x => x.i).ToList();
+            Assert.True(posts.Count >= 2, "the test expects the submit to have been sent again");
+            for (var k = 1; k < posts.Count; k++)
+            {
+                var between = log.Skip(posts[k - 1] + 1).Take(posts[k] - posts[k - 1] - 1);
+                Assert.True(between.Any(r => r.Method == "GET" && r.Path == "/api/jobs/" + id),
+                    $"POST #{k + 1} of {id} was sent without a GET of the job by id after POST #{k}: " +
+                    string.Join(", ", log.Select(r => r.Method + " " + r.Path)));
+            }
         }
 
         [Fact]
@@ -67,6 +86,21 @@ namespace RayRunner.Tests.Unit.Ray
             Assert.Equal(RunStatus.Completed, output.Status);
             Assert.Equal(1, standIn.Faults.Injected(FaultKind.Stall));
             AssertSubmittedOnce(standIn, "stall01");
+            AssertLookedBeforeEachResend(standIn, "stall01");
+        }
+
+        [Fact]
+        public async Task A_submit_whose_connection_dropped_is_looked_up_by_id_before_it_is_sent_again()
+        {
+            await using var standIn = await RayDashboardStandIn.StartAsync();
+            standIn.Faults.Once("POST", IsSubmit, FaultKind.Drop);
+            standIn.Faults.Once("POST", IsSubmit, FaultKind.ServerError);
+            using var backend = await RayTestSupport.ConnectAsync(standIn);
+            var output = await RunOneAsync(backend, "dropp01");
+            Assert.Equal(RunStatus.Completed, output.Status);
+            Assert.Equal(3, standIn.CountRequests("POST", IsSubmit));
+            AssertLookedBeforeEachResend(standIn, "dropp01");
+            AssertSubmittedOnce(standIn, "dropp01");
         }
 
         [Fact]
@@ -171,10 +205,29 @@ namespace RayRunner.Tests.Unit.Ray
                 Assert.Equal(RunStatus.Completed, output.Status);
                 Assert.All(standIn.Requests, r => Assert.Equal("Bearer " + secret, r.Authorization));
 
-                // Errors met with the right token: injected 500s, a missing job, a refused delete.
+                // The server really echoes the token in error bodies (else this test could not fail).
+                using (var raw = new System.Net.Http.HttpClient())
+                {
+                    raw.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
+                    var notFound = await raw.GetAsync(standIn.Address + "/api/jobs/nojob00");
+                    Assert.Equal(404, (int)notFound.StatusCode);
+                    Assert.Contains(secret, await notFound.Content.ReadAsStringAsync());
+                }
+
+                // Errors met with the right token, each body echoing it: injected 500s, a missing job
+                // (404), a refused delete of a running job (500), logs of a DRIVER job (400).
                 standIn.Faults.Once("GET", p => p == "/api/version", FaultKind.ServerError);
                 errors.Add(await Assert.ThrowsAnyAsync<Exception>(() => backend.Client.GetVersionAsync(TimeSpan.FromSeconds(2), default)));
                 errors.Add(await Assert.ThrowsAnyAsync<Exception>(() => backend.GetAsync(new TaskRef("ray", "nojob01"), new CancellationTokenSource(Generous).Token)));
+                errors.Add(await Assert.ThrowsAnyAsync<Exception>(() => backend.ReadLogAsync(new TaskRef("ray", "nojob02"), 5, default)));
+                var running = await backend.SubmitAsync(RayTestSupport.Spec("auth002", new Dictionary<string, object?> { ["sleep"] = 30L }), new TaskOptions(), default);
+                errors.Add(await Assert.ThrowsAsync<RayApiException>(() => backend.Client.DeleteJobAsync("auth002", default)));
+                Assert.Equal(500, ((RayApiException)errors[^1]).StatusCode);
+                errors.Add(await Assert.ThrowsAsync<RayApiException>(() => backend.ReadLogAsync(new TaskRef("ray", "01000000"), null, default)));
+                Assert.Equal(400, ((RayApiException)errors[^1]).StatusCode);
+                standIn.Faults.Once("GET", p => p == "/api/jobs/auth002", FaultKind.ServerError);
+                standIn.Faults.Once("GET", p => p == "/api/jobs/auth002", FaultKind.ServerError);
+                await backend.CancelAsync(running, default); // retried through two echoing 500s, and nothing leaks from that either
             }
 
             // No token: 401. A wrong token, echoed back by the server: 403, scrubbed.
@@ -197,7 +250,7 @@ namespace RayRunner.Tests.Unit.Ray
             using (var slow = new RayJobsBackend(RayTestSupport.Fast(standIn.Address, token: secret)))
                 errors.Add(await Assert.ThrowsAsync<RayConnectionException>(() => slow.Client.GetVersionAsync(TimeSpan.FromMilliseconds(300), default)));
 
-            Assert.Equal(6, errors.Count);
+            Assert.Equal(9, errors.Count);
             foreach (var error in errors)
                 for (Exception? e = error; e != null; e = e.InnerException)
                 {

@@ -172,6 +172,8 @@ namespace RayRunner.Tests.Unit.Ray
             await using var standIn = await RayDashboardStandIn.StartAsync(new StandInSettings { ExperimentSlots = 1 });
             using var backend = await RayTestSupport.ConnectAsync(standIn);
             var first = await backend.SubmitAsync(RayTestSupport.Spec("slot001", new Dictionary<string, object?> { ["sleep"] = 30L }), RayTestSupport.SlotOptions(), default);
+            // Ray starts supervisors in no set order: the first takes the one slot before the second arrives.
+            await WaitForStatus(standIn, "slot001", "RUNNING");
             var second = await backend.SubmitAsync(RayTestSupport.Spec("slot002"), RayTestSupport.SlotOptions(), default);
 
             // Wait until the poller has seen the first one running (it is: its driver started).

@@ -26,7 +26,8 @@ namespace RayRunner.Tests.Unit.Ray
         [Fact]
         public async Task A_sweep_runs_end_to_end_with_results_logs_cancel_and_timeouts()
         {
-            await using var standIn = await RayDashboardStandIn.StartAsync(new StandInSettings { ExperimentSlots = 3 });
+            // Far more room than MaxConcurrent: the cluster would run all 8 at once, only the runner's cap holds them back.
+            await using var standIn = await RayDashboardStandIn.StartAsync(new StandInSettings { ExperimentSlots = 64 });
             var (backend, runner) = await CreateAsync(standIn, maxConcurrent: 3);
             using var _ = backend;
             using var __ = runner;
@@ -45,8 +46,11 @@ namespace RayRunner.Tests.Unit.Ray
                 Assert.Equal("sweep-e2e", results[i].SweepId);
                 Assert.Equal($"file:///ckpt/{spawned[i].RunId}", results[i].CheckpointPath);
             }
-            Assert.True(standIn.MaxRunning <= 3, $"at most MaxConcurrent jobs run at once, saw {standIn.MaxRunning}");
+            // Measured at the cluster: jobs submitted and not over (PENDING included), never above the cap, and the cap reached.
+            Assert.True(standIn.MaxActive <= 3, $"at most MaxConcurrent jobs are handed to Ray at once, saw {standIn.MaxActive}");
+            Assert.Equal(3, standIn.MaxActive);
             Assert.Equal(8, standIn.JobsCreated.Count);
+            Assert.Empty(standIn.DuplicateSubmits); // no run was posted again after Ray had it
             // The overrides reached the experiment as Hydra arguments through Ray's /bin/sh -c.
             Assert.Contains("model.layers=7", standIn.Job(spawned[7].RunId)!.Entrypoint);
 
@@ -59,7 +63,9 @@ namespace RayRunner.Tests.Unit.Ray
             // Cancel: the job is stopped at Ray and the run is cancelled.
             var slow = await runner.SpawnExperimentAsync(new Dictionary<string, object?> { ["sleep"] = 60L }, new RunRequest(), cts.Token);
             await RayJobsBackendTests.WaitForStatus(standIn, slow.RunId, "RUNNING");
-            Assert.Equal(RunStatus.Running, await runner.GetStatusAsync(slow.RunId, cts.Token));
+            // Ray moves PENDING to RUNNING after submit answered; the runner sees it on its poller's next look.
+            var status = await RayTestSupport.EventuallyAsync(() => runner.GetStatusAsync(slow.RunId, cts.Token), s => s == RunStatus.Running, TimeSpan.FromSeconds(5));
+            Assert.Equal(RunStatus.Running, status);
             Assert.True(await runner.CancelAsync(slow.RunId, cts.Token));
             Assert.Equal("STOPPED", (await standIn.WaitForEndAsync(slow.RunId, Generous)).Status);
 
@@ -90,7 +96,7 @@ namespace RayRunner.Tests.Unit.Ray
         [Fact]
         public async Task A_200_run_sweep_under_10_percent_injected_faults_ends_with_200_results_and_no_duplicate_submission()
         {
-            await using var standIn = await RayDashboardStandIn.StartAsync(new StandInSettings { ExperimentSlots = 16 });
+            await using var standIn = await RayDashboardStandIn.StartAsync(new StandInSettings { ExperimentSlots = 256 });
             var options = RayTestSupport.Fast(standIn.Address, requestTimeout: TimeSpan.FromMilliseconds(750), maxRetries: 10);
             var (backend, runner) = await CreateAsync(standIn, maxConcurrent: 16, options);
             using var _ = backend;
@@ -118,7 +124,10 @@ namespace RayRunner.Tests.Unit.Ray
             Assert.Equal(200, results.Select(r => r.RunId).Distinct().Count());
             Assert.Equal(200, standIn.JobsCreated.Count);
             Assert.All(standIn.JobsCreated, kv => Assert.Equal(1, kv.Value));
-            Assert.Empty(standIn.DuplicateSubmits);
+            Assert.Empty(standIn.DuplicateSubmits); // no POST ever reached Ray for a job it already had
+            // The cap holds under faults too, against a cluster that would take all 200 at once.
+            Assert.True(standIn.MaxActive <= 16, $"at most MaxConcurrent jobs are handed to Ray at once, saw {standIn.MaxActive}");
+
             Assert.True(standIn.Faults.Injected(FaultKind.LoseResponse) >= 1);
             Assert.True(standIn.Faults.TotalInjected >= 40, $"only {standIn.Faults.TotalInjected} faults were injected");
         }

@@ -66,6 +66,18 @@ namespace RayRunner.Tests.Unit.Ray
             return backend;
         }
 
+        /// <summary>Asks again (every 20 ms) until the answer is <paramref name="good"/> or <paramref name="bound"/> passed; returns the last answer.</summary>
+        public static async Task<T> EventuallyAsync<T>(Func<Task<T>> ask, Func<T, bool> good, TimeSpan bound)
+        {
+            var deadline = DateTime.UtcNow + bound;
+            while (true)
+            {
+                var answer = await ask();
+                if (good(answer) || DateTime.UtcNow > deadline) return answer;
+                await Task.Delay(20);
+            }
+        }
+
         public static string NewTempDir()
         {
             var dir = Path.Combine(Path.GetTempPath(), "rayrunner-test-" + Guid.NewGuid().ToString("N")[..10]);

@@ -2,10 +2,10 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Tasks;
 using RayRunner.Core;
+using RayRunner.Tests.Unit.Local;
 using Xunit;
 
 namespace RayRunner.Tests.Unit.Store
@@ -45,7 +45,8 @@ namespace RayRunner.Tests.Unit.Store
             Assert.Contains("\"config_hash\"", text);
         }
 
-        [Fact]
+        [UnixFact] // a read-only folder is a Unix mode here
+        [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
         public void A_store_opened_for_reading_lists_runs_and_changes_nothing()
         {
             // A read-only RAYRUNNER_HOME (issue 11, item 8): listing must not chmod, lock, or rewrite.
@@ -53,8 +54,7 @@ namespace RayRunner.Tests.Unit.Store
             store.Save(StoreRecords.Queued("run1", "fake", "x"));
             File.Delete(Path.Combine(store.Root, "index.jsonl"));
             File.Delete(Path.Combine(store.Root, "store.lock"));
-            var unix = !RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
-            if (unix) File.SetUnixFileMode(store.Root, (UnixFileMode)0x16D); // 0555: as a read-only home is
+            File.SetUnixFileMode(store.Root, (UnixFileMode)0x16D); // 0555: as a read-only home is
             var before = Directory.GetFileSystemEntries(store.Root);
 
             var reader = FileRunStore.OpenForReading(store.Root);
@@ -63,17 +63,17 @@ namespace RayRunner.Tests.Unit.Store
             Assert.Equal(RunStatus.Queued, new RunStoreReader(reader).GetStatus("run1"));
 
             Assert.Equal(before, Directory.GetFileSystemEntries(store.Root));
-            if (unix) Assert.Equal(0x16D, (int)File.GetUnixFileMode(store.Root));
+            Assert.Equal(0x16D, (int)File.GetUnixFileMode(store.Root));
             var ex = Assert.Throws<InvalidOperationException>(() => reader.Save(StoreRecords.Queued("run2", "fake", "x")));
             Assert.Contains("reading only", ex.Message);
             Assert.Throws<InvalidOperationException>(() => reader.Delete("run1"));
-            if (unix) File.SetUnixFileMode(store.Root, (UnixFileMode)0x1C0);
+            File.SetUnixFileMode(store.Root, (UnixFileMode)0x1C0);
         }
 
-        [Fact]
+        [UnixFact] // Unix permissions only; Windows files inherit the profile's ACL
+        [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
         public void FilesAndFoldersAreReadableByTheUserAlone()
         {
-            if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux) && !RuntimeInformation.IsOSPlatform(OSPlatform.OSX)) return; // Unix permissions only
             var store = NewStore();
             store.Save(StoreRecords.Queued("run1", "fake", "x"));
             var log = store.LogPathFor("run1");

@@ -35,9 +35,12 @@ namespace RayRunner.Tests.Unit.Ray.StandIn
 
         internal Process? Process;
         internal volatile bool StopRequested;
+        internal volatile bool SupervisorStarted;
         internal readonly TaskCompletionSource<bool> Ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public bool IsTerminal => Status is "SUCCEEDED" or "FAILED" or "STOPPED";
+        /// <summary>Whether the job's supervisor actor exists (a stop before that answers false and does nothing).</summary>
+        public bool HasSupervisor => SupervisorStarted;
         /// <summary>Completes when the job reaches a terminal status.</summary>
         public Task EndedTask => Ended.Task;
     }

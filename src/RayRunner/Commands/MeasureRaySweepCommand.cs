@@ -1,0 +1,44 @@
+using System.Linq;
+using System.Management.Automation;
+using RayRunner.Core;
+using RayRunner.Core.Sweeps;
+
+namespace RayRunner.PowerShell
+{
+    /// <summary>
+    /// Measure-RaySweep: tmgg's stage summary of a sweep's results (total, completed, failed, success
+    /// rate, mean and total duration, start and end) and its best run by one metric, lowest unless
+    /// -Maximize. Completed runs only compete; missing, NaN and infinite values are ignored.
+    /// </summary>
+    [Cmdlet(VerbsDiagnostic.Measure, "RaySweep", DefaultParameterSetName = "Results")]
+    [OutputType(typeof(RaySweepSummary))]
+    public sealed class MeasureRaySweepCommand : SweepResultsCmdlet
+    {
+        /// <summary>The metric to rank by; default best_val_loss, val_loss or loss, whichever the runs report.</summary>
+        [Parameter(Position = 0)]
+        [ValidateNotNullOrEmpty]
+        public string? Metric { get; set; }
+
+        /// <summary>Higher is better (accuracy); the default is lower is better (loss).</summary>
+        [Parameter]
+        public SwitchParameter Maximize { get; set; }
+
+        protected override void EndProcessing()
+        {
+            GatherFromStore();
+            var results = Results;
+            var metric = Metric ?? SweepSummary.DefaultMetric(results) ?? "best_val_loss";
+            if (results.Count > 0 && !results.Any(r => r.Metrics.ContainsKey(metric)))
+            {
+                var known = results.SelectMany(r => r.Metrics.Keys).Distinct().ToList();
+                WriteError(ErrorMapper.Make(ErrorIds.MetricNotFound, ErrorCategory.ObjectNotFound,
+                    $"No run reported the metric '{metric}', so there is no best run. " +
+                    (known.Count > 0 ? $"The runs report: {string.Join(", ", known)}. Name one with -Metric." : "The runs reported no metrics at all (did they print a RAYRUNNER_RESULT line?)."),
+                    metric));
+            }
+            var summary = SweepSummary.Of(results, metric, Maximize.IsPresent);
+            var best = summary.Best == null ? null : OriginalOf(summary.Best) ?? RayExperimentResult.From(summary.Best).ToPSObject();
+            WriteObject(RaySweepSummary.From(summary, best).ToPSObject());
+        }
+    }
+}

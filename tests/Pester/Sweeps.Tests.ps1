@@ -1,0 +1,222 @@
+#Requires -Version 7.0
+<#
+    Pester 5: sweeps (issue 13) over the staged module: New-RaySweep, launching a described sweep
+    (-WhatIf, -Filter, -First, -Resume -RequireMetric), Measure-RaySweep, ConvertTo-RayResultTable,
+    Export-Csv with every column, and Export-RaySweepReport, in this process and, for the user's
+    whole flow, in a separate pwsh process started from another folder.
+#>
+
+BeforeAll {
+    $repoRoot = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
+    $script:RepoRoot = $repoRoot
+    $script:ModulePath = if ($env:RAYRUNNER_MODULE_PATH) { $env:RAYRUNNER_MODULE_PATH } else { Join-Path $repoRoot 'out/RayRunner/RayRunner.psd1' }
+    $script:SavedHome = $env:RAYRUNNER_HOME
+    $env:RAYRUNNER_HOME = Join-Path $TestDrive 'rayrunner-home'
+    Import-Module $script:ModulePath -Force -ErrorAction Stop
+
+    $python = Get-Command python3, python -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+    $script:Python = $python.Source
+    $script:Experiment = Join-Path $PSScriptRoot 'assets/experiment.py'
+    $script:Ep = "'$($python.Source)' '$script:Experiment' {overrides}"
+    Disconnect-RayCluster -Confirm:$false
+    Connect-RayCluster -Backend Local -MaxConcurrent 4 -WarningAction SilentlyContinue
+}
+
+AfterAll {
+    Disconnect-RayCluster -Confirm:$false -ErrorAction SilentlyContinue
+    Remove-Module RayRunner -ErrorAction SilentlyContinue
+    $env:RAYRUNNER_HOME = $script:SavedHome
+}
+
+Describe 'New-RaySweep' {
+    It 'crosses a grid in the documented order, last key fastest, with labels and the runner''s hashes' {
+        $c = New-RaySweep -Grid ([ordered]@{ lr = 0.1, 0.01; seed = 1, 2, 3 }) -Base @{ epochs = 5 }
+        $c.Count | Should -Be 6
+        $c.Label | Should -Be 'lr=0.1 seed=1', 'lr=0.1 seed=2', 'lr=0.1 seed=3', 'lr=0.01 seed=1', 'lr=0.01 seed=2', 'lr=0.01 seed=3'
+        $c[4].Config.epochs | Should -Be 5
+        $c[4].Config.seed | Should -Be 2
+        ($c.ConfigHash | Select-Object -Unique).Count | Should -Be 6
+        $c[0].PSObject.TypeNames[0] | Should -Be 'RayRunner.SweepConfig'
+    }
+
+    It 'takes a plain hashtable''s keys alphabetically, so the same call gives the same sweep' {
+        (New-RaySweep -Grid @{ seed = 1, 2; alpha = 'a', 'b' }).Label | Should -Be 'alpha=a seed=1', 'alpha=a seed=2', 'alpha=b seed=1', 'alpha=b seed=2'
+    }
+
+    It 'sets dotted keys as nested values' {
+        $c = New-RaySweep -Grid @{ 'model.k' = 8, 16 } -Base @{ model = @{ name = 'gnn' } }
+        $c[1].Config.model.k | Should -Be 16
+        $c[1].Config.model.name | Should -Be 'gnn'
+    }
+
+    It 'pairs -Zip lists and draws -Random reproducibly for a -Seed' {
+        (New-RaySweep -Zip @{ lr = 0.1, 0.01; batch = 32, 64 }).Label | Should -Be 'batch=32 lr=0.1', 'batch=64 lr=0.01'
+        $space = @{ lr = @{ low = 1e-4; high = 1e-1; distribution = 'loguniform' }; layers = @{ low = 2; high = 4; distribution = 'integer' } }
+        $a = New-RaySweep -Grid $space -Random 25 -Seed 7
+        $b = New-RaySweep -Grid $space -Random 25 -Seed 7
+        $other = New-RaySweep -Grid $space -Random 25 -Seed 8
+        $a.Count | Should -Be 25
+        $b.ConfigHash | Should -Be $a.ConfigHash
+        ($other.ConfigHash -join ',') | Should -Not -Be ($a.ConfigHash -join ',')
+        $a.Config.lr | ForEach-Object { $_ | Should -BeGreaterOrEqual 1e-4; $_ | Should -BeLessOrEqual 0.1 }
+        $a.Config.layers | ForEach-Object { $_ | Should -BeIn 2, 3, 4 }
+    }
+
+    It 'reads the sample stage file (tmgg''s stage shape)' {
+        $c = New-RaySweep -Path (Join-Path $script:RepoRoot 'samples/stage.yaml')
+        $c.Count | Should -Be 24
+        $c[0].Label | Should -Be 'stage-demo-lr0.003-e3-s1'
+        $c[0].Entrypoint | Should -Be 'python3 train.py {overrides}'
+        $c[0].WorkingDirectory | Should -Be (Join-Path $script:RepoRoot 'samples')
+    }
+
+    It 'refuses <Name> with <Id>' -ForEach @(
+        @{ Name = 'an empty value list'; Id = 'SweepEmpty'; Call = { New-RaySweep -Grid @{ lr = @() } } }
+        @{ Name = 'nothing to sweep'; Id = 'SweepEmpty'; Call = { New-RaySweep -Base @{ lr = 1 } } }
+        @{ Name = 'conflicting dotted keys'; Id = 'SweepKeyConflict'; Call = { New-RaySweep -Grid @{ model = 'a', 'b'; 'model.k' = 1, 2 } } }
+        @{ Name = 'a sweep above -MaxConfigs'; Id = 'SweepTooLarge'; Call = { New-RaySweep -Grid @{ a = 1..100; b = 1..100 } -MaxConfigs 9999 } }
+        @{ Name = 'a range in a grid'; Id = 'SweepInvalid'; Call = { New-RaySweep -Grid @{ lr = @{ low = 0.1; high = 1 } } } }
+        @{ Name = 'a missing file'; Id = 'SweepFileNotFound'; Call = { New-RaySweep -Path (Join-Path $TestDrive 'nope.yaml') } }
+    ) {
+        $Call | Should -Throw -ErrorId "$Id,RayRunner.PowerShell.*"
+    }
+
+    It 'refuses an unknown key in a sweep file, naming it' {
+        $f = Join-Path $TestDrive 'typo.yaml'
+        "seeds: [1]`nhyperparamters: { lr: [1] }" | Set-Content $f
+        { New-RaySweep -Path $f } | Should -Throw -ErrorId 'SweepUnknownKey,RayRunner.PowerShell.*' -ExpectedMessage "*'hyperparamters'*Did you mean 'hyperparameters'*"
+    }
+
+    It 'runs its help examples 1 to 4 as written' {
+        $help = Get-Help New-RaySweep -Examples
+        foreach ($example in @($help.Examples.Example)[0..3]) {
+            $out = Invoke-Expression $example.Code
+            @($out).Count | Should -BeGreaterThan 0 -Because $example.Code
+        }
+    }
+}
+
+Describe 'Launching a described sweep' {
+    It '-WhatIf lists every config by label and starts nothing' {
+        $before = @(Get-RayRun).Count
+        New-RaySweep -Grid @{ lr = 0.1, 0.2 } | Start-RayExperiment -Entrypoint $script:Ep -WhatIf
+        @(Get-RayRun).Count | Should -Be $before
+    }
+
+    It '-Filter and -First start a subset, in order' {
+        $runs = New-RaySweep -Grid ([ordered]@{ lr = 0.1, 0.2, 0.3, 0.4; seed = 1, 2 }) |
+            Start-RayExperiment -Entrypoint $script:Ep -SweepId subset -Filter { $_.Config.seed -eq 2 } -First 3
+        $runs.Count | Should -Be 3
+        $results = $runs | Wait-RayRun -Timeout 120 | Receive-RayRun
+        $results.Config.lr | Should -Be 0.1, 0.2, 0.3
+        $results.Config.seed | Should -Be 2, 2, 2
+    }
+
+    It '-Resume -RequireMetric runs again only configs whose completed run lacks the metric' {
+        $count = Join-Path $TestDrive 'count.txt'
+        $configs = New-RaySweep -Grid @{ lr = 0.1, 0.2 } -Base @{ count_file = $count }
+        $null = $configs | Invoke-RayExperiment -Entrypoint $script:Ep -SweepId needs-metric
+        (Get-Content $count).Count | Should -Be 2
+        # Every run reported loss: nothing runs again.
+        $again = $configs | Invoke-RayExperiment -Entrypoint $script:Ep -SweepId needs-metric -Resume -RequireMetric loss
+        (Get-Content $count).Count | Should -Be 2
+        $again.Count | Should -Be 2
+        # No run reported val_loss: both run again, and the results are the new runs.
+        $third = $configs | Invoke-RayExperiment -Entrypoint $script:Ep -SweepId needs-metric -Resume -RequireMetric val_loss
+        (Get-Content $count).Count | Should -Be 4
+        $third.RunId | Should -Not -BeIn $again.RunId
+        { $configs | Start-RayExperiment -Entrypoint $script:Ep -RequireMetric loss } | Should -Throw -ErrorId 'ResumeNeedsSweepId,RayRunner.PowerShell.*'
+    }
+}
+
+Describe 'Results as data' {
+    BeforeAll {
+        # The first config fails (no metrics at all), so a naive Export-Csv would lose every metric column.
+        $script:Results = @{ fail = $true; lr = 0.5 }, @{ lr = 0.1 }, @{ lr = 0.2 } |
+            Invoke-RayExperiment -Entrypoint $script:Ep -SweepId data
+    }
+
+    It 'Measure-RaySweep summarizes by tmgg''s rules' {
+        $s = $script:Results | Measure-RaySweep
+        $s.Total | Should -Be 3
+        $s.Completed | Should -Be 2
+        $s.Failed | Should -Be 1
+        $s.SuccessRate | Should -BeGreaterThan 0.66
+        $s.SuccessRate | Should -BeLessThan 0.67
+        $s.Metric | Should -Be 'loss'
+        $s.BestValue | Should -Be 1
+        $s.BestRun.Config.lr | Should -Be 0.1
+        (Measure-RaySweep -SweepId data -Metric acc -Maximize).BestRun.Config.lr | Should -Be 0.1
+        $s.PSObject.TypeNames[0] | Should -Be 'RayRunner.SweepSummary'
+    }
+
+    It 'Measure-RaySweep names a metric no run reports' {
+        $s = $script:Results | Measure-RaySweep -Metric nope -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'MetricNotFound,*'
+        $s.BestRunId | Should -BeNullOrEmpty
+    }
+
+    It 'Sort-Object | Export-Csv keeps every column, with the config as JSON' {
+        $csv = Join-Path $TestDrive 'r.csv'
+        $script:Results | Sort-Object { $_.Status -ne 'failed' } | Export-Csv $csv
+        $rows = Import-Csv $csv
+        $rows[0].Status | Should -Be 'failed'
+        $rows[0].PSObject.Properties.Name | Should -Contain 'acc'
+        $rows[1].acc | Should -Not -BeNullOrEmpty
+        ($rows[1].Config | ConvertFrom-Json).lr | Should -BeIn 0.1, 0.2
+    }
+
+    It 'ConvertTo-RayResultTable flattens config.* and metrics.* with the same columns on every row' {
+        $rows = $script:Results | ConvertTo-RayResultTable
+        $names = $rows | ForEach-Object { $_.PSObject.Properties.Name -join ',' } | Select-Object -Unique
+        @($names).Count | Should -Be 1
+        $rows[0].PSObject.Properties.Name | Should -Contain 'config.lr'
+        $rows[0].PSObject.Properties.Name | Should -Contain 'metrics.acc'
+        $rows[0].'metrics.acc' | Should -BeNullOrEmpty
+        $rows[1].'metrics.loss' | Should -Be 1
+        ($rows | ConvertTo-Json | ConvertFrom-Json)[2].'config.lr' | Should -Be 0.2
+    }
+
+    It 'a run is not a result: NotAResult says to pipe through Receive-RayRun' {
+        $null = Get-RayRun -SweepId data | Measure-RaySweep -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'NotAResult,*'
+        $err[0].Exception.Message | Should -BeLike '*Receive-RayRun*'
+    }
+
+    It 'Export-RaySweepReport writes one self-contained page, and honours -WhatIf and -NoClobber' {
+        $page = Join-Path $TestDrive 'data.html'
+        $script:Results | Export-RaySweepReport $page -WhatIf
+        Test-Path $page | Should -BeFalse
+        $file = $script:Results | Export-RaySweepReport $page -PassThru
+        $file.FullName | Should -Be $page
+        $html = Get-Content $page -Raw
+        $html | Should -Match "Content-Security-Policy\S* content=`"default-src 'none'"
+        $html | Should -Not -Match '(src|href)="https?:'
+        ([regex]::Matches($html, '<tr data-run=')).Count | Should -Be 3
+        { $script:Results | Export-RaySweepReport $page -NoClobber } | Should -Throw -ErrorId 'ReportWriteFailed,RayRunner.PowerShell.*'
+    }
+}
+
+Describe 'The whole flow, as a new user runs it' {
+    It 'New-RaySweep -Path stage.yaml | Invoke-RayExperiment -SweepId s1 | Export-RaySweepReport report.html, from another folder in a new pwsh' {
+        $work = Join-Path $TestDrive 'elsewhere'
+        New-Item -ItemType Directory $work | Out-Null
+        $stage = Join-Path $script:RepoRoot 'samples/stage.yaml'
+        # pwsh itself (under `dotnet pwsh` this process is dotnet, which would not take -Command).
+        $pwsh = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh')
+        if (-not (Test-Path $pwsh)) { $pwsh = (Get-Process -Id $PID).Path }
+        $script = "Import-Module '$($script:ModulePath)'; Set-Location '$work'; " +
+            "New-RaySweep -Path '$stage' | Invoke-RayExperiment -SweepId s1 -WarningAction SilentlyContinue | Export-RaySweepReport report.html; " +
+            "Measure-RaySweep -SweepId s1 | ConvertTo-Json -Depth 1 -WarningAction SilentlyContinue"
+        $out = & $pwsh -NoProfile -NonInteractive -Command $script
+        $LASTEXITCODE | Should -Be 0
+        $summary = ($out | Where-Object { $_ -notmatch '^\s*WARNING' }) -join "`n" | ConvertFrom-Json
+        $summary.Total | Should -Be 24
+        $summary.Failed | Should -Be 6       # lr = 30 diverges (loss Infinity), for every epochs and seed
+        $summary.Completed | Should -Be 18
+        $summary.BestRunId | Should -Not -BeNullOrEmpty
+        $html = Get-Content (Join-Path $work 'report.html') -Raw
+        ([regex]::Matches($html, '<tr data-run=')).Count | Should -Be 24
+        $html | Should -Match 'svg class="chart pc"'
+    }
+}

@@ -305,7 +305,7 @@ Set-Content -LiteralPath '$marker' -Value 'started'
         $result.Warned[0] | Should -Match 'has not answered'
         $result.Warned[0] | Should -Match ([regex]::Escape($standIn.Address.TrimEnd('/')))
         # Said within seconds, not after the poller's grace period (5 min) or the wait's timeout.
-        $result.Warned[0] | Should -Match 'for (\d+) s'
+        $result.Warned[0] -match 'for (\d+) s' | Should -BeTrue
         [int]$Matches[1] | Should -BeLessThan 15
     }
 }

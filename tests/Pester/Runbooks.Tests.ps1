@@ -309,3 +309,36 @@ Set-Content -LiteralPath '$marker' -Value 'started'
         [int]$Matches[1] | Should -BeLessThan 15
     }
 }
+
+Describe 'Item 2: any session reads a stored local run''s log without connecting' {
+    It 'reads the logs of runs another session started, each line carrying its RunId, and -Tail' {
+        $null = New-Home 'home-logs'
+        $talker = Join-Path $TestDrive 'talker.py'
+        Set-Content -LiteralPath $talker -Value @'
+import os
+print("first")
+print("hello " + os.environ["RAYRUNNER_TASK_INPUT"][:40])
+'@
+        $first = Invoke-Session -Folder (New-Folder 'logs-a') -Body @"
+`$null = Connect-RayCluster -Backend Local
+`$r = 1..2 | ForEach-Object { @{ n = `$_ } } | Invoke-RayExperiment -Entrypoint "'$($script:Python)' '$talker'" -ProgressAction SilentlyContinue
+@(`$r.RunId) | ConvertTo-Json -Compress
+"@
+        $first.ExitCode | Should -Be 0 -Because $first.Stderr
+        $one, $two = $first.Out
+
+        $b = Invoke-Session -Folder (New-Folder 'logs-b') -Body @"
+`$lines = Get-RayRunLog -RunId $one, $two
+`$tail = Get-RayRunLog -RunId $one -Tail 1
+@{ Lines = @(`$lines | ForEach-Object { @{ RunId = `$_.RunId; Text = "`$_" } }); Tail = @(`$tail | ForEach-Object { "`$_" });
+   Connected = [bool](Get-RayCluster -ErrorAction SilentlyContinue) } | ConvertTo-Json -Compress -Depth 4
+"@
+        $b.ExitCode | Should -Be 0 -Because $b.Stderr
+        $b.Out.Connected | Should -BeFalse
+        ($b.Out.Lines | Where-Object RunId -EQ $one).Text | Should -Contain 'first'
+        ($b.Out.Lines | Where-Object RunId -EQ $two).Text | Should -Contain 'first'
+        @($b.Out.Lines | Where-Object { $_.Text -like 'hello*' }).Count | Should -Be 2
+        $b.Out.Tail.Count | Should -Be 1
+        $b.Out.Tail[0] | Should -BeLike 'hello*'
+    }
+}

@@ -91,6 +91,9 @@ namespace RayRunner.Core
                 : ExperimentResult.FromTaskOutput(record.Result, record.RunId, record.Spec.Config, record.SweepId);
         }
 
+        /// <summary>The run's record as stored (no end seen since added); null for an unknown or damaged run.</summary>
+        public RunRecord? RecordOf(string runId) => Load(runId);
+
         /// <summary>Where the run was made to run: the backend's name ("local", "ray") and address. Null for an unknown run.</summary>
         public (string Backend, string Address)? BackendOf(string runId)
         {

@@ -177,6 +177,42 @@ Describe 'Results as data' {
         ($rows | ConvertTo-Json | ConvertFrom-Json)[2].'config.lr' | Should -Be 0.2
     }
 
+    It 'the results table rounds swept numbers, so every swept setting fits in 80 columns' {
+        $r = @{ lr = 0.0014773698956926; seed = 3 }, @{ lr = 0.0521339377; seed = 4 } |
+            Invoke-RayExperiment -Entrypoint $script:Ep -SweepId wide-values
+        $text = $r | Format-Table | Out-String -Width 80
+        $text | Should -Match 'lr=0\.001477\b'
+        $text | Should -Match 'seed=3'
+        $text | Should -Not -Match '0\.0014773698956926'
+        # The object keeps every digit.
+        ($r[0] | Format-List | Out-String -Width 200) | Should -Match '0\.0014773698956926'
+    }
+
+    It 'an unknown sweep is an error and makes nothing: no summary, no rows, no report file' {
+        $page = Join-Path $TestDrive 'nosuch.html'
+        $s = Measure-RaySweep -SweepId nosuch -ErrorVariable e1 -ErrorAction SilentlyContinue
+        $rows = ConvertTo-RayResultTable -SweepId nosuch -ErrorVariable e2 -ErrorAction SilentlyContinue
+        Export-RaySweepReport -SweepId nosuch -Path $page -ErrorVariable e3 -ErrorAction SilentlyContinue
+        foreach ($e in $e1, $e2, $e3) { $e[0].FullyQualifiedErrorId | Should -BeLike 'RunNotFound,*' }
+        $s | Should -BeNullOrEmpty
+        $rows | Should -BeNullOrEmpty
+        Test-Path $page | Should -BeFalse
+    }
+
+    It 'a resumed sweep counts each config once, by its latest run' {
+        $configs = @{ fail = $true; lr = 0.7 }, @{ lr = 0.3 }
+        $null = $configs | Invoke-RayExperiment -Entrypoint $script:Ep -SweepId resumed
+        # The failed config runs again (now without the failure); the completed one is skipped.
+        $null = @{ lr = 0.7; fail = $false }, @{ lr = 0.3 } | Invoke-RayExperiment -Entrypoint $script:Ep -SweepId resumed -Resume
+        @(Get-RayRun -SweepId resumed).Count | Should -Be 3
+        $s = Measure-RaySweep -SweepId resumed
+        $s.Total | Should -Be 3 -Because 'fail=$false is another config than fail=$true: three configs, each counted once'
+        $again = @{ fail = $true; lr = 0.7 } | Invoke-RayExperiment -Entrypoint $script:Ep -SweepId resumed -Resume
+        $again.Status | Should -Be 'failed'
+        (Measure-RaySweep -SweepId resumed).Total | Should -Be 3 -Because 'the failed config ran again: its latest run replaces the old one'
+        @(Get-RayRun -SweepId resumed).Count | Should -Be 4
+    }
+
     It 'a run is not a result: NotAResult says to pipe through Receive-RayRun' {
         $null = Get-RayRun -SweepId data | Measure-RaySweep -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].FullyQualifiedErrorId | Should -BeLike 'NotAResult,*'

@@ -23,7 +23,7 @@ namespace RayRunner.PowerShell
 
         protected override void EndProcessing()
         {
-            GatherFromStore();
+            if (!GatherFromStore()) return;
             var table = ResultTable.Of(Results);
             foreach (var result in table.Results)
             {

@@ -45,7 +45,7 @@ namespace RayRunner.PowerShell
 
         protected override void EndProcessing()
         {
-            GatherFromStore();
+            if (!GatherFromStore()) return;
             var full = GetUnresolvedProviderPathFromPSPath(Path);
             var results = Results;
             if (!ShouldProcess(full, $"Write a report of {results.Count} run(s)")) return;

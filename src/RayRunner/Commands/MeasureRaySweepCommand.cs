@@ -25,7 +25,7 @@ namespace RayRunner.PowerShell
 
         protected override void EndProcessing()
         {
-            GatherFromStore();
+            if (!GatherFromStore()) return;
             var results = Results;
             var metric = Metric ?? SweepSummary.DefaultMetric(results) ?? "best_val_loss";
             if (results.Count > 0 && !results.Any(r => r.Metrics.ContainsKey(metric)))
@@ -33,7 +33,9 @@ namespace RayRunner.PowerShell
                 var known = results.SelectMany(r => r.Metrics.Keys).Distinct().ToList();
                 WriteError(ErrorMapper.Make(ErrorIds.MetricNotFound, ErrorCategory.ObjectNotFound,
                     $"No run reported the metric '{metric}', so there is no best run. " +
-                    (known.Count > 0 ? $"The runs report: {string.Join(", ", known)}. Name one with -Metric." : "The runs reported no metrics at all (did they print a RAYRUNNER_RESULT line?)."),
+                    (known.Count > 0 ? $"The runs report: {string.Join(", ", known)}. Name one with -Metric."
+                        : !results.Any(r => RunStatus.IsTerminal(r.Status)) ? $"None of its {results.Count} run(s) has finished yet: wait for them (Get-RayRun -SweepId <id> | Wait-RayRun) and measure again."
+                        : "The runs reported no metrics at all (did they print a RAYRUNNER_RESULT line?)."),
                     metric));
             }
             var summary = SweepSummary.Of(results, metric, Maximize.IsPresent);

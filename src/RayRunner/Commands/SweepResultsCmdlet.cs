@@ -47,17 +47,20 @@ namespace RayRunner.PowerShell
                 $"The input '{InputObject}' is not a RayRunner experiment result ({InputObject.BaseObject.GetType().Name}).{hint}", InputObject));
         }
 
-        /// <summary>Fills the results from the store for -SweepId; call first in EndProcessing.</summary>
-        internal void GatherFromStore()
+        /// <summary>
+        /// Fills the results from the store for -SweepId; call first in EndProcessing. False when the
+        /// sweep is unknown (the error is written): the caller then makes nothing, no file, no summary.
+        /// </summary>
+        internal bool GatherFromStore()
         {
-            if (ParameterSetName != "Store") return;
+            if (ParameterSetName != "Store") return true;
             var reader = StoreReader();
-            var runs = reader?.ListRuns().Where(r => r.SweepId == SweepId).ToList() ?? new List<RunSnapshot>();
+            var runs = LatestAttempts(reader?.ListRuns().Where(r => r.SweepId == SweepId) ?? Enumerable.Empty<RunSnapshot>());
             if (runs.Count == 0)
             {
                 WriteError(ErrorMapper.Make(ErrorIds.RunNotFound, ErrorCategory.ObjectNotFound,
                     $"The run store has no runs of sweep '{SweepId}'. Get-RayRun lists the sweeps it knows (SweepId column).", SweepId));
-                return;
+                return false;
             }
             foreach (var run in runs)
             {
@@ -72,6 +75,20 @@ namespace RayRunner.PowerShell
                 };
                 _results.Add((result, null));
             }
+            return true;
+        }
+
+        /// <summary>
+        /// One run per config: a sweep resumed with -Resume holds the failed attempt and the run that
+        /// replaced it; tmgg's summary counts a config once, by its latest run (oldest first kept).
+        /// </summary>
+        static List<RunSnapshot> LatestAttempts(IEnumerable<RunSnapshot> runs)
+        {
+            var ordered = runs.OrderBy(r => r.SubmittedAt).ToList();
+            var latest = new Dictionary<string, RunSnapshot>(StringComparer.Ordinal);
+            foreach (var run in ordered) latest[ConfigHash.Compute(run.Config)] = run;
+            var keep = new HashSet<RunSnapshot>(latest.Values);
+            return ordered.Where(keep.Contains).ToList();
         }
     }
 }

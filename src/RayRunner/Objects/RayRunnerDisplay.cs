@@ -15,11 +15,20 @@ namespace RayRunner.PowerShell
     public static class RayRunnerDisplay
     {
         /// <summary>A config (nested maps) as <c>a.b=value</c> settings in config order, every one of them.</summary>
-        public static string Settings(IDictionary? map)
+        public static string Settings(IDictionary? map) => Settings(map, compact: false);
+
+        /// <summary>
+        /// The swept settings for a table cell: numbers to four significant digits, so a random
+        /// draw (lr=0.0014773698956926...) does not push the other settings out of an 80-column view.
+        /// Format-List and the objects keep every digit.
+        /// </summary>
+        public static string CompactSettings(IDictionary? map) => Settings(map, compact: true);
+
+        static string Settings(IDictionary? map, bool compact)
         {
             if (map == null || map.Count == 0) return "";
             var parts = new List<string>();
-            Flatten(map, "", parts);
+            Flatten(map, "", parts, compact);
             return string.Join(", ", parts);
         }
 
@@ -45,15 +54,21 @@ namespace RayRunner.PowerShell
             return "error: " + line;
         }
 
-        static void Flatten(IDictionary map, string prefix, List<string> parts)
+        static void Flatten(IDictionary map, string prefix, List<string> parts, bool compact)
         {
             foreach (DictionaryEntry kv in map)
             {
                 var key = prefix.Length == 0 ? Convert.ToString(kv.Key, CultureInfo.InvariantCulture) : prefix + "." + kv.Key;
-                if (kv.Value is IDictionary child && child.Count > 0) Flatten(child, key!, parts);
-                else parts.Add($"{key}={Value(kv.Value, compact: false)}");
+                if (kv.Value is IDictionary child && child.Count > 0) Flatten(child, key!, parts, compact);
+                else parts.Add($"{key}={Value(NumberOrSelf(kv.Value, compact), compact)}");
             }
         }
+
+        /// <summary>A swept value kept as text ("0.0014773698956926") is still a number to round for the table.</summary>
+        static object? NumberOrSelf(object? value, bool compact) =>
+            compact && value is string text && text.IndexOfAny(new[] { '.', 'e', 'E' }) >= 0
+                && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
+                ? number : value;
 
         static string Value(object? value, bool compact) => value switch
         {

@@ -87,14 +87,14 @@ Describe 'Without a connection' {
 
     It '<Command> fails with NotConnected' -ForEach @(
         @{ Command = { Stop-RayRun -RunId abc } }
-        @{ Command = { Remove-RayRun -RunId abc } }
-        @{ Command = { Get-RayRunLog -RunId abc } }) {
+        @{ Command = { Remove-RayRun -RunId abc } }) {
         $Command | Should -Throw -ErrorId 'NotConnected,RayRunner.PowerShell.*'
     }
 
     It '<Command> looks in the run store and reports RunNotFound for an id it lacks, without connecting' -ForEach @(
         @{ Command = { Wait-RayRun -RunId abc -ErrorAction Stop } }
-        @{ Command = { Receive-RayRun -RunId abc -ErrorAction Stop } }) {
+        @{ Command = { Receive-RayRun -RunId abc -ErrorAction Stop } }
+        @{ Command = { Get-RayRunLog -RunId abc -ErrorAction Stop } }) {
         $Command | Should -Throw -ErrorId 'RunNotFound,RayRunner.PowerShell.*'
         Get-RayCluster | Should -BeNullOrEmpty
     }

@@ -60,6 +60,7 @@ namespace RayRunner.Core
             NumGpus = s.NumGpus,
             DashboardPort = s.DashboardPort,
             Log = s.Log,
+            Warn = s.Warn,
         };
     }
 }

@@ -36,5 +36,7 @@ namespace RayRunner.Core
         public Func<string, string>? LogPathFor { get; init; }
         /// <summary>Receives what a backend does, for -Verbose (what is sent where; never a token).</summary>
         public Action<string>? Log { get; init; }
+        /// <summary>Receives what the user must hear while runs go on (a Ray head that stopped answering); any thread.</summary>
+        public Action<string>? Warn { get; init; }
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -31,6 +32,21 @@ namespace RayRunner.Core.Local
             _locator = locator;
             _ = WatchAsync(lifetime);
         }
+
+        /// <summary>A run looked at once, not followed (see <see cref="LookOnce"/>).</summary>
+        AttachedRun(string runId, LocalLocator locator)
+        {
+            _runId = runId;
+            _locator = locator;
+        }
+
+        /// <summary>
+        /// One look at a run through its files, without following it and without writing anything:
+        /// its final output when its exit file says it has ended (or it died with its host), else null
+        /// (pending, running, or ended a moment ago without a record yet). For readers with no backend.
+        /// </summary>
+        public static TaskOutput? LookOnce(string runId, IReadOnlyDictionary<string, string> locator) =>
+            LocalLocator.From(locator) is { } found ? new AttachedRun(runId, found).Check() : null;
 
         public Task<TaskOutput> Completion => _outcome.Task;
 

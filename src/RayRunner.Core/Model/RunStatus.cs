@@ -19,10 +19,15 @@ namespace RayRunner.Core
         public const string Cancelled = "cancelled";
         /// <summary>The run is not tracked.</summary>
         public const string Unknown = "unknown";
+        /// <summary>
+        /// The run's record in the store cannot be read (damaged, unreadable, from a newer RayRunner):
+        /// listed so it is not lost from sight, never followed; removable. Not terminal: nobody knows how it ended.
+        /// </summary>
+        public const string Damaged = "damaged";
 
         public static IReadOnlyList<string> All { get; } = new[]
         {
-            Queued, Pending, Running, Completed, Failed, Timeout, Cancelled, Unknown,
+            Queued, Pending, Running, Completed, Failed, Timeout, Cancelled, Unknown, Damaged,
         };
 
         /// <summary>A terminal status never changes again.</summary>
@@ -49,6 +54,7 @@ namespace RayRunner.Core
                 case "timeout": case "timed_out": case "timedout": return Timeout;
                 case "cancelled": case "canceled": case "stopped": return Cancelled;
                 case "unknown": return Unknown;
+                case "damaged": return Damaged;
                 default: return null;
             }
         }

@@ -92,6 +92,12 @@ namespace RayRunner.Core.Ray
         /// <summary>Where messages about the cluster go (started, stopped, left running); null: nowhere.</summary>
         public Action<string>? Log { get; init; }
 
+        /// <summary>Where warnings go while runs are followed (the dashboard stopped answering, answers again); null: nowhere. Any thread.</summary>
+        public Action<string>? Warn { get; init; }
+
+        /// <summary>How long the dashboard may fail every status request before <see cref="Warn"/> hears of it (well before <see cref="PollFailureTolerance"/>).</summary>
+        public TimeSpan HeadLostWarningAfter { get; init; } = TimeSpan.FromSeconds(3);
+
         /// <summary>The token is never part of the text form.</summary>
         public override string ToString() =>
             $"RayBackendOptions(Address={Address ?? "(default)"}, Token={(Token == null ? "(none)" : "(set)")}, NoAutoStart={NoAutoStart}, DashboardPort={DashboardPort})";

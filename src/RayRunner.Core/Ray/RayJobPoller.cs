@@ -121,6 +121,7 @@ namespace RayRunner.Core.Ray
             var interval = _options.PollIntervalMin;
             var lastSuccess = DateTimeOffset.UtcNow;
             Exception? lastError = null;
+            var warnedLost = false;
             while (!stop.IsCancellationRequested)
             {
                 TaskCompletionSource<bool>? refresh;
@@ -147,6 +148,11 @@ namespace RayRunner.Core.Ray
                     changed = await TickAsync(active, stop).ConfigureAwait(false);
                     lastSuccess = DateTimeOffset.UtcNow;
                     lastError = null;
+                    if (warnedLost)
+                    {
+                        warnedLost = false;
+                        _options.Warn?.Invoke($"The Ray dashboard at {_client.Address} answers again; RayRunner follows the runs as before.");
+                    }
                 }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested)
                 {
@@ -157,7 +163,17 @@ namespace RayRunner.Core.Ray
                 {
                     // Whatever went wrong, the loop must live on: a dead loop would leave every wait hanging.
                     lastError = ex;
-                    if (DateTimeOffset.UtcNow - lastSuccess > _options.PollFailureTolerance)
+                    var silentFor = DateTimeOffset.UtcNow - lastSuccess;
+                    // Say so within seconds: a head that died mid-sweep must never look like a long run.
+                    if (!warnedLost && silentFor > _options.HeadLostWarningAfter)
+                    {
+                        warnedLost = true;
+                        _options.Warn?.Invoke(
+                            $"The Ray dashboard at {_client.Address} has not answered for {silentFor.TotalSeconds:0} s ({FirstLineOf(ex.Message)}): " +
+                            $"{active.Count} run(s) are not being followed. RayRunner keeps asking; if it does not answer within " +
+                            $"{_options.PollFailureTolerance.TotalSeconds:0} s, each run it follows fails with this error. Check the head ('ray status').");
+                    }
+                    if (silentFor > _options.PollFailureTolerance)
                     {
                         var failure = new RayConnectionException(
                             $"The Ray dashboard at {_client.Address} gave no usable job status for {_options.PollFailureTolerance.TotalSeconds:0} s; last error: {ex.Message}",
@@ -177,6 +193,12 @@ namespace RayRunner.Core.Ray
                 // A new run or an explicit refresh: look closely again (unless the dashboard is failing).
                 if (woken == true && lastError == null) interval = _options.PollIntervalMin;
             }
+        }
+
+        static string FirstLineOf(string text)
+        {
+            var nl = text.IndexOf('\n');
+            return (nl < 0 ? text : text.Substring(0, nl)).Trim();
         }
 
         /// <summary>True when woken (a new run, a refresh), false when the delay passed, null when stopping.</summary>

@@ -128,8 +128,10 @@ namespace RayRunner.Core.Ray
                 return;
             }
             // Ray is installed: available, even with NoAutoStart (InitAsync then explains that nothing answers).
+            // With NoAutoStart the ray command is never used, so its absence is not the problem: the
+            // cluster at the address is unreachable, which InitAsync reports as a connect failure.
             _rayExecutable = FindRayExecutable();
-            if (_rayExecutable != null)
+            if (_rayExecutable != null || _options.NoAutoStart)
             {
                 _available = true;
                 return;

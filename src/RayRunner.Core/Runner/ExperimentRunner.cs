@@ -325,7 +325,12 @@ namespace RayRunner.Core
             if (_ctx.Runs.TryGet(runId, out var run) && !run.IsFinished)
                 throw Unfinished(runId, LiveRunView.Snapshot(run).Status);
             var record = _ctx.Store.TryLoad(runId);
-            if (record == null) return _ctx.Runs.Remove(runId);
+            if (record == null)
+            {
+                // A damaged record says nothing a backend could use: only its folder can go.
+                var damaged = _ctx.Store.DamageOf(runId) != null && _ctx.Store.Delete(runId);
+                return _ctx.Runs.Remove(runId) | damaged;
+            }
             if (!record.IsFinal) throw Unfinished(runId, record.Status);
 
             if (record.IsSubmitted && record.Submission!.Backend == _ctx.Backend.Name && _ctx.Backend.Abilities.KeepsRunRecords)

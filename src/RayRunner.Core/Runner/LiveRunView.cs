@@ -29,6 +29,8 @@ namespace RayRunner.Core
             var seen = new HashSet<string>(tracked.Select(r => r.RunId), StringComparer.Ordinal);
             foreach (var record in _ctx.Store.List())
                 if (seen.Add(record.RunId)) snapshots.Add(RunSnapshot.FromRecord(record));
+            foreach (var damaged in RunStoreReader.DamagedRuns(_ctx.Store))
+                if (seen.Add(damaged.RunId)) snapshots.Add(damaged);
             snapshots.Sort(RunSnapshot.Compare);
             return snapshots;
         }
@@ -38,7 +40,7 @@ namespace RayRunner.Core
             if (runId == null) return null;
             if (_ctx.Runs.TryGet(runId, out var run)) return Snapshot(run);
             var record = _ctx.Store.TryLoad(runId);
-            return record == null ? null : RunSnapshot.FromRecord(record);
+            return record != null ? RunSnapshot.FromRecord(record) : RunStoreReader.Damaged(_ctx.Store, runId);
         }
 
         public ExperimentResult? TryGetResult(string? runId)
@@ -53,7 +55,8 @@ namespace RayRunner.Core
         public async Task<RunSnapshot?> RefreshAsync(string runId, CancellationToken cancellationToken)
         {
             var snapshot = GetRun(runId);
-            if (snapshot == null || RunStatus.IsTerminal(snapshot.Status) || snapshot.Status == RunStatus.Queued) return snapshot;
+            if (snapshot == null || RunStatus.IsTerminal(snapshot.Status) || snapshot.Status == RunStatus.Queued || snapshot.Status == RunStatus.Damaged)
+                return snapshot;
             var status = await _status.GetStatusAsync(runId, cancellationToken).ConfigureAwait(false);
             // Finished (or untracked) meanwhile: the newest view says more than the status alone.
             return RunStatus.IsTerminal(status) || status == RunStatus.Unknown ? GetRun(runId) : snapshot.WithStatus(status);

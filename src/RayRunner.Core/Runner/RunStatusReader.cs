@@ -45,7 +45,7 @@ namespace RayRunner.Core
         async Task<string> GetStoredStatusAsync(string runId, CancellationToken cancellationToken)
         {
             var record = RunIds.IsValid(runId) ? _ctx.Store.TryLoad(runId) : null;
-            if (record == null) return RunStatus.Unknown;
+            if (record == null) return RunStoreReader.Damaged(_ctx.Store, runId) != null ? RunStatus.Damaged : RunStatus.Unknown;
             if (record.IsFinal) return RunStatus.Normalize(record.Result!.Status) ?? record.Status;
             if (!record.IsSubmitted) return RunStatus.Queued;
             if (record.Submission!.Backend != _ctx.Backend.Name) return record.Status;

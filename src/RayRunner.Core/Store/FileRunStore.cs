@@ -35,12 +35,32 @@ namespace RayRunner.Core
         long _logBytesTally = -1; // -1: not counted yet in this process
 
         /// <param name="root">The store folder; null means <c>$RAYRUNNER_HOME</c>, else <c>~/.rayrunner</c>.</param>
-        public FileRunStore(string? root = null, LogRetention? retention = null)
+        public FileRunStore(string? root = null, LogRetention? retention = null) : this(root, retention, readOnly: false) { }
+
+        /// <summary>
+        /// The existing store at <paramref name="root"/> for reading only: nothing is created, made
+        /// private (chmod) or rewritten, so a store on read-only media, or one shared read-only with
+        /// other users, can still be listed. Writing through it (<see cref="Save"/>, <see cref="Delete"/>)
+        /// is an error that says so.
+        /// </summary>
+        public static FileRunStore OpenForReading(string root) => new FileRunStore(root, null, readOnly: true);
+
+        readonly bool _readOnly;
+
+        FileRunStore(string? root, LogRetention? retention, bool readOnly)
         {
             Root = Path.GetFullPath(string.IsNullOrWhiteSpace(root) ? DefaultRoot() : root!);
             RunsFolder = Path.Combine(Root, RunsFolderName);
             _retention = retention ?? LogRetention.Default;
             _retention.Validate();
+            _readOnly = readOnly;
+            _index = new RunIndex(Path.Combine(Root, "index.jsonl"));
+            if (readOnly)
+            {
+                // The lock is taken only to write; StoreLock.For touches no file until then.
+                _lock = StoreLock.For(Path.Combine(Root, "store.lock"));
+                return;
+            }
             try
             {
                 PrivateFiles.CreateFolder(Root);
@@ -53,7 +73,6 @@ namespace RayRunner.Core
             {
                 throw new IOException($"Cannot use '{Root}' as the RayRunner run store: {ex.Message} Set {HomeVariable} to a folder you can write to.", ex);
             }
-            _index = new RunIndex(Path.Combine(Root, "index.jsonl"));
         }
 
         /// <summary><c>$RAYRUNNER_HOME</c> when set, else <c>~/.rayrunner</c>.</summary>
@@ -85,11 +104,16 @@ namespace RayRunner.Core
         public string LogPathFor(string runId)
         {
             var folder = RunFolder(runId);
-            if (!Directory.Exists(folder)) PrivateFiles.CreateFolder(folder);
+            if (!Directory.Exists(folder) && !_readOnly) PrivateFiles.CreateFolder(folder);
             return Path.Combine(folder, LogFileName);
         }
 
-        public T WithLock<T>(Func<T> action) => _lock.Run(action);
+        public T WithLock<T>(Func<T> action)
+        {
+            if (_readOnly)
+                throw new InvalidOperationException($"The run store '{Root}' was opened for reading only; connect (Connect-RayCluster) to change it.");
+            return _lock.Run(action);
+        }
 
         // ------------------------------------------------------------------------------------
         // Records
@@ -128,10 +152,22 @@ namespace RayRunner.Core
             return File.Exists(path) ? Read(runId, path) : null;
         }
 
+        public IReadOnlyList<StoreProblem> ListDamaged() => Scan().Damaged;
+
+        public StoreProblem? DamageOf(string runId)
+        {
+            if (!RunIds.IsValid(runId)) return null;
+            var path = Path.Combine(RunFolder(runId), RecordFileName);
+            if (!File.Exists(path)) return null;
+            Read(runId, path, out var problem);
+            return problem;
+        }
+
         public IReadOnlyList<RunRecord> List()
         {
             var scan = Scan();
-            if (scan.IndexNeedsRewrite)
+            // A reader leaves the index as it is: the scan is right without it (it checks every entry).
+            if (scan.IndexNeedsRewrite && !_readOnly)
             {
                 // Rewrite under the lock from a fresh scan, so no Save made meanwhile is lost.
                 WithLock(() =>
@@ -162,8 +198,12 @@ namespace RayRunner.Core
         }
 
         /// <summary>Reads one record; a damaged one is reported and skipped (null), never thrown.</summary>
-        RunRecord? Read(string runId, string path)
+        RunRecord? Read(string runId, string path) => Read(runId, path, out _);
+
+        /// <summary>Reads one record; <paramref name="problem"/> says what is wrong with it when it cannot be read.</summary>
+        RunRecord? Read(string runId, string path, out StoreProblem? problem)
         {
+            problem = null;
             byte[] bytes;
             try
             {
@@ -173,14 +213,17 @@ namespace RayRunner.Core
             catch (DirectoryNotFoundException) { return null; }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
-                Report(runId, path, $"cannot be read ({ex.Message}); the run is skipped.");
+                problem = Report(runId, path, $"cannot be read ({ex.Message}); the run is listed as damaged. Fix the file's permissions, or remove the run (Remove-RayRun -Force).");
                 return null;
             }
-            return Parse(runId, path, bytes);
+            return Parse(runId, path, bytes, out problem);
         }
 
-        internal RunRecord? Parse(string runId, string path, byte[] bytes)
+        internal RunRecord? Parse(string runId, string path, byte[] bytes) => Parse(runId, path, bytes, out _);
+
+        RunRecord? Parse(string runId, string path, byte[] bytes, out StoreProblem? problem)
         {
+            problem = null;
             RunRecord? record;
             try
             {
@@ -188,27 +231,30 @@ namespace RayRunner.Core
             }
             catch (Exception ex) when (ex is JsonException || ex is NotSupportedException || ex is InvalidOperationException || ex is ArgumentException || ex is FormatException)
             {
-                Report(runId, path, $"is damaged ({FirstLine(ex.Message)}); the run is skipped. Delete the folder '{Path.GetDirectoryName(path)}' if the run is no longer needed.");
+                problem = Report(runId, path, $"is damaged ({FirstLine(ex.Message)}); the run is listed as damaged and cannot be followed. Remove it (Remove-RayRun -Force) if it is no longer needed.");
                 return null;
             }
             if (record == null || record.RunId != runId)
             {
-                Report(runId, path, $"does not describe run '{runId}' (it names '{record?.RunId}'); the run is skipped.");
+                problem = Report(runId, path, $"does not describe run '{runId}' (it names '{record?.RunId}'); the run is listed as damaged. Remove it (Remove-RayRun -Force) if it is no longer needed.");
                 return null;
             }
             if (record.Format > RunRecord.CurrentFormat)
             {
-                Report(runId, path, $"was written by a newer RayRunner (format {record.Format}); update RayRunner to read it. The run is skipped.");
+                problem = Report(runId, path, $"was written by a newer RayRunner (format {record.Format}); update RayRunner to read it. Until then the run is listed as damaged.");
                 return null;
             }
             return record;
         }
 
-        void Report(string? runId, string path, string message)
+        /// <summary>Keeps the problem in <see cref="Problems"/> (once per file and message) and returns it.</summary>
+        StoreProblem Report(string? runId, string path, string message)
         {
-            if (!_problemKeys.TryAdd(path + "\n" + message, 0)) return;
-            _problems.Enqueue(new StoreProblem(runId, path, message));
+            var problem = new StoreProblem(runId, path, message);
+            if (!_problemKeys.TryAdd(path + "\n" + message, 0)) return problem;
+            _problems.Enqueue(problem);
             while (_problems.Count > MaxProblemsKept && _problems.TryDequeue(out _)) { }
+            return problem;
         }
 
         static string FirstLine(string text)
@@ -242,6 +288,8 @@ namespace RayRunner.Core
         sealed class ScanResult
         {
             public List<RunIndex.Entry> Entries { get; } = new List<RunIndex.Entry>();
+            /// <summary>Run folders whose run.json cannot be read.</summary>
+            public List<StoreProblem> Damaged { get; } = new List<StoreProblem>();
             public bool IndexNeedsRewrite;
         }
 
@@ -289,9 +337,14 @@ namespace RayRunner.Core
                     seen++;
                     continue;
                 }
-                result.IndexNeedsRewrite = true;
-                var record = Read(name, path);
-                if (record != null) result.Entries.Add(new RunIndex.Entry(stamp, record));
+                var record = Read(name, path, out var problem);
+                if (record != null)
+                {
+                    result.Entries.Add(new RunIndex.Entry(stamp, record));
+                    result.IndexNeedsRewrite = true;
+                }
+                // A damaged record has no index entry: rewriting the index would not change that.
+                else if (problem != null) result.Damaged.Add(problem);
             }
             if (seen != index.Entries.Count || index.Lines > 2 * index.Entries.Count + 64)
                 result.IndexNeedsRewrite = true;

@@ -30,7 +30,17 @@ namespace RayRunner.Core
         /// <summary>Every readable record, oldest first. Unreadable ones are skipped and reported in <see cref="Problems"/>.</summary>
         IReadOnlyList<RunRecord> List();
 
-        /// <summary>Deletes the run's record and files. False when there was nothing to delete.</summary>
+        /// <summary>
+        /// Runs whose folder holds a <c>run.json</c> that cannot be read (damaged, unreadable, from a
+        /// newer RayRunner), as they stand now: <see cref="List"/> skips them, so listings show them
+        /// from here (status <c>damaged</c>) and they can still be removed with <see cref="Delete"/>.
+        /// </summary>
+        IReadOnlyList<StoreProblem> ListDamaged();
+
+        /// <summary>What is wrong with the run's record when its folder holds one that cannot be read; null otherwise.</summary>
+        StoreProblem? DamageOf(string runId);
+
+        /// <summary>Deletes the run's record and files (a damaged record too). False when there was nothing to delete.</summary>
         bool Delete(string runId);
 
         /// <summary>
@@ -95,6 +105,11 @@ namespace RayRunner.Core
         {
             lock (_records) return action();
         }
+
+        /// <summary>Records in memory are never damaged.</summary>
+        public IReadOnlyList<StoreProblem> ListDamaged() => new StoreProblem[0];
+
+        public StoreProblem? DamageOf(string runId) => null;
 
         public string? LogPathFor(string runId) => null;
 

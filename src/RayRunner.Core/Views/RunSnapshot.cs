@@ -19,6 +19,8 @@ namespace RayRunner.Core
         public TaskRef? ObjectRef { get; init; }
         /// <summary>The tags the run was started with (RunRequest.Tags, -Tag); empty when none.</summary>
         public IReadOnlyList<string> Tags { get; init; } = Array.Empty<string>();
+        /// <summary>For a <see cref="RunStatus.Damaged"/> run: what is wrong with its record and what to do. Null otherwise.</summary>
+        public string? Damage { get; init; }
 
         /// <summary>A run as its record in the store says it stands (no backend asked).</summary>
         public static RunSnapshot FromRecord(RunRecord record) => new RunSnapshot
@@ -37,11 +39,30 @@ namespace RayRunner.Core
             Tags = record.Spec.Input?.AdditionalTags ?? Array.Empty<string>(),
         };
 
+        /// <summary>
+        /// A run whose record cannot be read: only its id and when the record was last written are
+        /// known. Listed (status <c>damaged</c>) so it does not vanish; it can be removed.
+        /// </summary>
+        public static RunSnapshot FromDamage(StoreProblem problem) => new RunSnapshot
+        {
+            RunId = problem.RunId ?? "",
+            Status = RunStatus.Damaged,
+            SubmittedAt = WrittenAt(problem.Path),
+            Damage = $"The record {problem.Path} {problem.Message}",
+        };
+
+        static DateTimeOffset WrittenAt(string path)
+        {
+            try { return new DateTimeOffset(System.IO.File.GetLastWriteTimeUtc(path), TimeSpan.Zero); }
+            catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException) { return DateTimeOffset.MinValue; }
+        }
+
         /// <summary>The same run with another status (a fresher answer than the snapshot's).</summary>
         public RunSnapshot WithStatus(string status) => new RunSnapshot
         {
             RunId = RunId, SweepId = SweepId, Status = status, Backend = Backend, Entrypoint = Entrypoint, Config = Config,
             SubmittedAt = SubmittedAt, StartedAt = StartedAt, CompletedAt = CompletedAt, Output = Output, ObjectRef = ObjectRef, Tags = Tags,
+            Damage = Damage,
         };
 
         /// <summary>The order every listing uses: oldest first, then by id.</summary>

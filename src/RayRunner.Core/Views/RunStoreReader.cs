@@ -15,26 +15,35 @@ namespace RayRunner.Core
     /// gives for runs it does not track (<see cref="ExperimentRunner.ListRuns"/>, <see cref="ExperimentRunner.GetRun"/>).
     /// </summary>
     /// <remarks>
-    /// A run that is submitted but not finished shows its last recorded status (pending/running):
-    /// only a runner over its backend can tell whether it has ended since. Following such a run
-    /// needs a runner (<see cref="ExperimentRunner.WaitAsync"/>).
+    /// A run that is submitted but not finished shows how it ended when the reader was given a way
+    /// to see that without a backend (<c>endedSince</c>: a local run's exit file, see
+    /// <c>StoredRunEnding</c>), else its last recorded status (pending/running). The reader never
+    /// records what it sees (it may be read-only); the next runner that looks records it. Following
+    /// such a run needs a runner (<see cref="ExperimentRunner.WaitAsync"/>).
     /// </remarks>
     public sealed class RunStoreReader : IRunView
     {
         readonly IRunStore _store;
+        readonly Func<RunRecord, TaskOutput?>? _endedSince;
 
-        public RunStoreReader(IRunStore store) => _store = store ?? throw new ArgumentNullException(nameof(store));
+        /// <param name="endedSince">Tells, without a backend, whether an unfinished run has ended since it was recorded (its output), else null.</param>
+        public RunStoreReader(IRunStore store, Func<RunRecord, TaskOutput?>? endedSince = null)
+        {
+            _store = store ?? throw new ArgumentNullException(nameof(store));
+            _endedSince = endedSince;
+        }
 
         /// <summary>
         /// The store at <paramref name="root"/> (null: <c>$RAYRUNNER_HOME</c>, else <c>~/.rayrunner</c>)
-        /// when it exists; null when no run was ever recorded there. Creates nothing: looking must not
-        /// leave a store behind on a machine that never ran anything.
+        /// when it exists; null when no run was ever recorded there. Creates, changes and locks nothing
+        /// (<see cref="FileRunStore.OpenForReading"/>): looking must not leave a store behind on a
+        /// machine that never ran anything, and must work on a store the user cannot write.
         /// </summary>
-        public static RunStoreReader? OpenExisting(string? root = null)
+        public static RunStoreReader? OpenExisting(string? root = null, Func<RunRecord, TaskOutput?>? endedSince = null)
         {
             var folder = Path.GetFullPath(string.IsNullOrWhiteSpace(root) ? FileRunStore.DefaultRoot() : root!);
             if (!Directory.Exists(Path.Combine(folder, "runs"))) return null;
-            return new RunStoreReader(new FileRunStore(folder));
+            return new RunStoreReader(FileRunStore.OpenForReading(folder), endedSince);
         }
 
         /// <summary>Files that could not be read (skipped and reported, never thrown).</summary>
@@ -47,14 +56,22 @@ namespace RayRunner.Core
 
         /// <summary>Every readable run, oldest first (the order <see cref="ExperimentRunner.ListRuns"/> uses).</summary>
         public IReadOnlyList<RunSnapshot> ListRuns() =>
-            Sorted(_store.List().Select(RunSnapshot.FromRecord));
+            Sorted(_store.List().Select(Current).Select(RunSnapshot.FromRecord).Concat(DamagedRuns(_store)));
 
-        /// <summary>One run as recorded; null when the store has no (readable) record of it.</summary>
+        /// <summary>One run as recorded (a damaged record as a <c>damaged</c> run); null when the store has no record of it.</summary>
         public RunSnapshot? GetRun(string runId)
         {
             var record = Load(runId);
-            return record == null ? null : RunSnapshot.FromRecord(record);
+            return record != null ? RunSnapshot.FromRecord(Current(record)) : Damaged(_store, runId);
         }
+
+        /// <summary>The runs whose record cannot be read, as <c>damaged</c> snapshots (shared with the live runner's view).</summary>
+        internal static IEnumerable<RunSnapshot> DamagedRuns(IRunStore store) =>
+            store.ListDamaged().Where(p => p.RunId != null).Select(RunSnapshot.FromDamage);
+
+        /// <summary>The run as a <c>damaged</c> snapshot when its record cannot be read; else null.</summary>
+        internal static RunSnapshot? Damaged(IRunStore store, string runId) =>
+            RunIds.IsValid(runId) && store.DamageOf(runId) is { } problem ? RunSnapshot.FromDamage(problem) : null;
 
         /// <summary>
         /// The recorded status: the result's status once final, <c>queued</c> before submission, the
@@ -69,10 +86,13 @@ namespace RayRunner.Core
         /// <summary>The recorded result of a finished run; null when it has none (yet) or is unknown.</summary>
         public ExperimentResult? TryGetResult(string runId)
         {
-            var record = Load(runId);
+            var record = Load(runId) is { } loaded ? Current(loaded) : null;
             return record?.Result == null ? null
                 : ExperimentResult.FromTaskOutput(record.Result, record.RunId, record.Spec.Config, record.SweepId);
         }
+
+        /// <summary>The run's record as stored (no end seen since added); null for an unknown or damaged run.</summary>
+        public RunRecord? RecordOf(string runId) => Load(runId);
 
         /// <summary>Where the run was made to run: the backend's name ("local", "ray") and address. Null for an unknown run.</summary>
         public (string Backend, string Address)? BackendOf(string runId)
@@ -108,6 +128,14 @@ namespace RayRunner.Core
             foreach (var record in _store.List())
                 if (record.Spec.Input?.AdditionalTags is { Count: > 0 } given) tags[record.RunId] = given;
             return tags;
+        }
+
+        /// <summary>The record with the end the reader can see without a backend (in memory only: a reader writes nothing).</summary>
+        RunRecord Current(RunRecord record)
+        {
+            if (_endedSince == null || record.IsFinal || !record.IsSubmitted) return record;
+            var output = _endedSince(record);
+            return output == null ? record : record.With(status: RunStatus.Normalize(output.Status) ?? RunStatus.Failed, result: output);
         }
 
         RunRecord? Load(string runId) => RunIds.IsValid(runId) ? _store.TryLoad(runId) : null;

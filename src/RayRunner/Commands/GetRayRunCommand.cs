@@ -39,7 +39,7 @@ namespace RayRunner.PowerShell
 
         [Parameter]
         [ValidateSet(RunStatus.Queued, RunStatus.Pending, RunStatus.Running, RunStatus.Completed, RunStatus.Failed,
-            RunStatus.Timeout, RunStatus.Cancelled, RunStatus.Unknown, IgnoreCase = true)]
+            RunStatus.Timeout, RunStatus.Cancelled, RunStatus.Unknown, RunStatus.Damaged, IgnoreCase = true)]
         public string[]? Status { get; set; }
 
         readonly List<string> _runIds = new List<string>();
@@ -85,7 +85,10 @@ namespace RayRunner.PowerShell
             {
                 if (error != null) WriteVerbose($"Could not refresh the status of run {run.RunId}: {error.Message}");
                 var shown = refreshed ?? run;
-                if (statuses == null || statuses.Contains(shown.Status)) WriteObject(shown.ToPSObject());
+                if (statuses != null && !statuses.Contains(shown.Status)) continue;
+                // Listed, never dropped: the run is there, and the user should know its record is not.
+                if (shown.Status == RunStatus.Damaged) WriteWarning($"Run {shown.RunId}: {shown.ErrorMessage}");
+                WriteObject(shown.ToPSObject());
             }
 
             foreach (var id in _runIds)

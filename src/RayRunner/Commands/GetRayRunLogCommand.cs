@@ -1,11 +1,18 @@
 using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
 using System.Management.Automation;
+using RayRunner.Core;
 
 namespace RayRunner.PowerShell
 {
     /// <summary>
     /// Get-RayRunLog: a run's output (the Ray job log, the local backend's log file), one string per
     /// line so Select-String and Select-Object work on it. -Tail N reads only the last N lines.
+    /// Each line carries the run's id (a RunId note property), so the lines of several runs can be
+    /// told apart (Group-Object RunId). Without a connection a local run's log is read from its file
+    /// in the run store; a Ray job's log needs a connection to its cluster.
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "RayRunLog")]
     [OutputType(typeof(string))]
@@ -21,6 +28,11 @@ namespace RayRunner.PowerShell
         {
             foreach (var id in RunId)
             {
+                if (ModuleSession.Current == null)
+                {
+                    ReadFromStore(id);
+                    continue;
+                }
                 // A collected run, or one another session started, is read through its record in the
                 // run store; only the backend that ran it has its log.
                 var run = Connection.Runs.Find(id);
@@ -40,7 +52,7 @@ namespace RayRunner.PowerShell
                 {
                     WriteVerbose($"Reading the log of run {id} from the {Connection.Backend.Name} backend at {Connection.Backend.Address}" + (Tail.HasValue ? $" (last {Tail} lines)." : "."));
                     var text = Await(Connection.Runs.GetLogAsync(id, Tail, StopToken));
-                    foreach (var line in SplitLines(text)) WriteObject(line);
+                    WriteLines(id, SplitLines(text));
                 }
                 catch (PipelineStoppedException)
                 {
@@ -54,6 +66,55 @@ namespace RayRunner.PowerShell
                 {
                     WriteMappedError(ex, ErrorIds.LogReadFailed, id);
                 }
+            }
+        }
+
+        /// <summary>No connection: a local run's log file, read as it stands (it may still grow); never connects.</summary>
+        void ReadFromStore(string id)
+        {
+            var record = StoreReader()?.RecordOf(id);
+            if (record == null)
+            {
+                WriteRunNotFound(id);
+                return;
+            }
+            var file = StoredRunLog.FileOf(record);
+            if (file == null)
+            {
+                var where = string.IsNullOrEmpty(record.Spec.Address) ? "" : $" -Address {record.Spec.Address}";
+                WriteError(ErrorMapper.Make(ErrorIds.LogNotAvailable, ErrorCategory.ObjectNotFound,
+                    record.IsSubmitted
+                        ? $"Run '{id}' ran on the {record.Spec.Backend} backend, which keeps its log; this session has no connection. Connect-RayCluster -Backend {record.Spec.Backend}{where} to read it."
+                        : $"Run '{id}' is {record.Status} and has not started, so it has no log yet.", id));
+                return;
+            }
+            try
+            {
+                WriteVerbose($"Reading the log of run {id} from {file} (no connection needed for a local run).");
+                WriteLines(id, ReadLines(file));
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                WriteMappedError(ex, ErrorIds.LogReadFailed, id);
+            }
+        }
+
+        IEnumerable<string> ReadLines(string file)
+        {
+            if (!File.Exists(file)) return Array.Empty<string>();
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            var lines = SplitLines(reader.ReadToEnd());
+            return Tail.HasValue ? lines.Skip(Math.Max(0, lines.Length - Tail.Value)).ToArray() : lines;
+        }
+
+        void WriteLines(string runId, IEnumerable<string> lines)
+        {
+            foreach (var line in lines)
+            {
+                var shown = PSObject.AsPSObject(line);
+                shown.Properties.Add(new PSNoteProperty("RunId", runId));
+                WriteObject(shown);
             }
         }
 

@@ -114,7 +114,7 @@ namespace RayRunner.PowerShell
             var root = HostSetup.StoreRootOf(HostSetup.For(this));
             try
             {
-                _storeReader = RunStoreReader.OpenExisting(root);
+                _storeReader = RunStoreReader.OpenExisting(root, StoredRunEnding.Look);
             }
             catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)
             {
@@ -255,9 +255,13 @@ namespace RayRunner.PowerShell
                         remaining = deadline.Value - DateTime.UtcNow;
                         if (remaining < TimeSpan.Zero) remaining = TimeSpan.Zero;
                     }
-                    var finished = Await(runs.WaitAsync(open, any: true, remaining, StopToken));
+                    // In slices, so the backend's warnings (a head that stopped answering) reach the user
+                    // while the wait goes on, not after it.
+                    var slice = remaining.HasValue && remaining.Value < WarningCheckInterval ? remaining.Value : WarningCheckInterval;
+                    var finished = Await(runs.WaitAsync(open, any: true, slice, StopToken));
+                    WriteBackendWarnings();
                     foreach (var id in finished) done.Add(id);
-                    if (finished.Count == 0) break; // the timeout passed
+                    if (finished.Count == 0 && deadline.HasValue && DateTime.UtcNow >= deadline.Value) break; // the timeout passed
                 }
             }
             finally
@@ -266,6 +270,15 @@ namespace RayRunner.PowerShell
                     WriteWaitProgress(activityId, activity, done.Count, runIds.Count, completed: true);
             }
             return runIds.Where(done.Contains).ToList();
+        }
+
+        static readonly TimeSpan WarningCheckInterval = TimeSpan.FromSeconds(1);
+
+        /// <summary>Writes what the connection's backend warned about since the last look.</summary>
+        internal void WriteBackendWarnings()
+        {
+            if (ModuleSession.Current is { } connection)
+                foreach (var warning in connection.TakeWarnings()) WriteWarning(warning);
         }
 
         /// <summary>Runs work for every item at once (HTTP calls overlap), then hands back the outcomes in input order.</summary>

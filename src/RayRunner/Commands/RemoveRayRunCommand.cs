@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using RayRunner.Core;
 
 namespace RayRunner.PowerShell
 {
@@ -8,13 +9,14 @@ namespace RayRunner.PowerShell
     /// job record, the run store's folder). Its result is gone afterwards, hence ShouldProcess.
     /// ConfirmImpact is Medium, like Remove-Job and Remove-Item: -Confirm asks, and bulk clean-up in
     /// scripts does not prompt by default. A run still going is an error unless -Force, which stops
-    /// it first.
+    /// it first. Safe to repeat: a run that is already gone is not an error (the wanted end state
+    /// holds), only a verbose note, so a clean-up runbook can run twice.
     /// </summary>
     [Cmdlet(VerbsCommon.Remove, "RayRun", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(void))]
     public sealed class RemoveRayRunCommand : RunTargetCmdlet
     {
-        /// <summary>Stop a run that has not finished, then remove it.</summary>
+        /// <summary>Stop a run that has not finished, then remove it; remove a run whose record is damaged.</summary>
         [Parameter]
         public SwitchParameter Force { get; set; }
 
@@ -27,19 +29,22 @@ namespace RayRunner.PowerShell
                 var run = runs.Find(id);
                 if (run == null)
                 {
-                    WriteRunNotFound(id);
+                    WriteVerbose($"No run with id '{id}' is known in this session or its run store: nothing to remove (it may have been removed already).");
                     continue;
                 }
+                var damaged = run.Status == RunStatus.Damaged;
                 if (!run.IsFinished && !Force)
                 {
                     WriteError(ErrorMapper.Make(ErrorIds.RunNotFinished, ErrorCategory.InvalidOperation,
-                        $"Run '{id}' is {run.Status}; only finished runs are removed. Stop it first (Stop-RayRun), or use Remove-RayRun -Force.", id));
+                        damaged
+                            ? $"Run '{id}' has a damaged record, so RayRunner cannot tell whether it is still going. Remove-RayRun -Force deletes its folder (a process or job it started is not stopped)."
+                            : $"Run '{id}' is {run.Status}; only finished runs are removed. Stop it first (Stop-RayRun), or use Remove-RayRun -Force.", id));
                     continue;
                 }
-                if (!ShouldProcess($"run {id} ({run.Status}, {run.Entrypoint})", "Remove the run and its result")) continue;
+                if (!ShouldProcess($"run {id} ({run.Status}{(damaged ? "" : ", " + run.Entrypoint)})", "Remove the run and its result")) continue;
                 try
                 {
-                    if (!run.IsFinished)
+                    if (!run.IsFinished && !damaged)
                     {
                         WriteVerbose($"Run {id} is {run.Status}: stopping it first.");
                         Await(runs.CancelAsync(id, StopToken));

@@ -31,6 +31,15 @@ namespace RayRunner.PowerShell
         [ArgumentCompleter(typeof(SweepIdCompleter))]
         public string?[]? SweepId { get; set; }
 
+        /// <summary>
+        /// Also start again, as new runs of the same sweep, the runs that ended with these statuses
+        /// (failed, timeout, cancelled), from the configs the run store holds: no config list needed.
+        /// A config whose latest run completed or is still going is not started again. Needs -SweepId.
+        /// </summary>
+        [Parameter]
+        [ValidateSet(RunStatus.Failed, RunStatus.Timeout, RunStatus.Cancelled, IgnoreCase = true)]
+        public string[]? Rerun { get; set; }
+
         readonly List<string> _sweepIds = new List<string>();
         bool _sawInput;
 
@@ -65,11 +74,23 @@ namespace RayRunner.PowerShell
                 return;
             }
 
+            if (Rerun != null && _sweepIds.Count == 0)
+                ThrowTerminatingError(ErrorMapper.Make(ErrorIds.ResumeNeedsSweepId, ErrorCategory.InvalidArgument,
+                    "-Rerun starts the runs of a sweep again, so it needs -SweepId: Resume-RaySweep -SweepId <id> -Rerun failed.", null));
+
             var connection = ModuleSession.Current;
             foreach (var sweepId in targets)
             {
                 var what = sweepId == null ? "the run store" : $"sweep {sweepId}";
                 var reader = connection?.Runs.Store ?? StoreReader();
+                // A sweep nobody recorded is a mistake to report (a typo, the wrong $RAYRUNNER_HOME), not "nothing to do".
+                if (sweepId != null && (reader == null || !reader.ListRuns().Any(r => r.SweepId == sweepId)))
+                {
+                    WriteError(ErrorMapper.Make(ErrorIds.SweepNotFound, ErrorCategory.ObjectNotFound,
+                        $"No sweep with id '{sweepId}' is recorded in the run store. Get-RayRun | Group-Object SweepId lists the sweeps that are.", sweepId));
+                    continue;
+                }
+                if (Rerun != null) connection = RerunEnded(sweepId!, reader!, connection);
                 var orphans = reader?.ListOrphans(sweepId) ?? Array.Empty<RunSnapshot>();
                 // A connection dispatches only runs made for its backend; the others wait for one that is.
                 var backend = connection?.Runs.BackendName ?? orphans.FirstOrDefault()?.Backend;
@@ -113,6 +134,42 @@ namespace RayRunner.PowerShell
                     WriteMappedError(ex, ErrorIds.ResumeFailed, sweepId);
                 }
             }
+        }
+
+        /// <summary>Starts the sweep's runs that ended with a -Rerun status again; returns the connection used (made when there was none).</summary>
+        ClusterConnection? RerunEnded(string sweepId, RunStoreReader reader, ClusterConnection? connection)
+        {
+            var statuses = Rerun!.Select(s => s.ToLowerInvariant()).Distinct().ToList();
+            var ended = reader.ListRuns().Where(r => r.SweepId == sweepId && statuses.Contains(r.Status)).ToList();
+            if (ended.Count == 0)
+            {
+                WriteVerbose($"No run of sweep {sweepId} ended {string.Join(" or ", statuses)}: nothing to run again.");
+                return connection;
+            }
+            if (!ShouldProcess($"sweep {sweepId}: {ended.Count} run(s) that ended {string.Join(" or ", statuses)} ({string.Join(", ", ended.Select(r => r.RunId))})",
+                    "Start again as new runs of the sweep"))
+                return connection;
+            if (connection == null)
+            {
+                var (name, address) = reader.BackendOf(ended[0].RunId) ?? (ended[0].Backend, "");
+                connection = ConnectToFollow(ended[0].RunId, name, address);
+            }
+            try
+            {
+                var started = Await(SweepRerun.RunAsync(connection.Runner, sweepId, statuses, StopToken));
+                WriteVerbose($"Started {started.Count} run(s) of sweep {sweepId} again on the {connection.Backend.Name} backend; the earlier runs and their results stay.");
+                foreach (var spawned in started)
+                    if (connection.Runs.Find(spawned.RunId) is { } run) WriteObject(run.ToPSObject());
+            }
+            catch (PipelineStoppedException)
+            {
+                throw;
+            }
+            catch (Exception ex)
+            {
+                WriteMappedError(ex, ErrorIds.ResumeFailed, sweepId);
+            }
+            return connection;
         }
     }
 }

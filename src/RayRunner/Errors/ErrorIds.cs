@@ -43,6 +43,7 @@ namespace RayRunner.PowerShell
         public const string LogReadFailed = "LogReadFailed";
         public const string ResultFailed = "ResultFailed";
         public const string SweepIdInvalid = "SweepIdInvalid";
+        public const string SweepNotFound = "SweepNotFound";
         public const string ResumeFailed = "ResumeFailed";
         public const string StoreUnreadable = "StoreUnreadable";
         public const string NotAResult = "NotAResult";

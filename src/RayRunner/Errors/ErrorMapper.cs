@@ -54,6 +54,8 @@ namespace RayRunner.PowerShell
             System.Net.Sockets.SocketException => (fallbackId, ErrorCategory.ConnectionError),
             UnauthorizedAccessException => (fallbackId, ErrorCategory.PermissionDenied),
             System.IO.IOException => (fallbackId, ErrorCategory.ReadError),
+            // A cluster that does not answer (or whose head did not come up) is a connection problem.
+            Core.Ray.RayClusterException => (fallbackId, ErrorCategory.ConnectionError),
             InvalidOperationException => (fallbackId, ErrorCategory.InvalidOperation),
             _ => (fallbackId, ErrorCategory.NotSpecified),
         };

@@ -41,7 +41,7 @@ namespace RayRunner.PowerShell
         {
             var status = statusOverride ?? s.Status;
             var run = Build(s.RunId, s.SweepId, status, s.Backend, s.SubmittedAt, s.StartedAt, s.CompletedAt,
-                s.Entrypoint, PSValues.ToOrderedMap(s.Config), s.Output?.ErrorMessage, tracked);
+                s.Entrypoint, PSValues.ToOrderedMap(s.Config), s.Output?.ErrorMessage ?? s.Damage, tracked);
             run.Tags = tags?.ToArray() ?? Array.Empty<string>();
             return run;
         }

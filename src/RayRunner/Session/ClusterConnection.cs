@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -41,8 +43,22 @@ namespace RayRunner.PowerShell
         /// </param>
         public static async Task<ClusterConnection> OpenAsync(BackendSettings settings, bool cpusPerTaskGiven, RunnerSetup host, Action<string> warn, CancellationToken cancellationToken)
         {
-            var runner = await RunnerHost.OpenAsync(host with { Backend = settings, CpusPerTaskGiven = cpusPerTaskGiven, Warn = warn }, cancellationToken).ConfigureAwait(false);
-            return new ClusterConnection(settings with { NumCpusPerTask = runner.NumCpusPerTask }, runner);
+            // Warnings a backend raises later, on its own threads (a head that stopped answering), wait
+            // here until a cmdlet on the pipeline thread writes them (TakeWarnings).
+            var later = new ConcurrentQueue<string>();
+            var backend = settings with { Warn = later.Enqueue };
+            var runner = await RunnerHost.OpenAsync(host with { Backend = backend, CpusPerTaskGiven = cpusPerTaskGiven, Warn = warn }, cancellationToken).ConfigureAwait(false);
+            return new ClusterConnection(settings with { NumCpusPerTask = runner.NumCpusPerTask }, runner) { _warnings = later };
+        }
+
+        ConcurrentQueue<string> _warnings = new ConcurrentQueue<string>();
+
+        /// <summary>The backend's warnings since the last call, oldest first (for WriteWarning on the pipeline thread).</summary>
+        public IReadOnlyList<string> TakeWarnings()
+        {
+            var taken = new List<string>();
+            while (_warnings.TryDequeue(out var warning)) taken.Add(warning);
+            return taken;
         }
 
         /// <summary>

@@ -120,6 +120,20 @@ namespace RayRunner.Tests.Unit.Backends
         }
 
         [Fact]
+        public async Task A_forced_Ray_at_an_unreachable_address_with_auto_start_off_is_a_connect_failure_not_a_missing_install()
+        {
+            // Without ray on PATH: with auto-start off the ray command would never run, so its absence
+            // is not the problem; the address is (issue 11, item 5).
+            Environment.SetEnvironmentVariable("PATH", _emptyDir);
+
+            var backend = await Create(new BackendSettings { Backend = BackendChoice.Ray, Address = Nowhere(), NoAutoStart = true });
+
+            var ex = await Assert.ThrowsAsync<Core.Ray.RayClusterException>(() => Core.ExperimentRunner.CreateAsync(backend));
+            Assert.Contains("No Ray dashboard answered", ex.Message);
+            Assert.Contains("NoAutoStart", ex.Message);
+        }
+
+        [Fact]
         public async Task A_forced_Local_needs_nothing_and_warns_about_nothing()
         {
             Environment.SetEnvironmentVariable("PATH", RayCliStandInHost.FixtureDirectory);

@@ -14,6 +14,8 @@ namespace RayRunner.Tests.Unit.Fakes
         public virtual RunRecord Save(RunRecord record) => Inner.Save(record);
         public RunRecord? TryLoad(string runId) => Inner.TryLoad(runId);
         public IReadOnlyList<RunRecord> List() => Inner.List();
+        public IReadOnlyList<StoreProblem> ListDamaged() => Inner.ListDamaged();
+        public StoreProblem? DamageOf(string runId) => Inner.DamageOf(runId);
         public bool Delete(string runId) => Inner.Delete(runId);
         public T WithLock<T>(Func<T> action) => Inner.WithLock(action);
         public string? LogPathFor(string runId) => Inner.LogPathFor(runId);

@@ -83,14 +83,14 @@ namespace RayRunner.Tests.Unit.Module
         public void RunCmdletsWithoutAConnectionFailWithNotConnectedAndQueriesKnowNoRuns()
         {
             using var host = new ModuleHost();
-            foreach (var command in new[] { "Stop-RayRun abc", "Remove-RayRun abc", "Get-RayRunLog abc" })
+            foreach (var command in new[] { "Stop-RayRun abc", "Remove-RayRun abc" })
             {
                 var record = Caught(host, command);
                 Assert.Equal("NotConnected", Id(record));
                 Assert.Equal(ErrorCategory.ConnectionError, record.CategoryInfo.Category);
             }
-            // Wait and Receive look in the run store first: an id it lacks is RunNotFound, and nothing connects.
-            foreach (var command in new[] { "Wait-RayRun abc", "Receive-RayRun abc" })
+            // Wait, Receive and Get-RayRunLog look in the run store first: an id it lacks is RunNotFound, and nothing connects.
+            foreach (var command in new[] { "Wait-RayRun abc", "Receive-RayRun abc", "Get-RayRunLog abc" })
             {
                 var o = host.Run(command);
                 Assert.Null(o.Terminating);

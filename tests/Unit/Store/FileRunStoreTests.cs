@@ -45,6 +45,31 @@ namespace RayRunner.Tests.Unit.Store
             Assert.Contains("\"config_hash\"", text);
         }
 
+        [UnixFact] // a read-only folder is a Unix mode here
+        [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+        public void A_store_opened_for_reading_lists_runs_and_changes_nothing()
+        {
+            // A read-only RAYRUNNER_HOME (issue 11, item 8): listing must not chmod, lock, or rewrite.
+            var store = NewStore();
+            store.Save(StoreRecords.Queued("run1", "fake", "x"));
+            File.Delete(Path.Combine(store.Root, "index.jsonl"));
+            File.Delete(Path.Combine(store.Root, "store.lock"));
+            File.SetUnixFileMode(store.Root, (UnixFileMode)0x16D); // 0555: as a read-only home is
+            var before = Directory.GetFileSystemEntries(store.Root);
+
+            var reader = FileRunStore.OpenForReading(store.Root);
+            Assert.Equal("run1", Assert.Single(reader.List()).RunId);
+            Assert.NotNull(reader.TryLoad("run1"));
+            Assert.Equal(RunStatus.Queued, new RunStoreReader(reader).GetStatus("run1"));
+
+            Assert.Equal(before, Directory.GetFileSystemEntries(store.Root));
+            Assert.Equal(0x16D, (int)File.GetUnixFileMode(store.Root));
+            var ex = Assert.Throws<InvalidOperationException>(() => reader.Save(StoreRecords.Queued("run2", "fake", "x")));
+            Assert.Contains("reading only", ex.Message);
+            Assert.Throws<InvalidOperationException>(() => reader.Delete("run1"));
+            File.SetUnixFileMode(store.Root, (UnixFileMode)0x1C0);
+        }
+
         [UnixFact] // Unix permissions only; Windows files inherit the profile's ACL
         [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
         public void FilesAndFoldersAreReadableByTheUserAlone()
@@ -114,6 +139,16 @@ namespace RayRunner.Tests.Unit.Store
             var problem = Assert.Single(fresh.Problems);
             Assert.Equal(badPath, problem.Path);
             Assert.Equal("bad", problem.RunId);
+
+            // Skipped by List, but not lost from sight: ListDamaged and DamageOf name it, and it can be deleted.
+            Assert.Equal("bad", Assert.Single(fresh.ListDamaged()).RunId);
+            Assert.Equal(badPath, fresh.DamageOf("bad")!.Path);
+            Assert.Null(fresh.DamageOf("good1"));
+            Assert.Null(fresh.DamageOf("nosuch"));
+            Assert.True(fresh.Delete("bad"));
+            Assert.Empty(NewStore().ListDamaged());
+            Assert.Null(NewStore().DamageOf("bad"));
+            Assert.Equal(new[] { "good1", "good2" }, NewStore().List().Select(r => r.RunId).OrderBy(x => x));
         }
 
         [Fact]

@@ -405,7 +405,7 @@ namespace RayRunner.Tests.Unit.Store
         }
 
         [Fact]
-        public async Task DamagedRecordIsReportedAndTheRestOfTheStoreStillWorks()
+        public async Task DamagedRecordStaysVisibleAsDamagedIsRemovableAndTheRestOfTheStoreStillWorks()
         {
             using (var first = await NewRunner(new FakeRayBackend(), NewStore()))
                 await first.RunSweepAsync(new object[] { Config(0), Config(1) }, new RunRequest { SweepId = "s4" }, Within());
@@ -417,10 +417,23 @@ namespace RayRunner.Tests.Unit.Store
             using var runner = await NewRunner(new FakeRayBackend(), NewStore());
             var listed = runner.ListRuns();
 
-            Assert.Equal(new[] { survivor }, listed.Select(r => r.RunId));
-            Assert.Equal(RunStatus.Unknown, await runner.GetStatusAsync(victim));
+            Assert.Equal(new[] { survivor, victim }.OrderBy(x => x), listed.Select(r => r.RunId).OrderBy(x => x));
+            var shown = Assert.Single(listed, r => r.RunId == victim);
+            Assert.Equal(RunStatus.Damaged, shown.Status);
+            Assert.Contains("Remove-RayRun -Force", shown.Damage);
+            Assert.Equal(RunStatus.Damaged, runner.GetRun(victim)!.Status);
+            Assert.Equal(RunStatus.Damaged, await runner.GetStatusAsync(victim));
+            Assert.Equal(RunStatus.Damaged, (await runner.RefreshAsync(victim))!.Status);
             Assert.Equal(RunStatus.Completed, await runner.GetStatusAsync(survivor));
             Assert.Contains(runner.StoreProblems, p => p.RunId == victim && p.Message.Contains("damaged"));
+            // The store-only reader shows the same.
+            Assert.Equal(RunStatus.Damaged, new RunStoreReader(NewStore()).GetStatus(victim));
+            Assert.Contains(new RunStoreReader(NewStore()).ListRuns(), r => r.RunId == victim && r.Status == RunStatus.Damaged);
+
+            Assert.True(await runner.RemoveRunAsync(victim));
+            Assert.Equal(RunStatus.Unknown, await runner.GetStatusAsync(victim));
+            Assert.Equal(new[] { survivor }, runner.ListRuns().Select(r => r.RunId));
+            Assert.False(await runner.RemoveRunAsync(victim));
         }
 
         [Fact]

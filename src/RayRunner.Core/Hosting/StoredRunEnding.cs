@@ -1,0 +1,23 @@
+using System.Collections.Generic;
+using RayRunner.Core.Local;
+
+namespace RayRunner.Core
+{
+    /// <summary>
+    /// How a reader with no backend learns that a stored run has ended since its record was last
+    /// written: a local run leaves an exit file beside its log, readable by any process. A Ray run's
+    /// end is known only to its cluster, so its record stays the last known state until a session
+    /// connects. Lives in Hosting because it knows a backend; the read view only gets the function.
+    /// </summary>
+    public static class StoredRunEnding
+    {
+        /// <summary>The run's final output when its backend's files show it has ended; null when they do not, or cannot tell.</summary>
+        public static TaskOutput? Look(RunRecord record)
+        {
+            if (record == null || record.IsFinal || !record.IsSubmitted) return null;
+            var submission = record.Submission!;
+            if (submission.Backend != LocalProcessBackend.BackendName || submission.Locator is not IReadOnlyDictionary<string, string> locator) return null;
+            return AttachedRun.LookOnce(record.RunId, locator);
+        }
+    }
+}

@@ -281,6 +281,43 @@ Describe 'A local Ray head' {
         { Invoke-RestMethod "$address/api/version" -TimeoutSec 2 } | Should -Throw
     }
 
+    It 'started by a session that ended without Disconnect, is recorded and stopped by a later session from another folder' {
+        Disconnect-RayCluster -Confirm:$false
+        $port = Get-FreeTcpPort
+        $address = "http://127.0.0.1:$port"
+        $before = Get-RayStandInState $script:Cli
+        $envs = @{ RAYRUNNER_HOME = $env:RAYRUNNER_HOME; RR_MODULE = $script:ModulePath; RR_ADDRESS = $address; PATH = $env:PATH
+                   RAY_STANDIN_CONTROL = $env:RAY_STANDIN_CONTROL; RAY_STANDIN_ARGV_LOG = $env:RAY_STANDIN_ARGV_LOG }
+        # Session A starts the head and ends without Disconnect-RayCluster (a closed window).
+        $a = Invoke-ChildPwshScript -WorkingDirectory $TestDrive -Environment $envs -Script @'
+Import-Module $env:RR_MODULE -ErrorAction Stop
+(Connect-RayCluster -Backend Ray -Address $env:RR_ADDRESS -ErrorAction Stop).StartedByRayRunner
+'@
+        $a.ExitCode | Should -Be 0 -Because $a.Stderr
+        $a.Stdout.Trim() | Should -Be 'True'
+        $afterA = Get-RayStandInState $script:Cli
+        $afterA.cli.startCalls | Should -Be ($before.cli.startCalls + 1)
+        $afterA.cli.stopCalls | Should -Be $before.cli.stopCalls -Because 'session A never disconnected'
+        (Invoke-RestMethod "$address/api/version" -TimeoutSec 5).version | Should -Not -BeNullOrEmpty
+        @(Get-ChildItem (Join-Path $env:RAYRUNNER_HOME 'heads') -Filter *.json).Count | Should -Be 1 -Because 'the store remembers who started the head'
+
+        # Session B, from another folder, finds it answering, knows RayRunner started it, and stops it.
+        $other = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'elsewhere') -Force
+        $b = Invoke-ChildPwshScript -WorkingDirectory $other.FullName -Environment $envs -Script @'
+Import-Module $env:RR_MODULE -ErrorAction Stop
+(Connect-RayCluster -Backend Ray -Address $env:RR_ADDRESS -NoAutoStart -ErrorAction Stop).StartedByRayRunner
+Disconnect-RayCluster -Confirm:$false 6>&1 | ForEach-Object { "said: $_" }
+'@
+        $b.ExitCode | Should -Be 0 -Because $b.Stderr
+        $b.Stdout | Should -Match 'True'
+        $b.Stdout | Should -Match "said: Stopped the local Ray cluster at $([regex]::Escape($address))"
+        $afterB = Get-RayStandInState $script:Cli
+        $afterB.cli.startCalls | Should -Be $afterA.cli.startCalls
+        $afterB.cli.stopCalls | Should -Be ($afterA.cli.stopCalls + 1)
+        { Invoke-RestMethod "$address/api/version" -TimeoutSec 2 } | Should -Throw
+        @(Get-ChildItem (Join-Path $env:RAYRUNNER_HOME 'heads') -Filter *.json).Count | Should -Be 0
+    }
+
     It 'is left running when RayRunner found it already there' {
         Disconnect-RayCluster -Confirm:$false
         $before = Get-RayStandInState $script:Cli

@@ -61,6 +61,7 @@ namespace RayRunner.Core
             DashboardPort = s.DashboardPort,
             Log = s.Log,
             Warn = s.Warn,
+            StartedHeads = s.StartedHeads,
         };
     }
 }

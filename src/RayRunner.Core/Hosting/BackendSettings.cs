@@ -32,6 +32,8 @@ namespace RayRunner.Core
         public int? NumCpus { get; init; }
         public int? NumGpus { get; init; }
         public int DashboardPort { get; init; } = 8265;
+        /// <summary>Where the Ray backend records the local heads it starts, so a later session may stop them (the run store's).</summary>
+        public Ray.IStartedHeadLedger? StartedHeads { get; init; }
         /// <summary>Where the local backend writes each run's log: the run store's folder for the run.</summary>
         public Func<string, string>? LogPathFor { get; init; }
         /// <summary>Receives what a backend does, for -Verbose (what is sent where; never a token).</summary>

@@ -16,7 +16,11 @@ namespace RayRunner.Core
         {
             if (setup == null) throw new ArgumentNullException(nameof(setup));
             var store = new FileRunStore(setup.StoreRoot);
-            var settings = setup.Backend with { LogPathFor = setup.Backend.LogPathFor ?? store.LogPathFor };
+            var settings = setup.Backend with
+            {
+                LogPathFor = setup.Backend.LogPathFor ?? store.LogPathFor,
+                StartedHeads = setup.Backend.StartedHeads ?? new StartedHeadLedger(System.IO.Path.Combine(store.Root, "heads")),
+            };
             var backend = setup.BuildBackend != null
                 ? await setup.BuildBackend(settings, cancellationToken).ConfigureAwait(false)
                 : await BackendFactory.CreateAsync(settings, setup.Warn, cancellationToken).ConfigureAwait(false);

@@ -95,6 +95,9 @@ namespace RayRunner.Core.Ray
         /// <summary>Where warnings go while runs are followed (the dashboard stopped answering, answers again); null: nowhere. Any thread.</summary>
         public Action<string>? Warn { get; init; }
 
+        /// <summary>Remembers the local heads RayRunner started beyond this process (null: only this backend remembers).</summary>
+        public IStartedHeadLedger? StartedHeads { get; init; }
+
         /// <summary>How long the dashboard may fail every status request before <see cref="Warn"/> hears of it (well before <see cref="PollFailureTolerance"/>).</summary>
         public TimeSpan HeadLostWarningAfter { get; init; } = TimeSpan.FromSeconds(3);
 

@@ -165,12 +165,15 @@ namespace RayRunner.Core.Ray
             if (await ProbeAsync(_client, _options.ProbeTimeout, cancellationToken).ConfigureAwait(false))
             {
                 await ConnectAsync(cancellationToken).ConfigureAwait(false);
+                AdoptHeadOfAnEndedSession();
                 _clusterResources = RaySubmitRequest.ParseClusterResources(await _client.GetClusterStatusTextAsync(cancellationToken).ConfigureAwait(false));
                 IsInitialized = true;
                 _available = true;
                 return;
             }
 
+            // Nothing answers: a head recorded as started by RayRunner is gone (stopped by hand, machine restarted).
+            _options.StartedHeads?.Forget(Address);
             if (_options.NoAutoStart)
                 throw new RayClusterException($"No Ray dashboard answered at {Address}, and starting a local cluster is turned off (NoAutoStart). Start one with 'ray start --head', or give the address of a running cluster.");
             if (!RayLocalHead.IsLoopback(Address))
@@ -194,10 +197,34 @@ namespace RayRunner.Core.Ray
             var since = DateTimeOffset.UtcNow;
             var head = await RayLocalHead.StartAsync(ray, Address, cluster, _options, ct).ConfigureAwait(false);
             StartedCluster = true;
+            _options.StartedHeads?.Record(Address);
             _clusterResources = cluster.Resources.ToDictionary(kv => kv.Key, kv => kv.Value);
             await RayLocalHead.WaitForDashboardAsync(Address, head, since, _options, c => ProbeAsync(_client, _options.ProbeTimeout, c), ct).ConfigureAwait(false);
             await ConnectAsync(ct).ConfigureAwait(false);
             Say($"Started a local Ray cluster (dashboard {Address}); RayRunner will stop it on shutdown.");
+        }
+
+        /// <summary>
+        /// A head that answers may be one RayRunner started in a session that has since ended
+        /// without stopping it (a closed window, a crashed runbook). Such a head is nobody's: this
+        /// backend takes it over, so its shutdown stops it. A head whose starting session is still
+        /// alive stays that session's, and one RayRunner never started is never stopped.
+        /// </summary>
+        void AdoptHeadOfAnEndedSession()
+        {
+            var ledger = _options.StartedHeads;
+            if (ledger == null) return;
+            switch (ledger.OwnerOf(Address, out var who))
+            {
+                case StartedHeadOwner.EndedSession:
+                    StartedCluster = true;
+                    ledger.Record(Address);
+                    Say($"The local Ray cluster at {Address} was started by a RayRunner session that has ended ({who}); this session takes it over and stops it on Disconnect-RayCluster.");
+                    break;
+                case StartedHeadOwner.LiveSession:
+                    Say($"The local Ray cluster at {Address} was started by another RayRunner session that is still running ({who}); that session stops it, this one leaves it running.");
+                    break;
+            }
         }
 
         /// <summary>The version handshake, once: learns which request fields the server knows.</summary>
@@ -255,6 +282,7 @@ namespace RayRunner.Core.Ray
             if (result.TimedOut || result.ExitCode != 0)
                 throw new RayClusterException($"'ray stop' {(result.TimedOut ? "did not finish in time" : $"failed with exit code {result.ExitCode}")}; the local cluster may still run. Its output:{RayLocalHead.Indent(result.Output)}", result.Output);
             StartedCluster = false;
+            _options.StartedHeads?.Forget(Address);
             _connected = null;
             _available = null;
             _poller.FailActive(new RayClusterException($"The local Ray cluster at {Address} was stopped (ray stop) while this run was active; Ray keeps no job records after a stop."));

@@ -30,7 +30,7 @@ namespace RayRunner.PowerShell
                 return;
 
             if (description.ActiveRuns > 0)
-                WriteWarning($"{description.ActiveRuns} run(s) have not finished. Disconnecting stops watching them; on a Ray cluster they keep running.");
+                WriteWarning($"{description.ActiveRuns} run(s) have not finished. Disconnecting stops watching them; they keep running (on a Ray cluster, and on the local backend on Linux and macOS), and any later session collects them.");
             WriteVerbose($"Shutting down the {description.Backend} backend at {description.Address}.");
             ModuleSession.Clear(connection);
             try
@@ -46,7 +46,9 @@ namespace RayRunner.PowerShell
                 ThrowTerminatingError(ErrorMapper.From(ex, ErrorIds.DisconnectFailed, description));
             }
             // The backend says whether it stopped a cluster it had started or left one it found.
-            if (connection.Backend.Abilities.Cluster?.ShutdownMessage is { } said) WriteVerbose(said);
+            // Said out loud (the host's information stream): whether a cluster was stopped matters.
+            if (connection.Backend.Abilities.Cluster?.ShutdownMessage is { } said)
+                WriteInformation(new HostInformationMessage { Message = said }, new[] { "PSHOST" });
             if (PassThru)
             {
                 description.IsConnected = false;

@@ -398,6 +398,16 @@ namespace RayRunner.Core.Local
                     if (!ProcessIdentity.IsRunning(run.Pid, run.Identity))
                     {
                         await OnExitedAsync(run).ConfigureAwait(false);
+                        // The Exited event may have claimed the end first. If that path has still not
+                        // settled the run well after the process is gone, settle it here: a run whose
+                        // process has ended must never leave its waiters waiting (a rare hang seen in
+                        // the soak loop: the exit file written, the completion never set).
+                        if (!await Waits.EndsFirstAsync(run.Completion.Task, _lifetime.Token, timeout: StuckExitGrace).ConfigureAwait(false)
+                            && !_lifetime.IsCancellationRequested)
+                        {
+                            run.Files.AppendToLog($"RayRunner: the end of this run (pid {run.Pid}) was noticed but not settled within {StuckExitGrace.TotalSeconds:0} s; settled from its exit file.");
+                            run.Completion.TrySetResult(await RunEnding.ReadAsync(run, NewLocator, _lifetime.Token).ConfigureAwait(false));
+                        }
                         return;
                     }
                 }
@@ -416,24 +426,37 @@ namespace RayRunner.Core.Local
             return RunOutcome.NotStarted(run.RunId, RunStatus.Failed, message, DateTimeOffset.UtcNow);
         }
 
+        /// <summary>How long the watchdog lets a claimed exit go unsettled before it settles the run itself.</summary>
+        static readonly TimeSpan StuckExitGrace = TimeSpan.FromSeconds(10);
+
         async Task OnExitedAsync(LocalRun run)
         {
             if (!run.TryClaimExit()) return;
-            // The Exited event can fire before TryStart has finished its bookkeeping; TryStart runs
-            // under the lock, so taking it once means that bookkeeping is done.
-            lock (_gate) { }
-            var output = await RunEnding.ReadAsync(run, NewLocator, _lifetime.Token).ConfigureAwait(false);
-
+            TaskOutput? output = null;
             var finished = new List<KeyValuePair<LocalRun, TaskOutput>>();
-            lock (_gate)
+            try
             {
-                run.State = LocalRunState.Finished;
-                Interlocked.Decrement(ref _running);
-                if (!_disposed && run.Grant != null) StartAll(_scheduler.Release(run.Grant), finished);
+                // The Exited event can fire before TryStart has finished its bookkeeping; TryStart runs
+                // under the lock, so taking it once means that bookkeeping is done.
+                lock (_gate) { }
+                output = await RunEnding.ReadAsync(run, NewLocator, _lifetime.Token).ConfigureAwait(false);
+                lock (_gate)
+                {
+                    run.State = LocalRunState.Finished;
+                    Interlocked.Decrement(ref _running);
+                    if (!_disposed && run.Grant != null) StartAll(_scheduler.Release(run.Grant), finished);
+                }
+                run.Process?.Dispose();
             }
-            run.Process?.Dispose();
-            run.Completion.TrySetResult(output);
-            Complete(finished);
+            finally
+            {
+                // Whatever failed above (this runs on a fire-and-forget task, where an exception would
+                // vanish), the run is settled: its waiters never wait for an end that already came.
+                run.Completion.TrySetResult(output ?? RunOutcome.NotStarted(run.RunId, RunStatus.Failed,
+                    "The run ended but RayRunner failed while recording its end; its log and exit file are in the run store.", DateTimeOffset.UtcNow)
+                    .With(startedAt: run.StartedAt));
+                Complete(finished);
+            }
         }
 
         static void Complete(List<KeyValuePair<LocalRun, TaskOutput>> finished)

@@ -120,7 +120,8 @@ namespace RayRunner.Tests.Unit.Module
                 terminating = ex;
             }
             return new Outcome(output.ToList(), ps.Streams.Error.ToList(), ps.Streams.Warning.Select(w => w.Message).ToList(),
-                ps.Streams.Verbose.Select(v => v.Message).ToList(), ps.Streams.Progress.ToList(), terminating);
+                ps.Streams.Verbose.Select(v => v.Message).ToList(), ps.Streams.Progress.ToList(), terminating,
+                ps.Streams.Information.Select(i => i.MessageData?.ToString() ?? "").ToList());
         }
 
         /// <summary>Starts a script without waiting, for tests that stop it (Ctrl+C) midway.</summary>
@@ -144,7 +145,7 @@ namespace RayRunner.Tests.Unit.Module
 
     public sealed record Outcome(
         List<PSObject> Output, List<ErrorRecord> Errors, List<string> Warnings, List<string> Verbose,
-        List<ProgressRecord> Progress, Exception? Terminating)
+        List<ProgressRecord> Progress, Exception? Terminating, List<string> Information)
     {
         /// <summary>Fails with the errors' text when the script did not run cleanly.</summary>
         public Outcome AssertClean()

@@ -186,6 +186,13 @@ Describe 'Results as data' {
         $text | Should -Not -Match '0\.0014773698956926'
         # The object keeps every digit.
         ($r[0] | Format-List | Out-String -Width 200) | Should -Match '0\.0014773698956926'
+        # Three swept settings, as in samples/stage.yaml, fit whole beside a short duration.
+        $three = @{ epochs = 3; seed = 1; lr = 0.001 }, @{ epochs = 8; seed = 2; lr = 0.01 } |
+            Invoke-RayExperiment -Entrypoint $script:Ep -SweepId three-axes
+        $lines = ($three | Format-Table | Out-String -Width 80) -split "`n" | Where-Object { $_ -match 'completed' }
+        $lines[0] | Should -Match 'lr=0\.001\b'
+        $lines[0] | Should -Match '\b\d+\.\ds\b' -Because 'the duration is short, in seconds'
+        $lines[0] | Should -Not -Match '…'
     }
 
     It 'an unknown sweep is an error and makes nothing: no summary, no rows, no report file' {

@@ -45,6 +45,18 @@ namespace RayRunner.PowerShell
             return string.Join(", ", parts);
         }
 
+        /// <summary>
+        /// A run's duration in at most 7 characters for the results table ("0.3s", "42.1s", "3m05s",
+        /// "2h14m"), so the swept settings beside it get the room; Format-List shows the TimeSpan.
+        /// </summary>
+        public static string ShortDuration(object? duration)
+        {
+            if (!(duration is TimeSpan d)) return "";
+            if (d.TotalSeconds < 60) return d.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + "s";
+            if (d.TotalMinutes < 60) return $"{(int)d.TotalMinutes}m{d.Seconds:00}s";
+            return $"{(int)d.TotalHours}h{d.Minutes:00}m";
+        }
+
         /// <summary>The table's last column of a result: its metrics, or why it has none.</summary>
         public static string Outcome(IDictionary? metrics, string? errorMessage)
         {

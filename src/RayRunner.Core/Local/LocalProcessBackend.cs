@@ -406,7 +406,7 @@ namespace RayRunner.Core.Local
                             && !_lifetime.IsCancellationRequested)
                         {
                             run.Files.AppendToLog($"RayRunner: the end of this run (pid {run.Pid}) was noticed but not settled within {StuckExitGrace.TotalSeconds:0} s; settled from its exit file.");
-                            run.Completion.TrySetResult(await RunEnding.ReadAsync(run, NewLocator, _lifetime.Token).ConfigureAwait(false));
+                            Settle(run, await RunEnding.ReadAsync(run, NewLocator, _lifetime.Token).ConfigureAwait(false));
                         }
                         return;
                     }
@@ -433,13 +433,34 @@ namespace RayRunner.Core.Local
         {
             if (!run.TryClaimExit()) return;
             TaskOutput? output = null;
-            var finished = new List<KeyValuePair<LocalRun, TaskOutput>>();
             try
             {
                 // The Exited event can fire before TryStart has finished its bookkeeping; TryStart runs
                 // under the lock, so taking it once means that bookkeeping is done.
                 lock (_gate) { }
                 output = await RunEnding.ReadAsync(run, NewLocator, _lifetime.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                // Whatever failed above (this runs on a fire-and-forget task, where an exception would
+                // vanish), the run is settled: its waiters never wait for an end that already came.
+                Settle(run, output ?? RunOutcome.NotStarted(run.RunId, RunStatus.Failed,
+                    "The run ended but RayRunner failed while recording its end; its log and exit file are in the run store.", DateTimeOffset.UtcNow)
+                    .With(startedAt: run.StartedAt));
+            }
+        }
+
+        /// <summary>
+        /// The one place a started run ends: its slots go back (starting the runs they admit), its
+        /// process handle is released, its outcome is set. Once per run, whichever exit signal gets
+        /// here first (the Exited event's path, or the watchdog when that path stalls).
+        /// </summary>
+        void Settle(LocalRun run, TaskOutput output)
+        {
+            if (!run.TrySettle()) return;
+            var finished = new List<KeyValuePair<LocalRun, TaskOutput>>();
+            try
+            {
                 lock (_gate)
                 {
                     run.State = LocalRunState.Finished;
@@ -450,11 +471,7 @@ namespace RayRunner.Core.Local
             }
             finally
             {
-                // Whatever failed above (this runs on a fire-and-forget task, where an exception would
-                // vanish), the run is settled: its waiters never wait for an end that already came.
-                run.Completion.TrySetResult(output ?? RunOutcome.NotStarted(run.RunId, RunStatus.Failed,
-                    "The run ended but RayRunner failed while recording its end; its log and exit file are in the run store.", DateTimeOffset.UtcNow)
-                    .With(startedAt: run.StartedAt));
+                run.Completion.TrySetResult(output);
                 Complete(finished);
             }
         }

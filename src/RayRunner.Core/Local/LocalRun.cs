@@ -46,6 +46,11 @@ namespace RayRunner.Core.Local
         /// <summary>True for the first of the exit signals (the Exited event, the watchdog): the one that settles the run.</summary>
         public bool TryClaimExit() => Interlocked.Exchange(ref _exitClaimed, 1) == 0;
 
+        int _settled;
+
+        /// <summary>True for the first caller that settles the run (its slots given back, its outcome set); later calls do nothing.</summary>
+        public bool TrySettle() => Interlocked.Exchange(ref _settled, 1) == 0;
+
         public readonly TaskCompletionSource<TaskOutput> Completion = new TaskCompletionSource<TaskOutput>(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -107,6 +107,30 @@ function Get-TestCounts {
     [pscustomobject]@{ Passed = $passed; Failed = $failed }
 }
 
+function Write-FailedTests {
+    # CI keeps only the tail of the output: name each failed test and the first lines of its message
+    # next to the closing line, so a failure far up the log is still diagnosable.
+    param([string] $Trx, [string] $PesterXml)
+    $lines = @()
+    if (Test-Path $Trx) {
+        $xml = [xml](Get-Content -Raw $Trx)
+        foreach ($r in @($xml.TestRun.Results.UnitTestResult | Where-Object { $_ -and $_.outcome -notin 'Passed', 'NotExecuted' })) {
+            $message = "$($r.Output.ErrorInfo.Message)".Trim() -split "`n" | Select-Object -First 6
+            $lines += "xUnit  $($r.testName) [$($r.outcome), $($r.duration)]"
+            $lines += $message | ForEach-Object { "         $_" }
+        }
+    }
+    if (Test-Path $PesterXml) {
+        $xml = [xml](Get-Content -Raw $PesterXml)
+        foreach ($c in @($xml.SelectNodes('//test-case[@result="Failure" or @result="Error"]'))) {
+            $message = "$($c.failure.message)".Trim() -split "`n" | Select-Object -First 6
+            $lines += "Pester $($c.name) [$($c.result)]"
+            $lines += $message | ForEach-Object { "         $_" }
+        }
+    }
+    if ($lines) { Write-Host ("Failed tests:`n" + ($lines -join "`n")) -ForegroundColor Red }
+}
+
 function Invoke-TestTask {
     # The README's test command: both suites, one closing line "N passed, N failed". Each suite runs
     # even when the other failed; the script fails when anything did.
@@ -148,6 +172,7 @@ Invoke-Pester -Configuration `$config
 
     $counts = Get-TestCounts -Trx $trx -PesterXml $pesterXml
     Write-Host "Results: $ResultsDir"
+    Write-FailedTests -Trx $trx -PesterXml $pesterXml
     if ($failures) { Write-Host ("Failed: " + ($failures -join ', ')) -ForegroundColor Red }
     # The closing line CI reads: nothing may be printed after it.
     Write-Host "$($counts.Passed) passed, $($counts.Failed) failed"

@@ -104,6 +104,13 @@ namespace RayRunner.Core
         /// </summary>
         public Func<TaskRef, bool>? IsStranded { get; init; }
 
+        /// <summary>
+        /// Told (on the runner's thread, must return at once) when a run's final result has been
+        /// saved in the run store, so the backend may drop its own copy: Ray deletes the job from
+        /// the head once its log is kept too. Null: the backend keeps nothing worth dropping.
+        /// </summary>
+        public Action<TaskRef>? ResultStored { get; init; }
+
         /// <summary>Requests carry a token (the caller's, or one the backend found by its own rules). Says nothing about the token itself.</summary>
         public bool SendsToken { get; init; }
 

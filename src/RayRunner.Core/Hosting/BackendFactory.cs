@@ -62,6 +62,24 @@ namespace RayRunner.Core
             Log = s.Log,
             Warn = s.Warn,
             StartedHeads = s.StartedHeads,
+            LogPathFor = s.LogPathFor,
+            KeepJobs = s.KeepJobs,
+            PendingWarningAfter = s.PendingWarningAfter ?? SecondsFromEnvironment(PendingWarningVariable) ?? TimeSpan.FromSeconds(60),
+            PollFailureTolerance = s.HeadLostGrace ?? SecondsFromEnvironment(HeadLostGraceVariable) ?? TimeSpan.FromMinutes(5),
         };
+
+        /// <summary>Seconds a Ray run may stay PENDING before it gets a warning (default 60).</summary>
+        public const string PendingWarningVariable = "RAYRUNNER_PENDING_WARNING_SECONDS";
+        /// <summary>Seconds a Ray head may give no job status before the runs it holds fail as lost (default 300).</summary>
+        public const string HeadLostGraceVariable = "RAYRUNNER_HEAD_LOST_GRACE_SECONDS";
+
+        static TimeSpan? SecondsFromEnvironment(string name)
+        {
+            var text = Environment.GetEnvironmentVariable(name);
+            if (string.IsNullOrWhiteSpace(text)) return null;
+            if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0 && seconds <= 86400)
+                return TimeSpan.FromSeconds(seconds);
+            throw new ArgumentException($"${name} is '{text}', which is not a number of seconds from 0 to 86400. Set it to one (e.g. 30), or remove it for the default.");
+        }
     }
 }

@@ -38,6 +38,12 @@ namespace RayRunner.Core
         public Func<string, string>? LogPathFor { get; init; }
         /// <summary>Receives what a backend does, for -Verbose (what is sent where; never a token).</summary>
         public Action<string>? Log { get; init; }
+        /// <summary>Ray: leave finished jobs on the head (by default a job is deleted once its result and log are in the run store).</summary>
+        public bool KeepJobs { get; init; }
+        /// <summary>Ray: warn about a run PENDING longer than this; null: $RAYRUNNER_PENDING_WARNING_SECONDS, else 60 s.</summary>
+        public TimeSpan? PendingWarningAfter { get; init; }
+        /// <summary>Ray: how long a head may give no job status before each run it follows fails as lost; null: $RAYRUNNER_HEAD_LOST_GRACE_SECONDS, else 300 s.</summary>
+        public TimeSpan? HeadLostGrace { get; init; }
         /// <summary>Receives what the user must hear while runs go on (a Ray head that stopped answering); any thread.</summary>
         public Action<string>? Warn { get; init; }
     }

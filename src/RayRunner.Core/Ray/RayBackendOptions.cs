@@ -101,6 +101,26 @@ namespace RayRunner.Core.Ray
         /// <summary>How long the dashboard may fail every status request before <see cref="Warn"/> hears of it (well before <see cref="PollFailureTolerance"/>).</summary>
         public TimeSpan HeadLostWarningAfter { get; init; } = TimeSpan.FromSeconds(3);
 
+        /// <summary>
+        /// Where a run's log is kept once its job has ended (the run store's file for the run, the
+        /// same one the local backend writes); null: logs stay only on the cluster and, since nothing
+        /// is saved, no job is ever deleted.
+        /// </summary>
+        public Func<string, string>? LogPathFor { get; init; }
+
+        /// <summary>A kept log holds at most this many bytes (the run store's per-run cap); the rest stays on the cluster.</summary>
+        public long StoredLogMaxBytes { get; init; } = 64L * 1024 * 1024;
+
+        /// <summary>
+        /// Leave finished jobs on the head. By default a job is deleted (DELETE /api/jobs/{id}) once
+        /// its result and full log are in the run store: every job keeps a supervisor record on the
+        /// head, and hundreds of them slow the dashboard down (ray#60159, ray#37894).
+        /// </summary>
+        public bool KeepJobs { get; init; }
+
+        /// <summary>A run PENDING longer than this gets one warning saying what it asked for and what the cluster has free (ray#55133).</summary>
+        public TimeSpan PendingWarningAfter { get; init; } = TimeSpan.FromSeconds(60);
+
         /// <summary>The token is never part of the text form.</summary>
         public override string ToString() =>
             $"RayBackendOptions(Address={Address ?? "(default)"}, Token={(Token == null ? "(none)" : "(set)")}, NoAutoStart={NoAutoStart}, DashboardPort={DashboardPort})";

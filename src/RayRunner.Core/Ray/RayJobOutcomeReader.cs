@@ -8,24 +8,14 @@ namespace RayRunner.Core.Ray
 {
     /// <summary>
     /// Turns a finished Ray job into the run's <see cref="TaskOutput"/>: Ray's status and times, and
-    /// the experiment's last RAYRUNNER_RESULT line read from the job's log (at most four logs read
-    /// at once). Reads end when the backend is disposed (its lifetime token), never hang past it.
+    /// the experiment's last RAYRUNNER_RESULT line read from the job's log, which
+    /// <see cref="RayLogArchive"/> reads once and keeps in the run store.
     /// </summary>
     internal sealed class RayJobOutcomeReader
     {
-        readonly RayJobsClient _client;
-        readonly RayBackendOptions _options;
-        readonly string _address;
-        readonly CancellationToken _lifetime;
-        readonly SemaphoreSlim _resultReads = new SemaphoreSlim(4);
+        readonly RayLogArchive _logs;
 
-        public RayJobOutcomeReader(RayJobsClient client, RayBackendOptions options, string address, CancellationToken lifetime)
-        {
-            _client = client;
-            _options = options;
-            _address = address;
-            _lifetime = lifetime;
-        }
+        public RayJobOutcomeReader(RayLogArchive logs) => _logs = logs;
 
         /// <summary>The run's output from a finished job: Ray's status, the job's times, and the last result line of its log.</summary>
         public async Task<TaskOutput> BuildAsync(string runId, string id, RayJobDetails details)
@@ -35,17 +25,20 @@ namespace RayRunner.Core.Ray
             var duration = started.HasValue && ended.HasValue ? Math.Max(0, (ended.Value - started.Value).TotalSeconds) : 0;
 
             if (details.Status == RayJobStatus.Stopped)
+            {
+                await KeepLogOfStoppedAsync(runId, id).ConfigureAwait(false);
                 return new TaskOutput
                 {
                     RunId = runId, Status = RunStatus.Cancelled, StartedAt = started, CompletedAt = ended, DurationSeconds = duration,
                     ErrorMessage = "The Ray job was stopped." + (string.IsNullOrWhiteSpace(details.Message) ? "" : " " + details.Message!.Trim()),
                 };
+            }
 
             LogLineScanner? log = null;
             string? readProblem = null;
             try
             {
-                log = await ReadResultLineAsync(id).ConfigureAwait(false);
+                log = (await _logs.ReadAndKeepAsync(runId, id).ConfigureAwait(false)).Scanner;
             }
             catch (Exception ex) when (details.Status == RayJobStatus.Failed && !(ex is OperationCanceledException))
             {
@@ -83,6 +76,20 @@ namespace RayRunner.Core.Ray
             };
         }
 
+        /// <summary>A stopped job's log is kept too (it says how far the run got); failing to read it changes nothing.</summary>
+        async Task KeepLogOfStoppedAsync(string runId, string id)
+        {
+            if (_logs.PathFor(runId) == null) return;
+            try
+            {
+                await _logs.ReadAndKeepAsync(runId, id).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!(ex is OperationCanceledException))
+            {
+                // The stop is the news; the log was a bonus.
+            }
+        }
+
         static string DescribeFailure(RayJobDetails d)
         {
             var parts = new List<string>();
@@ -92,52 +99,6 @@ namespace RayRunner.Core.Ray
             var message = (d.Message ?? "").Trim();
             if (message.Length > 2000) message = "..." + message.Substring(message.Length - 2000);
             return message.Length > 0 ? head + ": " + message : head + ".";
-        }
-
-        /// <summary>
-        /// The last result line of a finished job's log. Streams the tail WebSocket (bounded memory
-        /// whatever the log's size); retries broken streams; falls back to a size-capped GET /logs
-        /// when the WebSocket cannot be had at all (a proxy without upgrade support).
-        /// </summary>
-        async Task<LogLineScanner> ReadResultLineAsync(string id)
-        {
-            await _resultReads.WaitAsync(_lifetime).ConfigureAwait(false);
-            try
-            {
-                Exception? last = null;
-                for (var attempt = 0; attempt <= _options.MaxRetries; attempt++)
-                {
-                    if (attempt > 0) await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, _options.RetryDelay.TotalMilliseconds * Math.Pow(2, attempt - 1))), _lifetime).ConfigureAwait(false);
-                    var scanner = new LogLineScanner();
-                    try
-                    {
-                        if (await _client.TailLogsAsync(id, scanner.Feed, null, _lifetime).ConfigureAwait(false))
-                        {
-                            scanner.Complete();
-                            return scanner;
-                        }
-                    }
-                    catch (RayJobNotFoundException)
-                    {
-                        throw;
-                    }
-                    catch (Exception ex) when (ex is RayConnectionException || ex is RayApiException)
-                    {
-                        last = ex;
-                    }
-                }
-
-                var logs = await _client.GetLogsAsync(id, _options.LogFallbackMaxBytes, _lifetime).ConfigureAwait(false)
-                    ?? throw new RayJobNotFoundException(_address, id);
-                var fallback = new LogLineScanner();
-                fallback.Feed(logs);
-                fallback.Complete();
-                return fallback;
-            }
-            finally
-            {
-                _resultReads.Release();
-            }
         }
     }
 }

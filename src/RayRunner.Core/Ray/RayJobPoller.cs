@@ -51,6 +51,9 @@ namespace RayRunner.Core.Ray
         /// <summary>The delay before the next tick, for diagnostics: it grows while nothing changes.</summary>
         public TimeSpan CurrentInterval { get; private set; }
 
+        /// <summary>Told once per job that stays PENDING longer than <see cref="RayBackendOptions.PendingWarningAfter"/>; must return at once.</summary>
+        public Action<JobWatch>? LongPending { get; set; }
+
         public sealed class JobWatch
         {
             public JobWatch(string id) => Id = id;
@@ -58,6 +61,10 @@ namespace RayRunner.Core.Ray
             /// <summary>Completes with the job's terminal details, or with an error when the job is lost or the dashboard stays unreachable.</summary>
             public readonly TaskCompletionSource<RayJobDetails> Terminal = new TaskCompletionSource<RayJobDetails>(TaskCreationOptions.RunContinuationsAsynchronously);
             public volatile RayJobDetails? Last;
+            /// <summary>When this poller first saw the job PENDING (null: never, or not since it ran).</summary>
+            public DateTimeOffset? PendingSince;
+            /// <summary>The long-PENDING warning went out (once per job).</summary>
+            public bool WarnedPending;
             public bool IsDone => Terminal.Task.IsCompleted;
         }
 
@@ -262,12 +269,34 @@ namespace RayRunner.Core.Ray
             return Publish(watch, details);
         }
 
-        static bool Publish(JobWatch watch, RayJobDetails details)
+        bool Publish(JobWatch watch, RayJobDetails details)
         {
             var before = watch.Last;
             watch.Last = details;
+            NotePending(watch, details);
             if (details.IsTerminal) watch.Terminal.TrySetResult(details);
             return before == null || before.Status != details.Status;
+        }
+
+        void NotePending(JobWatch watch, RayJobDetails details)
+        {
+            if (details.Status != RayJobStatus.Pending)
+            {
+                watch.PendingSince = null;
+                return;
+            }
+            var now = DateTimeOffset.UtcNow;
+            watch.PendingSince ??= now;
+            if (watch.WarnedPending || now - watch.PendingSince.Value < _options.PendingWarningAfter) return;
+            watch.WarnedPending = true;
+            try
+            {
+                LongPending?.Invoke(watch);
+            }
+            catch (Exception)
+            {
+                // A warning must never stop the status loop.
+            }
         }
 
         /// <summary>Ends every wait still open with <paramref name="error"/> (the cluster is gone); finished runs keep their details.</summary>

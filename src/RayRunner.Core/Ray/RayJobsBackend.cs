@@ -20,12 +20,17 @@ namespace RayRunner.Core.Ray
         public const string DefaultAddress = "http://127.0.0.1:8265";
         public const string LocatorAddress = "address";
         public const string LocatorSubmissionId = "submission_id";
+        /// <summary>The run store's file that holds the log once the job has ended (the same key the local backend uses).</summary>
+        public const string LocatorLog = "log";
 
         readonly RayBackendOptions _options;
         readonly RayJobsClient _client;
         readonly RayJobPoller _poller;
         readonly WorkingDirUploader _uploader;
         readonly RayJobOutcomeReader _outcomes;
+        readonly RayLogArchive _logs;
+        readonly RayJobJanitor _janitor;
+        readonly RayPendingWarning _pending;
         /// <summary>Ends background reads of job logs when the backend is disposed.</summary>
         readonly CancellationTokenSource _lifetime = new CancellationTokenSource();
         readonly ConcurrentDictionary<string, Lazy<Task<TaskOutput>>> _results = new ConcurrentDictionary<string, Lazy<Task<TaskOutput>>>(StringComparer.Ordinal);
@@ -45,8 +50,12 @@ namespace RayRunner.Core.Ray
             _client = new RayJobsClient(Address, token, options);
             _poller = new RayJobPoller(_client, options);
             _uploader = new WorkingDirUploader(_client, options, _lifetime.Token);
-            _outcomes = new RayJobOutcomeReader(_client, options, Address, _lifetime.Token);
-            Abilities = new BackendAbilities { KeepsRunRecords = true, Cluster = this, SendsToken = HasToken };
+            _logs = new RayLogArchive(_client, options, Address, _lifetime.Token);
+            _outcomes = new RayJobOutcomeReader(_logs);
+            _janitor = new RayJobJanitor(_client, _poller, _logs, options, ConnectAsync, _lifetime.Token);
+            _pending = new RayPendingWarning(_client, options, _lifetime.Token);
+            _poller.LongPending = _pending.Warn;
+            Abilities = new BackendAbilities { KeepsRunRecords = true, Cluster = this, SendsToken = HasToken, ResultStored = ResultStored };
         }
 
         public string Name => BackendName;
@@ -79,6 +88,7 @@ namespace RayRunner.Core.Ray
 
         internal RayJobPoller Poller => _poller;
         internal RayJobsClient Client => _client;
+        internal RayJobJanitor Janitor => _janitor;
 
         // ----------------------------------------------------------------------------------
         // Runs
@@ -98,14 +108,18 @@ namespace RayRunner.Core.Ray
             if (!string.IsNullOrEmpty(spec.WorkingDirectory))
                 workingDir = await _uploader.EnsureUploadedAsync(spec.WorkingDirectory!, cancellationToken).ConfigureAwait(false);
             var body = RaySubmitRequest.Build(spec, options, version, workingDir, name => _clusterResources.ContainsKey(name));
+            _pending.Asked(spec.RunId, RaySubmitRequest.DescribeAsk(options));
             var outcome = await _client.SubmitJobAsync(spec.RunId, body, cancellationToken).ConfigureAwait(false);
             if (outcome == SubmitOutcome.AlreadySubmitted)
                 await EnsureSameJobAsync(spec, cancellationToken).ConfigureAwait(false);
-            var taskRef = new TaskRef(Name, spec.RunId, new Dictionary<string, string>
+            var locator = new Dictionary<string, string>
             {
                 [LocatorAddress] = Address,
                 [LocatorSubmissionId] = spec.RunId,
-            });
+            };
+            // Where the log will be kept once the job is over, so any session reads it without connecting.
+            if (_logs.PathFor(spec.RunId) is { } logPath) locator[LocatorLog] = logPath;
+            var taskRef = new TaskRef(Name, spec.RunId, locator);
             // A look-up before this submission (a WaitAsync by run id after a crash) may have ended the
             // watch with "no such job": the job exists now, so watch it afresh.
             _poller.ForgetIfNotFound(spec.RunId);
@@ -276,6 +290,8 @@ namespace RayRunner.Core.Ray
         public async Task<string> ReadLogAsync(TaskRef task, int? tailLines, CancellationToken cancellationToken)
         {
             var id = SubmissionIdOf(task);
+            // Once the job is over its whole log is in the run store: read it there (the job may be deleted, the head stopped).
+            if (KeptLog.Read(_logs.PathFor(task.RunId), tailLines) is { } kept) return kept;
             if (tailLines == null)
                 return await _client.GetLogsAsync(id, _options.LogFallbackMaxBytes, cancellationToken).ConfigureAwait(false)
                     ?? throw new RayJobNotFoundException(Address, id);
@@ -285,6 +301,13 @@ namespace RayRunner.Core.Ray
             var closed = await _client.TailLogsAsync(id, scanner.Feed, details.IsTerminal ? (TimeSpan?)null : _options.TailIdleCutoff, cancellationToken).ConfigureAwait(false);
             if (closed) scanner.Complete();
             return scanner.TailText();
+        }
+
+        /// <summary>The runner saved the run's result: delete its job once its log is kept too (unless KeepJobs).</summary>
+        void ResultStored(TaskRef task)
+        {
+            if (task.Locator.TryGetValue(LocatorAddress, out var address) && !SameAddress(address, Address)) return;
+            _janitor.ResultStored(task.RunId, task.Locator.TryGetValue(LocatorSubmissionId, out var id) && !string.IsNullOrEmpty(id) ? id : task.RunId);
         }
 
         public override string ToString() => $"RayJobsBackend({Address}{(StartedCluster ? ", started by RayRunner" : "")})";

@@ -69,6 +69,17 @@ namespace RayRunner.Core.Ray
             return buffer.ToArray();
         }
 
+        /// <summary>What a job asks the cluster for, in words ("1 CPU, 1 experiment_slot"), for the long-PENDING warning.</summary>
+        public static string DescribeAsk(TaskOptions options)
+        {
+            var parts = new List<string>();
+            if (options.NumCpus > 0) parts.Add(RayPendingWarning.Number(options.NumCpus) + " CPU");
+            if (options.NumGpus is double g && g > 0) parts.Add(RayPendingWarning.Number(g) + " GPU");
+            foreach (var r in options.Resources)
+                if (r.Value > 0) parts.Add(RayPendingWarning.Number(r.Value) + " " + r.Key);
+            return parts.Count == 0 ? "no resources" : string.Join(", ", parts);
+        }
+
         /// <summary>Reads "0.0/4.0 experiment_slot" style lines of <c>ray status</c>: the resources the cluster has.</summary>
         public static IReadOnlyDictionary<string, double> ParseClusterResources(string? statusText)
         {

@@ -52,6 +52,7 @@ namespace RayRunner.Core
         {
             var final = Finalize(output, run.RunId, run.DispatchedAt);
             var stored = SaveQuietly(Record(run, final.Status, final));
+            if (stored?.Result != null && stored.IsSubmitted) TellResultStored(stored);
             return stored?.Result ?? final;
         }
 
@@ -166,7 +167,23 @@ namespace RayRunner.Core
         public RunRecord? RecordEnded(RunRecord record, TaskOutput output)
         {
             var final = Finalize(output, record.RunId, record.Submission?.SubmittedAt);
-            return SaveQuietly(record.With(status: final.Status, result: final, clearOwner: true, clearClaim: true));
+            var stored = SaveQuietly(record.With(status: final.Status, result: final, clearOwner: true, clearClaim: true));
+            if (stored != null && stored.IsSubmitted) TellResultStored(stored);
+            return stored;
+        }
+
+        /// <summary>The result is safely in the store: the backend may drop its own copy (Ray deletes the job). Never fails the caller.</summary>
+        void TellResultStored(RunRecord stored)
+        {
+            if (_ctx.Backend.Abilities.ResultStored is not { } tell || stored.Submission!.Backend != _ctx.Backend.Name) return;
+            try
+            {
+                tell(stored.ToTaskRef());
+            }
+            catch (Exception)
+            {
+                // Dropping the backend's copy is housekeeping; the run's outcome stands.
+            }
         }
 
         /// <summary>Fills the fields RayRunner observes: status normalized, start, end and duration.</summary>

@@ -76,7 +76,7 @@ namespace RayRunner.Core
             SetMode(path, FileMode);
         }
 
-        static void Replace(string source, string target)
+        public static void Replace(string source, string target)
         {
             if (IsUnix)
             {

@@ -44,6 +44,10 @@ namespace RayRunner.PowerShell
         [Parameter]
         public SwitchParameter NoAutoStart { get; set; }
 
+        /// <summary>Ray: leave finished jobs on the head. By default a job is deleted once its result and whole log are in the run store.</summary>
+        [Parameter]
+        public SwitchParameter KeepJobs { get; set; }
+
         protected override void EndProcessing()
         {
             var settings = new BackendSettings
@@ -55,6 +59,7 @@ namespace RayRunner.PowerShell
                 NumCpusPerTask = NumCpusPerTask,
                 NumGpusPerTask = NumGpusPerTask,
                 NoAutoStart = NoAutoStart.IsPresent,
+                KeepJobs = KeepJobs.IsPresent,
             };
 
             var current = ModuleSession.Current;
@@ -104,6 +109,7 @@ namespace RayRunner.PowerShell
             NumGpusPerTask = MyInvocation.BoundParameters.ContainsKey(nameof(NumGpusPerTask)),
             Token = MyInvocation.BoundParameters.ContainsKey(nameof(Token)),
             NoAutoStart = MyInvocation.BoundParameters.ContainsKey(nameof(NoAutoStart)),
+            KeepJobs = MyInvocation.BoundParameters.ContainsKey(nameof(KeepJobs)),
         };
 
         string? ReadToken()

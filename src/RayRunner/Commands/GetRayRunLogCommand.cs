@@ -12,7 +12,8 @@ namespace RayRunner.PowerShell
     /// line so Select-String and Select-Object work on it. -Tail N reads only the last N lines.
     /// Each line carries the run's id (a RunId note property), so the lines of several runs can be
     /// told apart (Group-Object RunId). Without a connection a local run's log is read from its file
-    /// in the run store; a Ray job's log needs a connection to its cluster.
+    /// in the run store, and so is a Ray run's once its job has ended and a session collected it
+    /// (the whole log is kept there, so it outlives the job's deletion and the cluster).
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "RayRunLog")]
     [OutputType(typeof(string))]
@@ -88,9 +89,17 @@ namespace RayRunner.PowerShell
                         : $"Run '{id}' is {record.Status} and has not started, so it has no log yet.", id));
                 return;
             }
+            if (!File.Exists(file) && record.Spec.Backend != Core.Local.LocalProcessBackend.BackendName)
+            {
+                var at = string.IsNullOrEmpty(record.Spec.Address) ? "" : $" -Address {record.Spec.Address}";
+                WriteError(ErrorMapper.Make(ErrorIds.LogNotAvailable, ErrorCategory.ObjectNotFound,
+                    $"Run '{id}' is {record.Status}: its log is kept in the run store once its {record.Spec.Backend} job has ended and a session collected it. " +
+                    $"Until then the cluster has it: Connect-RayCluster -Backend {record.Spec.Backend}{at} to read it.", id));
+                return;
+            }
             try
             {
-                WriteVerbose($"Reading the log of run {id} from {file} (no connection needed for a local run).");
+                WriteVerbose($"Reading the log of run {id} from {file} (kept in the run store; no connection needed).");
                 WriteLines(id, ReadLines(file));
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)

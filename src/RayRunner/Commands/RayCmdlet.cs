@@ -47,6 +47,20 @@ namespace RayRunner.PowerShell
             {
                 throw new PipelineStoppedException();
             }
+            finally
+            {
+                if (!StopToken.IsCancellationRequested) WriteBackendNotes(ModuleSession.Current?.Notes);
+            }
+        }
+
+        /// <summary>
+        /// What the backend did on its own threads (retries, backoff, handshake choices, deleted
+        /// jobs), for -Verbose: written here, on the pipeline thread, after each awaited call.
+        /// </summary>
+        internal void WriteBackendNotes(ConcurrentQueue<string>? notes)
+        {
+            if (notes == null) return;
+            while (notes.TryDequeue(out var note)) WriteVerbose(note);
         }
 
         protected void Await(Task task) => Await(AsBool(task));
@@ -160,12 +174,16 @@ namespace RayRunner.PowerShell
         internal ClusterConnection OpenConnection(BackendSettings settings, bool cpusPerTaskGiven = false)
         {
             var warnings = new ConcurrentQueue<string>();
+            var notes = new ConcurrentQueue<string>();
+            settings = settings with { Log = notes.Enqueue };
             WriteVerbose($"Connecting: backend {settings.Backend}, address {settings.Address ?? "(default)"}, MaxConcurrent {settings.MaxConcurrent}, " +
                          (cpusPerTaskGiven ? $"{settings.NumCpusPerTask} CPU" : "the backend's default CPUs") + $" and {settings.NumGpusPerTask} GPU per run, " +
                          $"auto-start {(settings.NoAutoStart ? "off" : "on")}" + (string.IsNullOrEmpty(settings.Token) ? "." : ", with a token."));
             try
             {
                 var connection = Await(ClusterConnection.OpenAsync(settings, cpusPerTaskGiven, HostSetup.For(this), warnings.Enqueue, StopToken));
+                connection.Notes = notes;
+                WriteBackendNotes(notes);
                 if (connection.CapacityWarning() is { } capacity) warnings.Enqueue(capacity);
                 FlushWarnings(warnings);
                 WriteVerbose($"Connected to the {connection.Backend.Name} backend at {connection.Backend.Address}.");
@@ -177,6 +195,7 @@ namespace RayRunner.PowerShell
             }
             catch (Exception ex)
             {
+                WriteBackendNotes(notes);
                 FlushWarnings(warnings);
                 var fallback = ex is NotSupportedException ? ErrorIds.BackendNotSupported : ErrorIds.ConnectFailed;
                 ThrowTerminatingError(ErrorMapper.From(ex, fallback, settings.Backend));

@@ -53,6 +53,9 @@ namespace RayRunner.PowerShell
 
         ConcurrentQueue<string> _warnings = new ConcurrentQueue<string>();
 
+        /// <summary>What the backend reports for -Verbose (its <see cref="BackendSettings.Log"/>); cmdlets write it after each awaited call.</summary>
+        internal ConcurrentQueue<string>? Notes { get; set; }
+
         /// <summary>The backend's warnings since the last call, oldest first (for WriteWarning on the pipeline thread).</summary>
         public IReadOnlyList<string> TakeWarnings()
         {
@@ -77,6 +80,7 @@ namespace RayRunner.PowerShell
             if (named.NumGpusPerTask && !wanted.NumGpusPerTask.Equals(Settings.NumGpusPerTask)) return false;
             if (named.Token && !string.Equals(wanted.Token, Settings.Token, StringComparison.Ordinal)) return false;
             if (named.NoAutoStart && wanted.NoAutoStart != Settings.NoAutoStart) return false;
+            if (named.KeepJobs && wanted.KeepJobs != Settings.KeepJobs) return false;
             return true;
         }
 
@@ -152,5 +156,6 @@ namespace RayRunner.PowerShell
         public bool NumGpusPerTask;
         public bool Token;
         public bool NoAutoStart;
+        public bool KeepJobs;
     }
 }

@@ -68,10 +68,8 @@ namespace RayRunner.Core
             PollFailureTolerance = s.HeadLostGrace ?? SecondsFromEnvironment(HeadLostGraceVariable) ?? TimeSpan.FromMinutes(5),
         };
 
-        /// <summary>Seconds a Ray run may stay PENDING before it gets a warning (default 60).</summary>
-        public const string PendingWarningVariable = "RAYRUNNER_PENDING_WARNING_SECONDS";
-        /// <summary>Seconds a Ray head may give no job status before the runs it holds fail as lost (default 300).</summary>
-        public const string HeadLostGraceVariable = "RAYRUNNER_HEAD_LOST_GRACE_SECONDS";
+        const string PendingWarningVariable = RayBackendOptions.PendingWarningVariable;
+        const string HeadLostGraceVariable = RayBackendOptions.HeadLostGraceVariable;
 
         static TimeSpan? SecondsFromEnvironment(string name)
         {

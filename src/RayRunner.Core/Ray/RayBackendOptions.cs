@@ -121,6 +121,11 @@ namespace RayRunner.Core.Ray
         /// <summary>A run PENDING longer than this gets one warning saying what it asked for and what the cluster has free (ray#55133).</summary>
         public TimeSpan PendingWarningAfter { get; init; } = TimeSpan.FromSeconds(60);
 
+        /// <summary>Seconds a run may stay PENDING before it gets a warning (default 60), read by BackendFactory.</summary>
+        public const string PendingWarningVariable = "RAYRUNNER_PENDING_WARNING_SECONDS";
+        /// <summary>Seconds a head may give no job status before the runs it holds fail as lost (default 300), read by BackendFactory.</summary>
+        public const string HeadLostGraceVariable = "RAYRUNNER_HEAD_LOST_GRACE_SECONDS";
+
         /// <summary>The token is never part of the text form.</summary>
         public override string ToString() =>
             $"RayBackendOptions(Address={Address ?? "(default)"}, Token={(Token == null ? "(none)" : "(set)")}, NoAutoStart={NoAutoStart}, DashboardPort={DashboardPort})";

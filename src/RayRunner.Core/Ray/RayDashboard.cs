@@ -37,24 +37,38 @@ namespace RayRunner.Core.Ray
             if (options == null) throw new ArgumentNullException(nameof(options));
             var address = ResolveAddress(options.Address, options.Environment, options.DashboardPort);
             using var client = new RayJobsClient(address, RayAuth.ResolveToken(options.Token, options.Environment), options);
-            return await AnswersAsync(client, options.ProbeTimeout, ct).ConfigureAwait(false);
+            return await AnswersAsync(client, options.ProbeTimeout, ct, options.RetryDelay, options.Log).ConfigureAwait(false);
         }
 
-        /// <summary>True when something answers as a dashboard (a 401/403 counts: something is there).</summary>
-        public static async Task<bool> AnswersAsync(RayJobsClient client, TimeSpan timeout, CancellationToken ct)
+        /// <summary>
+        /// True when something answers as a dashboard (a 401/403 counts: something is there). One
+        /// failed GET /api/version may be a blip (a dashboard restarting, a dropped connection), so it
+        /// is asked once more after <paramref name="retryDelay"/> before nothing counts as there.
+        /// </summary>
+        public static async Task<bool> AnswersAsync(RayJobsClient client, TimeSpan timeout, CancellationToken ct, TimeSpan retryDelay = default, Action<string>? log = null)
         {
-            try
+            for (var attempt = 1; ; attempt++)
             {
-                await client.GetVersionAsync(timeout, ct).ConfigureAwait(false);
-                return true;
-            }
-            catch (RayApiException ex) when (ex.StatusCode == 401 || ex.StatusCode == 403)
-            {
-                return true;
-            }
-            catch (Exception ex) when (!(ex is OperationCanceledException && ct.IsCancellationRequested))
-            {
-                return false;
+                try
+                {
+                    await client.GetVersionAsync(timeout, ct).ConfigureAwait(false);
+                    if (attempt > 1) log?.Invoke($"The Ray dashboard at {client.Address} answered GET /api/version on try {attempt}.");
+                    return true;
+                }
+                catch (RayApiException ex) when (ex.StatusCode == 401 || ex.StatusCode == 403)
+                {
+                    return true;
+                }
+                catch (Exception ex) when (!(ex is OperationCanceledException && ct.IsCancellationRequested))
+                {
+                    if (attempt >= 2 || !RayJobsClient.IsTransient(ex))
+                    {
+                        log?.Invoke($"Nothing answered GET /api/version at {client.Address} ({attempt} tries): {ex.Message}");
+                        return false;
+                    }
+                    log?.Invoke($"GET /api/version at {client.Address} failed ({ex.Message}); asking once more in {retryDelay.TotalSeconds:0.##} s.");
+                    await Task.Delay(retryDelay, ct).ConfigureAwait(false);
+                }
             }
         }
     }

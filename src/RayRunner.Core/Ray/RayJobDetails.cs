@@ -105,6 +105,7 @@ namespace RayRunner.Core.Ray
         public bool SupportsJobs => Ray >= new Version(1, 9);
         public bool SupportsSubmissionId => Ray >= new Version(2, 0);
         public bool SupportsEntrypointResources => Ray >= new Version(2, 2);
+        public bool SupportsEntrypointMemory => Ray >= new Version(2, 8);
         /// <summary>DELETE arrived with Jobs API version 4.</summary>
         public bool SupportsDelete => Api >= 4;
 

@@ -171,6 +171,7 @@ namespace RayRunner.Core.Ray
                     // Whatever went wrong, the loop must live on: a dead loop would leave every wait hanging.
                     lastError = ex;
                     var silentFor = DateTimeOffset.UtcNow - lastSuccess;
+                    _options.Log?.Invoke($"Job status from {_client.Address} failed ({FirstLineOf(ex.Message)}); no answer for {silentFor.TotalSeconds:0} s of the {_options.PollFailureTolerance.TotalSeconds:0} s allowed.");
                     // Say so within seconds: a head that died mid-sweep must never look like a long run.
                     if (!warnedLost && silentFor > _options.HeadLostWarningAfter)
                     {
@@ -183,7 +184,8 @@ namespace RayRunner.Core.Ray
                     if (silentFor > _options.PollFailureTolerance)
                     {
                         var failure = new RayConnectionException(
-                            $"The Ray dashboard at {_client.Address} gave no usable job status for {_options.PollFailureTolerance.TotalSeconds:0} s; last error: {ex.Message}",
+                            $"The Ray head at {_client.Address} is lost: its dashboard gave no usable job status for {_options.PollFailureTolerance.TotalSeconds:0} s " +
+                            $"(the grace period; ${RayBackendOptions.HeadLostGraceVariable} sets it). The run's outcome is unknown; if the head comes back, Get-RayRunStatus asks again. Last error: {ex.Message}",
                             isTimeout: ex is RayConnectionException rc && rc.IsTimeout, ex);
                         foreach (var w in active) w.Terminal.TrySetException(failure);
                         lastSuccess = DateTimeOffset.UtcNow;
@@ -191,9 +193,12 @@ namespace RayRunner.Core.Ray
                 }
                 refresh?.TrySetResult(true);
 
+                var before = interval;
                 interval = changed
                     ? _options.PollIntervalMin
                     : TimeSpan.FromTicks(Math.Min(_options.PollIntervalMax.Ticks, (long)(interval.Ticks * 1.5)));
+                if (interval == _options.PollIntervalMax && before != interval)
+                    _options.Log?.Invoke($"No job status changed for a while: looking every {interval.TotalSeconds:0.##} s (at once again on any change).");
                 CurrentInterval = interval;
                 var woken = await WaitForWakeAsync(interval, stop).ConfigureAwait(false);
                 if (woken == null) return;

@@ -24,7 +24,7 @@ namespace RayRunner.Core.Ray
         /// <summary>Does a Ray dashboard answer GET /api/version at the options' address (a 401/403 counts: something is there)?</summary>
         public static Task<bool> ProbeAsync(RayBackendOptions options, CancellationToken ct) => RayDashboard.ProbeAsync(options, ct);
 
-        static Task<bool> ProbeAsync(RayJobsClient client, TimeSpan timeout, CancellationToken ct) => RayDashboard.AnswersAsync(client, timeout, ct);
+        Task<bool> ProbeAsync(RayJobsClient client, TimeSpan timeout, CancellationToken ct) => RayDashboard.AnswersAsync(client, timeout, ct, _options.RetryDelay, _options.Log);
 
         // ----------------------------------------------------------------------------------
         // Availability and lifecycle
@@ -178,9 +178,11 @@ namespace RayRunner.Core.Ray
                         }
                         catch (Exception ex) when (attempt < _options.MaxRetries && RayJobsClient.IsTransient(ex) && !ct.IsCancellationRequested)
                         {
+                            Say($"The version handshake with {Address} failed ({ex.Message}); trying again (try {attempt + 2} of {_options.MaxRetries + 1}).");
                             await Task.Delay(_options.RetryDelay, ct).ConfigureAwait(false);
                         }
                     }
+                    Say(DescribeHandshake(version));
                     if (!version.SupportsJobs)
                         throw new NotSupportedException($"The Ray cluster at {Address} runs Ray {version.RayVersion}, which has no Jobs API (Ray 1.9+; RayRunner needs 2.0+).");
                     _connected = Task.FromResult(version);
@@ -219,6 +221,17 @@ namespace RayRunner.Core.Ray
             _poller.FailActive(new RayClusterException($"The local Ray cluster at {Address} was stopped (ray stop) while this run was active; Ray keeps no job records after a stop."));
             ShutdownMessage = $"Stopped the local Ray cluster at {Address} that RayRunner started (ray stop).";
             Say(ShutdownMessage);
+        }
+
+        /// <summary>What the handshake decided: which request fields this head gets and which are left out.</summary>
+        string DescribeHandshake(RayVersionInfo v)
+        {
+            var left = new System.Collections.Generic.List<string>();
+            if (!v.SupportsEntrypointResources) left.Add("entrypoint_num_cpus/num_gpus/resources (Ray 2.2)");
+            if (!v.SupportsEntrypointMemory) left.Add("entrypoint_memory (Ray 2.8)");
+            if (!v.SupportsDelete) left.Add("job deletion (Jobs API 4)");
+            return $"Connected to Ray {v.RayVersion} (Jobs API {v.ApiVersion}) at {Address}; " +
+                   (left.Count == 0 ? "every request field RayRunner sends is supported." : "left out for this head: " + string.Join(", ", left) + ".");
         }
 
         void Say(string message) => _options.Log?.Invoke(message);

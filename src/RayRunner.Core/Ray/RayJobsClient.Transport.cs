@@ -74,6 +74,7 @@ namespace RayRunner.Core.Ray
                 }
                 catch (Exception ex) when (attempt < _options.MaxRetries && IsTransient(ex, retryServerErrors) && !ct.IsCancellationRequested)
                 {
+                    _options.Log?.Invoke($"{ex.Message} Retrying in {DelayOf(attempt + 1).TotalSeconds:0.##} s (try {attempt + 2} of {_options.MaxRetries + 1}).");
                     await DelayAsync(attempt + 1, ct).ConfigureAwait(false);
                 }
             }
@@ -82,10 +83,13 @@ namespace RayRunner.Core.Ray
         internal static bool IsTransient(Exception ex, bool retryServerErrors = true) =>
             ex is RayConnectionException || (retryServerErrors && ex is RayApiException api && api.IsTransient) || ex is JsonException;
 
-        Task DelayAsync(int attempt, CancellationToken ct)
+        Task DelayAsync(int attempt, CancellationToken ct) => Task.Delay(DelayOf(attempt), ct);
+
+        /// <summary>The backoff before try <paramref name="attempt"/>+1: doubling from RetryDelay, capped at 5 s.</summary>
+        TimeSpan DelayOf(int attempt)
         {
             var ms = _options.RetryDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 10));
-            return Task.Delay(TimeSpan.FromMilliseconds(Math.Min(ms, 5000)), ct);
+            return TimeSpan.FromMilliseconds(Math.Min(ms, 5000));
         }
 
         static async Task<byte[]?> ReadBoundedAsync(Stream stream, int maxBytes, CancellationToken ct)

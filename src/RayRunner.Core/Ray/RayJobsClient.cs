@@ -130,7 +130,11 @@ namespace RayRunner.Core.Ray
             Exception? last = null;
             for (var attempt = 0; attempt <= _options.MaxRetries; attempt++)
             {
-                if (attempt > 0) await DelayAsync(attempt, ct).ConfigureAwait(false);
+                if (attempt > 0)
+                {
+                    _options.Log?.Invoke($"Submitting Ray job {submissionId} again in {DelayOf(attempt).TotalSeconds:0.##} s (try {attempt + 1} of {_options.MaxRetries + 1}): {last?.Message}");
+                    await DelayAsync(attempt, ct).ConfigureAwait(false);
+                }
                 bool ambiguous;
                 try
                 {
@@ -152,7 +156,11 @@ namespace RayRunner.Core.Ray
                 {
                     // The job may have been recorded before the answer was lost: look before resending.
                     var existing = await GetJobAsync(submissionId, ct).ConfigureAwait(false);
-                    if (existing != null) return SubmitOutcome.AlreadySubmitted;
+                    if (existing != null)
+                    {
+                        _options.Log?.Invoke($"The answer to submitting Ray job {submissionId} was lost, but the head has the job: it counts as submitted once.");
+                        return SubmitOutcome.AlreadySubmitted;
+                    }
                 }
             }
             throw last ?? new InvalidOperationException("unreachable");

@@ -17,6 +17,7 @@ namespace RayRunner.Core.Ray
         public const string MetaRunId = "rayrunner_run_id";
         public const string MetaSweepId = "rayrunner_sweep_id";
         public const string MetaVersion = "rayrunner_version";
+        public const string MetaTags = "rayrunner_tags";
 
         public static byte[] Build(TaskSpec spec, TaskOptions options, RayVersionInfo version, string? workingDirUri, Func<string, bool> clusterHasResource)
         {
@@ -34,10 +35,18 @@ namespace RayRunner.Core.Ray
                 w.WriteString("submission_id", spec.RunId);
 
                 w.WriteStartObject("runtime_env");
+                using var userEnv = options.RuntimeEnv == null ? null : JsonDocument.Parse(options.RuntimeEnv);
+                // The user's runtime_env passes through (pip, conda, py_modules, ...); working_dir and env_vars are merged below.
+                if (userEnv != null)
+                    foreach (var p in userEnv.RootElement.EnumerateObject())
+                        if (p.Name != "working_dir" && p.Name != "env_vars") p.WriteTo(w);
                 if (workingDirUri != null) w.WriteString("working_dir", workingDirUri);
                 w.WriteStartObject("env_vars");
-                // The contract's variables win over same-named user ones.
+                // runtime_env env_vars, then -Environment, then the contract's variables: the more specific wins.
                 var env = new Dictionary<string, string>(StringComparer.Ordinal);
+                if (userEnv != null && userEnv.RootElement.TryGetProperty("env_vars", out var userVars) && userVars.ValueKind == JsonValueKind.Object)
+                    foreach (var v in userVars.EnumerateObject())
+                        if (v.Value.ValueKind == JsonValueKind.String) env[v.Name] = v.Value.GetString()!;
                 foreach (var kv in spec.Environment) env[kv.Key] = kv.Value;
                 foreach (var kv in spec.ContractEnvironment()) env[kv.Key] = kv.Value;
                 foreach (var kv in env) w.WriteString(kv.Key, kv.Value);
@@ -48,15 +57,21 @@ namespace RayRunner.Core.Ray
                 w.WriteString(MetaRunId, spec.RunId);
                 if (spec.SweepId != null) w.WriteString(MetaSweepId, spec.SweepId);
                 w.WriteString(MetaVersion, RayJobsClient.UserAgent.Substring("RayRunner/".Length));
+                // Tags show in Ray's dashboard with the job (metadata values must be strings).
+                if (spec.Input.AdditionalTags.Count > 0) w.WriteString(MetaTags, string.Join(",", spec.Input.AdditionalTags));
                 w.WriteEndObject();
 
                 if (version.SupportsEntrypointResources)
                 {
                     if (options.NumCpus > 0) w.WriteNumber("entrypoint_num_cpus", options.NumCpus);
                     if (wantsGpus) w.WriteNumber("entrypoint_num_gpus", options.NumGpus!.Value);
+                    // Ray 2.8 knows entrypoint_memory; an older head is told nothing of it (the handshake says so in -Verbose).
+                    if (options.MemoryBytes is long memory && memory > 0 && version.SupportsEntrypointMemory) w.WriteNumber("entrypoint_memory", memory);
                     var resources = new List<KeyValuePair<string, double>>();
+                    // experiment_slot only where the cluster has it (else every job would wait PENDING);
+                    // a resource the user asked for is always sent: a missing one is the user's to see (the PENDING warning says so).
                     foreach (var r in options.Resources)
-                        if (r.Value > 0 && clusterHasResource(r.Key)) resources.Add(r);
+                        if (r.Value > 0 && (r.Key != ClusterOptions.ExperimentSlotResource || clusterHasResource(r.Key))) resources.Add(r);
                     if (resources.Count > 0)
                     {
                         w.WriteStartObject("entrypoint_resources");
@@ -75,6 +90,7 @@ namespace RayRunner.Core.Ray
             var parts = new List<string>();
             if (options.NumCpus > 0) parts.Add(RayPendingWarning.Number(options.NumCpus) + " CPU");
             if (options.NumGpus is double g && g > 0) parts.Add(RayPendingWarning.Number(g) + " GPU");
+            if (options.MemoryBytes is long m && m > 0) parts.Add(RayPendingWarning.Number(m / (1024.0 * 1024 * 1024)) + " GiB memory");
             foreach (var r in options.Resources)
                 if (r.Value > 0) parts.Add(RayPendingWarning.Number(r.Value) + " " + r.Key);
             return parts.Count == 0 ? "no resources" : string.Join(", ", parts);

@@ -37,6 +37,8 @@ namespace RayRunner.Core
         /// <summary>A user-chosen run id (single runs only); see <see cref="RunIds.Pattern"/>.</summary>
         public string? RunId { get; init; }
         public System.Collections.Generic.IReadOnlyList<string> Tags { get; init; } = new string[0];
+        /// <summary>What each run asks for beyond the connection's defaults; a config's own <c>_resources</c> wins over these.</summary>
+        public RunResources? Resources { get; init; }
         public bool UseShell { get; init; }
         public System.Collections.Generic.IReadOnlyDictionary<string, string>? Environment { get; init; }
 

@@ -38,7 +38,7 @@ namespace RayRunner.Core
 
         public TrackedRun Prepare(object config, RunRequest request, string? runId, ISet<string>? alsoTaken = null)
         {
-            var normalized = ExperimentConfig.Normalize(config);
+            var (normalized, ownResources) = RunResources.FromConfig(ExperimentConfig.Normalize(config));
             runId = runId == null ? NewUniqueRunId(alsoTaken) : RunIds.Validate(runId, nameof(RunRequest.RunId));
             if (request.TimeoutSeconds < 0)
                 throw new ArgumentOutOfRangeException(nameof(request.TimeoutSeconds), request.TimeoutSeconds, "TimeoutSeconds must be 0 (no limit) or more.");
@@ -57,7 +57,8 @@ namespace RayRunner.Core
                 UseShell = request.UseShell,
                 Environment = request.Environment ?? new Dictionary<string, string>(),
             };
-            var options = _ctx.RemoteOptions();
+            var asked = ownResources?.Over(request.Resources) ?? request.Resources;
+            var options = asked == null ? _ctx.RemoteOptions() : asked.ApplyTo(_ctx.RemoteOptions());
             var createdAt = DateTimeOffset.UtcNow;
             var backend = _ctx.Backend;
             return Linked(new TrackedRun(spec, options, normalized, backend.Name, createdAt)

@@ -104,6 +104,7 @@ namespace RayRunner.PowerShell
             // Given on the command line they are checked now; bound from piped sweep configs, as they arrive.
             if (MyInvocation.BoundParameters.ContainsKey(nameof(Entrypoint))) CheckEntrypoint();
             if (WorkingDirectory != null) CheckWorkingDirectory();
+            CheckResources();
         }
 
         string? _checkedEntrypoint;
@@ -171,6 +172,7 @@ namespace RayRunner.PowerShell
                     var config = ExperimentConfig.Normalize(value, PSValues.Unwrap);
                     // Too large for a command line: say so now, naming the setting, not at launch with E2BIG.
                     Limits().Check(config, _template!);
+                    CheckConfigResources(config);
                     _configs.Add(new PendingConfig(index, config, item) { Label = label });
                 }
                 catch (ConfigValidationException ex)
@@ -191,6 +193,7 @@ namespace RayRunner.PowerShell
             WorkingDirectory = _workingDirectory,
             TimeoutSeconds = TimeoutSeconds,
             Tags = Tag,
+            Resources = _callResources,
             SweepId = sweepId,
             RunId = RunId,
             UseShell = UseShell.IsPresent,

@@ -28,6 +28,7 @@ namespace RayRunner.PowerShell
         public const string SweepFileNotFound = "SweepFileNotFound";
         public const string EntrypointMismatch = "EntrypointMismatch";
         public const string ReportWriteFailed = "ReportWriteFailed";
+        public const string RunResourcesInvalid = "RunResourcesInvalid";
 
         // Per item: non-terminating.
         public const string ConfigInvalid = "ConfigInvalid";

@@ -36,6 +36,7 @@ then serves until stdin closes, POST <control>/stop, the parent process dies or 
   --fault-seed S           seed of the random plan (default 1)
   --fault-path-prefix P    where random faults apply (default /api/jobs)
   --fault-once K@M:PATH    the next M request to PATH gets K (PATH ending in * is a prefix); repeatable
+  --tail-drops-last-lines N  the log tail of an ended job leaves out its last N lines (ray#46413)
   --cli                    also serve the control server of tests/fixtures/ray/ray (a stand-in 'ray' CLI)
   --no-dashboard           serve no dashboard (with --cli: only 'ray start' brings one up)
   --parent-pid P           exit when process P ends
@@ -48,6 +49,7 @@ then serves until stdin closes, POST <control>/stop, the parent process dies or 
         public bool EchoAuthorizationInErrors { get; private set; }
         public string? RayVersion { get; private set; }
         public int NoAgentSubmits { get; private set; }
+        public int TailDropsLastLines { get; private set; }
         public double FaultRate { get; private set; }
         public IReadOnlyList<FaultKind> FaultKinds { get; private set; } = new[] { FaultKind.ServerError, FaultKind.Drop, FaultKind.LoseResponse };
         public int FaultSeed { get; private set; } = 1;
@@ -87,6 +89,7 @@ then serves until stdin closes, POST <control>/stop, the parent process dies or 
                     case "--fault-seed": o.FaultSeed = Int(name, Value(), int.MinValue, int.MaxValue); break;
                     case "--fault-path-prefix": o.FaultPathPrefix = Value(); break;
                     case "--fault-once": o.OneShotFaults.Add(OneShot(name, Value())); break;
+                    case "--tail-drops-last-lines": o.TailDropsLastLines = Int(name, Value(), 0, 1000000); break;
                     case "--cli": o.Cli = true; break;
                     case "--no-dashboard": o.Dashboard = false; break;
                     case "--parent-pid": o.ParentPid = Int(name, Value(), 1, int.MaxValue); break;
@@ -108,6 +111,7 @@ then serves until stdin closes, POST <control>/stop, the parent process dies or 
                 Token = Token,
                 EchoAuthorizationInErrors = EchoAuthorizationInErrors,
                 NoAgentSubmits = NoAgentSubmits,
+                TailDropsLastLines = TailDropsLastLines,
             };
             if (RayVersion != null) s.RayVersion = RayVersion;
             return s;

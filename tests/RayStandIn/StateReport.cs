@@ -42,6 +42,12 @@ namespace RayRunner.RayStandIn
                 startTime = j.StartTime,
                 endTime = j.EndTime,
                 entrypoint = j.Entrypoint,
+                numCpus = j.NumCpus,
+                numGpus = j.NumGpus,
+                memoryBytes = j.MemoryBytes,
+                resources = j.Resources,
+                metadata = j.Metadata,
+                runtimeEnv = j.RuntimeEnvJson,
                 // Whether the submitted job (entrypoint, env_vars, metadata...) carries the token: it never should.
                 carriesToken = token != null && j.RequestBody.Contains(token, StringComparison.Ordinal),
             }).ToList(),

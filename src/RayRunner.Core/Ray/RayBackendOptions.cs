@@ -8,7 +8,7 @@ namespace RayRunner.Core.Ray
     /// Everything the Ray Jobs backend can be told. Defaults suit a real cluster; tests shrink the
     /// timings and inject <see cref="Handler"/> and <see cref="Environment"/>.
     /// </summary>
-    public sealed class RayBackendOptions
+    public sealed record RayBackendOptions
     {
         /// <summary>Dashboard URL; null: RAY_API_SERVER_ADDRESS / RAY_ADDRESS when http(s), else http://127.0.0.1:<see cref="DashboardPort"/>.</summary>
         public string? Address { get; init; }

@@ -66,6 +66,7 @@ namespace RayRunner.Tests.Unit.Ray.StandIn
                         WorkingDirUri = request.WorkingDir,
                         NumCpus = request.NumCpus,
                         NumGpus = request.NumGpus,
+                        MemoryBytes = request.MemoryBytes,
                         Resources = request.Resources,
                         RequestBody = body,
                         StartTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),

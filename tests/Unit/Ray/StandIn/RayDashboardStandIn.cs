@@ -243,6 +243,19 @@ namespace RayRunner.Tests.Unit.Ray.StandIn
             await Text(ctx, 404, "404: Not Found");
         }
 
+        /// <summary>The text without its last <paramref name="n"/> lines (a final newline ends a line, it does not start one).</summary>
+        static string DropLastLines(string text, int n)
+        {
+            var end = text.Length;
+            if (end > 0 && text[end - 1] == '\n') end--;
+            for (var i = 0; i < n && end > 0; i++)
+            {
+                var nl = text.LastIndexOf('\n', end - 1);
+                end = nl < 0 ? 0 : nl;
+            }
+            return end == 0 ? "" : text.Substring(0, end + 1);
+        }
+
         static bool LooksLikeBrowser(HttpRequest request)
         {
             if (request.Headers.UserAgent.ToString().StartsWith("Mozilla", StringComparison.Ordinal)) return true;
@@ -299,6 +312,15 @@ namespace RayRunner.Tests.Unit.Ray.StandIn
                 while (true)
                 {
                     var wasTerminal = job.IsTerminal; // read before draining: a job over now has written everything
+                    if (wasTerminal && Settings.TailDropsLastLines > 0)
+                    {
+                        // ray#46413: the stream of an ended job closes before its last lines.
+                        var rest = frame + await reader.ReadToEndAsync();
+                        frame.Clear();
+                        var cut = DropLastLines(rest, Settings.TailDropsLastLines);
+                        if (cut.Length > 0) await Send(socket, cut, aborted);
+                        break;
+                    }
                     var chunk = new char[4096];
                     int n;
                     while ((n = await reader.ReadAsync(chunk, 0, chunk.Length)) > 0)

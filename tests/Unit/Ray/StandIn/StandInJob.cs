@@ -18,6 +18,7 @@ namespace RayRunner.Tests.Unit.Ray.StandIn
         public string? WorkingDirUri { get; internal set; }
         public double NumCpus { get; internal set; }
         public double NumGpus { get; internal set; }
+        public long MemoryBytes { get; internal set; }
         public IReadOnlyDictionary<string, double> Resources { get; internal set; } = new Dictionary<string, double>();
         /// <summary>The raw JSON body of the accepted POST.</summary>
         public string RequestBody { get; internal set; } = "";

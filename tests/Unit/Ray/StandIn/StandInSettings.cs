@@ -43,6 +43,11 @@ namespace RayRunner.Tests.Unit.Ray.StandIn
         public bool IgnoreStopWhilePending { get; set; }
         /// <summary>RAY_JOB_START_TIMEOUT_SECONDS: a job still PENDING this long after its start_time fails with JOB_SUPERVISOR_ACTOR_START_TIMEOUT.</summary>
         public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(900);
+        /// <summary>
+        /// ray#46413 / ray#48701: the tail WebSocket of a job that has ended closes without sending
+        /// its last N lines (GET /logs still has them). 0: the tail is whole.
+        /// </summary>
+        public int TailDropsLastLines { get; set; }
         /// <summary>DRIVER-type jobs (plain ray.init scripts) the job list holds besides the submissions: no submission_id.</summary>
         public int DriverJobs { get; set; } = 1;
     }

@@ -20,6 +20,7 @@ namespace RayRunner.Tests.Unit.Ray.StandIn
         public string RuntimeEnvJson { get; private set; } = "{}";
         public double NumCpus { get; private set; }
         public double NumGpus { get; private set; }
+        public long MemoryBytes { get; private set; }
 
         /// <summary>The request, or null with <paramref name="error"/> set to the line Ray's 400 ends with.</summary>
         public static StandInSubmitRequest? Read(JsonElement root, ISet<string> knownFields, out string? error)
@@ -69,7 +70,9 @@ namespace RayRunner.Tests.Unit.Ray.StandIn
                     if (name == "entrypoint_num_cpus") NumCpus = value.GetDouble(); else NumGpus = value.GetDouble();
                     return null;
                 case "entrypoint_memory":
-                    return value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out _) ? null : WrongType(name, "an integer", value);
+                    if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var memory)) return WrongType(name, "an integer", value);
+                    MemoryBytes = memory;
+                    return null;
                 case "metadata":
                     return ReadStringMap(name, value, Metadata);
                 case "entrypoint_label_selector":

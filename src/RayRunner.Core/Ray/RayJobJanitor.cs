@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Concurrent;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -19,6 +21,7 @@ namespace RayRunner.Core.Ray
         readonly Func<CancellationToken, Task<RayVersionInfo>> _connect;
         readonly CancellationToken _lifetime;
         int _deleted;
+        readonly ConcurrentDictionary<Task, bool> _inFlight = new ConcurrentDictionary<Task, bool>();
 
         public RayJobJanitor(RayJobsClient client, RayJobPoller poller, RayLogArchive logs, RayBackendOptions options,
             Func<CancellationToken, Task<RayVersionInfo>> connect, CancellationToken lifetime)
@@ -38,7 +41,21 @@ namespace RayRunner.Core.Ray
         public void ResultStored(string runId, string id)
         {
             if (_options.KeepJobs) return;
-            _ = DeleteWhenSavedAsync(runId, id);
+            var task = DeleteWhenSavedAsync(runId, id);
+            _inFlight[task] = true;
+            _ = task.ContinueWith(t => _inFlight.TryRemove(t, out _), TaskScheduler.Default);
+        }
+
+        /// <summary>
+        /// Waits (up to <paramref name="bound"/>) for the deletes under way, so a disconnect right
+        /// after the last result does not leave those jobs behind. Returns how many were still going.
+        /// </summary>
+        public async Task<int> DrainAsync(TimeSpan bound, CancellationToken ct)
+        {
+            var pending = _inFlight.Keys.ToList();
+            if (pending.Count == 0) return 0;
+            await Waits.EndsFirstAsync(Task.WhenAll(pending), ct, timeout: bound).ConfigureAwait(false);
+            return pending.Count(t => !t.IsCompleted);
         }
 
         /// <summary>The delete itself, for tests to await.</summary>
@@ -68,7 +85,7 @@ namespace RayRunner.Core.Ray
                     Say($"Kept Ray job {id} on the head: Ray {version.RayVersion} cannot delete jobs (Jobs API version 4 is needed).");
                     return false;
                 }
-                var deleted = await _client.DeleteJobAsync(id, _lifetime).ConfigureAwait(false);
+                var deleted = await DeleteEndedJobAsync(id).ConfigureAwait(false);
                 if (deleted == true) Interlocked.Increment(ref _deleted);
                 Say(deleted == null
                     ? $"Ray job {id} was already gone from the head; its result and log are in the run store."
@@ -80,6 +97,27 @@ namespace RayRunner.Core.Ray
                 if (!_lifetime.IsCancellationRequested)
                     Say($"Could not delete Ray job {id} from the head ({ex.GetBaseException().Message}); it stays there, and nothing of the run is lost.");
                 return false;
+            }
+        }
+
+        /// <summary>
+        /// DELETE of a job known to have ended. The client does not retry a 500 (for a job still
+        /// running it is final), but this job has ended, so a 500 here is the head's trouble: try again.
+        /// </summary>
+        async Task<bool?> DeleteEndedJobAsync(string id)
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    return await _client.DeleteJobAsync(id, _lifetime).ConfigureAwait(false);
+                }
+                catch (RayApiException ex) when (ex.StatusCode >= 500 && attempt < _options.MaxRetries)
+                {
+                    var delay = TimeSpan.FromMilliseconds(Math.Min(5000, _options.RetryDelay.TotalMilliseconds * Math.Pow(2, attempt)));
+                    Say($"Deleting the ended Ray job {id} failed ({ex.Message}); trying again in {delay.TotalSeconds:0.##} s (try {attempt + 2} of {_options.MaxRetries + 1}).");
+                    await Task.Delay(delay, _lifetime).ConfigureAwait(false);
+                }
             }
         }
 

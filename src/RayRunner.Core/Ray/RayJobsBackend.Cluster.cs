@@ -202,6 +202,9 @@ namespace RayRunner.Core.Ray
         /// </summary>
         public async Task ShutdownAsync(CancellationToken cancellationToken)
         {
+            // Deletes of jobs whose runs were just saved: let them finish (bounded) so they are not left on the head.
+            var unfinished = await _janitor.DrainAsync(_options.RequestTimeout + _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
+            if (unfinished > 0) Say($"{unfinished} finished Ray job(s) were not deleted from the head in time; they stay there, and nothing of their runs is lost.");
             IsInitialized = false;
             if (!StartedCluster)
             {

@@ -196,6 +196,23 @@ namespace RayRunner.Tests.Unit.Ray
         }
 
         [Fact]
+        public async Task A_failed_delete_of_an_ended_job_is_tried_again_and_shutdown_waits_for_deletes_under_way()
+        {
+            await using var standIn = await RayDashboardStandIn.StartAsync();
+            var logs = RayTestSupport.NewTempDir();
+            var notes = new ConcurrentQueue<string>();
+            using var backend = await RayTestSupport.ConnectAsync(standIn, Options(standIn, logs, notes));
+            var task = await backend.SubmitAsync(RayTestSupport.Spec("del-1"), new TaskOptions(), default);
+            await backend.GetAsync(task, new CancellationTokenSource(Generous).Token);
+            standIn.Faults.Once("DELETE", p => p == "/api/jobs/del-1", FaultKind.ServerError);
+            backend.Abilities.ResultStored!(task);
+            await backend.ShutdownAsync(new CancellationTokenSource(Generous).Token); // drains the delete
+            Assert.Null(standIn.Job("del-1"));
+            Assert.Equal(2, standIn.CountRequests("DELETE", p => p == "/api/jobs/del-1"));
+            Assert.Contains(notes, n => n.Contains("Deleting the ended Ray job del-1 failed"));
+        }
+
+        [Fact]
         public async Task A_run_pending_too_long_is_warned_about_with_what_it_asked_and_what_is_free()
         {
             await using var standIn = await RayDashboardStandIn.StartAsync(new StandInSettings { Cpus = 4 });

@@ -9,7 +9,8 @@ namespace RayRunner.PowerShell
     /// Wait-RayRun: like Wait-Job. Waits until all the given runs (or, with -Any, one of them) are
     /// finished, or -Timeout seconds pass (-1, the default, waits without limit), then writes the
     /// finished runs in input order. A timeout is not an error: as with Wait-Job the runs still
-    /// going are not written, and a warning counts and names them. Driven by the runs' completion, never a sleep loop.
+    /// going are not written, and a warning counts and names them. Driven by the runs' completion,
+    /// never a sleep loop.
     /// Runs of earlier sessions and other processes are found in the run store; if one has not
     /// finished and the session has no connection, it connects to that run's backend, and a queued
     /// run whose process died is dispatched here.

@@ -29,6 +29,16 @@ namespace RayRunner.Core
         /// <summary>A JSON object: the runtime_env fields to pass to Ray, checked by <see cref="CheckRuntimeEnv"/>.</summary>
         public string? RuntimeEnvJson { get; init; }
 
+        /// <summary>What a recorded run asked for (its stored options), so a rerun asks for the same; null when nothing was recorded.</summary>
+        public static RunResources? FromOptions(TaskOptions? options) => options == null ? null : new RunResources
+        {
+            NumCpus = options.NumCpus,
+            NumGpus = options.NumGpus ?? 0,
+            MemoryBytes = options.MemoryBytes,
+            Resources = options.Resources,
+            RuntimeEnvJson = options.RuntimeEnv,
+        };
+
         /// <summary>These values, each falling back to <paramref name="lower"/>'s when not set here.</summary>
         public RunResources Over(RunResources? lower) => lower == null ? this : new RunResources
         {

@@ -49,6 +49,8 @@ namespace RayRunner.Core
             Tags = record.Spec.Input?.AdditionalTags ?? Array.Empty<string>(),
             UseShell = record.Spec.UseShell,
             Environment = record.Spec.Environment,
+            // What the run asked for (per call or from its config's _resources, which the recorded config no longer holds).
+            Resources = RunResources.FromOptions(record.Spec.Options),
         };
 
         /// <summary>The config to send again (as recorded for the experiment, without the old run id).</summary>

@@ -114,6 +114,27 @@ namespace RayRunner.Tests.Unit.Ray
         }
 
         [Fact]
+        public void A_rerun_of_a_failed_run_asks_for_what_the_run_asked_for()
+        {
+            var record = new RunRecord
+            {
+                RunId = "r1",
+                Spec = new RunSpecRecord
+                {
+                    Entrypoint = "python train.py",
+                    Options = new TaskOptions { NumCpus = 3, NumGpus = 1, MemoryBytes = 1L << 30, RuntimeEnv = "{\"pip\":[\"x\"]}",
+                        Resources = new Dictionary<string, double> { ["experiment_slot"] = 1, ["TPU"] = 2 } },
+                },
+            };
+            var options = SweepRerun.RequestFor(record).Resources!.ApplyTo(RayTestSupport.SlotOptions());
+            Assert.Equal(3, options.NumCpus);
+            Assert.Equal(1, options.NumGpus);
+            Assert.Equal(1L << 30, options.MemoryBytes);
+            Assert.Equal(2, options.Resources["TPU"]);
+            Assert.Equal("{\"pip\":[\"x\"]}", options.RuntimeEnv);
+        }
+
+        [Fact]
         public async Task A_tail_that_drops_its_last_lines_is_reconciled_and_the_whole_log_is_kept()
         {
             await using var standIn = await RayDashboardStandIn.StartAsync(new StandInSettings { TailDropsLastLines = 2 });

@@ -243,19 +243,6 @@ namespace RayRunner.Tests.Unit.Ray.StandIn
             await Text(ctx, 404, "404: Not Found");
         }
 
-        /// <summary>The text without its last <paramref name="n"/> lines (a final newline ends a line, it does not start one).</summary>
-        static string DropLastLines(string text, int n)
-        {
-            var end = text.Length;
-            if (end > 0 && text[end - 1] == '\n') end--;
-            for (var i = 0; i < n && end > 0; i++)
-            {
-                var nl = text.LastIndexOf('\n', end - 1);
-                end = nl < 0 ? 0 : nl;
-            }
-            return end == 0 ? "" : text.Substring(0, end + 1);
-        }
-
         static bool LooksLikeBrowser(HttpRequest request)
         {
             if (request.Headers.UserAgent.ToString().StartsWith("Mozilla", StringComparison.Ordinal)) return true;
@@ -317,7 +304,7 @@ namespace RayRunner.Tests.Unit.Ray.StandIn
                         // ray#46413: the stream of an ended job closes before its last lines.
                         var rest = frame + await reader.ReadToEndAsync();
                         frame.Clear();
-                        var cut = DropLastLines(rest, Settings.TailDropsLastLines);
+                        var cut = StandInLogText.DropLastLines(rest, Settings.TailDropsLastLines);
                         if (cut.Length > 0) await Send(socket, cut, aborted);
                         break;
                     }

@@ -88,6 +88,18 @@ namespace RayRunner.PowerShell
         void Refuse(string message, object? target) =>
             ThrowTerminatingError(ErrorMapper.Make(ErrorIds.RunResourcesInvalid, ErrorCategory.InvalidArgument, message, target));
 
+        /// <summary>Says in -Verbose which resource parameters the local backend does not use, so nobody expects them to limit a run.</summary>
+        void NoteIgnoredResources(string backend)
+        {
+            if (backend != Core.Local.LocalProcessBackend.BackendName) return;
+            var ignored = new List<string>();
+            if (Memory != null) ignored.Add("-Memory");
+            if (Resources != null) ignored.Add("-Resources");
+            if (RuntimeEnv != null) ignored.Add("-RuntimeEnv");
+            if (ignored.Count > 0)
+                WriteVerbose($"The local backend runs on this machine as it is: {string.Join(", ", ignored)} (and the same keys of a config's _resources) are Ray's and not used here; -NumCpus and -NumGpus count against this machine's slots.");
+        }
+
         /// <summary>Checks a config's own <c>_resources</c> as it arrives, so a bad one is a ConfigInvalid before anything starts.</summary>
         static void CheckConfigResources(Dictionary<string, object?> config) => RunResources.FromConfig(config);
     }

@@ -230,6 +230,7 @@ namespace RayRunner.PowerShell
             if (_workingDirectory == null && connection.Backend.Name == Core.Local.LocalProcessBackend.BackendName)
                 _workingDirectory = SessionState.Path.CurrentFileSystemLocation.ProviderPath;
             var request = Request(sweepId);
+            NoteIgnoredResources(connection.Backend.Name);
 
             WriteVerbose($"Sending {_configs.Count} run(s) to the {connection.Backend.Name} backend at {connection.Backend.Address}: " +
                          $"entrypoint '{Entrypoint}'" + (sweepId != null ? $", sweep {sweepId}" : "") +

@@ -137,7 +137,9 @@ namespace RayRunner.Core
                 {
                     PrivateFiles.CreateFolder(folder);
                 }
-                PrivateFiles.WriteAtomic(path, bytes);
+                // Only a final result must survive a power cut; every other state survives a killed
+                // process without an fsync (docs/run-store.md, "Durability").
+                PrivateFiles.WriteAtomic(path, bytes, flushToDisk: record.IsFinal);
                 _index.Append(RunIndex.StampOf(path), record);
                 return record;
             });

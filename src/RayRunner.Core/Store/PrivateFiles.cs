@@ -8,7 +8,7 @@ namespace RayRunner.Core
     /// <summary>
     /// File operations for the run store: folders and files readable by their owner alone
     /// (0700/0600 on Unix), and writes that are all-or-nothing (temp file in the same folder,
-    /// flushed to disk, renamed over the target).
+    /// renamed over the target; flushed to disk first when the write must survive a power cut).
     /// </summary>
     /// <remarks>
     /// netstandard2.0 has neither File.SetUnixFileMode nor a File.Move that overwrites, so on Unix
@@ -35,7 +35,13 @@ namespace RayRunner.Core
         /// Writes <paramref name="content"/> to <paramref name="path"/> so that readers see either the
         /// old file or the whole new one, never a part, even when this process is killed midway.
         /// </summary>
-        public static void WriteAtomic(string path, byte[] content)
+        /// <param name="flushToDisk">
+        /// fsync the data before the rename, so the new file also survives a power cut or an OS
+        /// crash. A killed process needs no fsync (its writes are already in the OS's page cache),
+        /// and an fsync costs about a millisecond, so callers pay it only for what must outlive the
+        /// machine (a run's final result); see docs/run-store.md, "Durability".
+        /// </param>
+        public static void WriteAtomic(string path, byte[] content, bool flushToDisk = true)
         {
             var folder = Path.GetDirectoryName(path)!;
             var temp = Path.Combine(folder, "." + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + TempSuffix);
@@ -45,7 +51,7 @@ namespace RayRunner.Core
                 {
                     SetMode(temp, FileMode); // before any byte is written
                     stream.Write(content, 0, content.Length);
-                    stream.Flush(flushToDisk: true);
+                    stream.Flush(flushToDisk);
                 }
                 Replace(temp, path);
             }
@@ -59,14 +65,16 @@ namespace RayRunner.Core
         /// <summary>Leftovers of a write interrupted by a crash end with this; they are never read.</summary>
         public const string TempSuffix = ".tmp";
 
-        /// <summary>Appends bytes and flushes them to disk; creates the file private.</summary>
-        public static void AppendDurable(string path, byte[] content)
+        /// <summary>
+        /// Appends bytes in one write (so a killed process leaves whole lines or none); creates the
+        /// file private. Not flushed to disk: used for caches that are checked and rebuilt anyway.
+        /// </summary>
+        public static void Append(string path, byte[] content)
         {
             var isNew = !File.Exists(path);
             using var stream = new FileStream(path, System.IO.FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 4096);
             if (isNew) SetMode(path, FileMode);
             stream.Write(content, 0, content.Length);
-            stream.Flush(flushToDisk: true);
         }
 
         /// <summary>Creates an empty private file if it does not exist.</summary>

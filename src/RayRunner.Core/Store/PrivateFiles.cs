@@ -66,8 +66,10 @@ namespace RayRunner.Core
         /// private temp file beside <paramref name="path"/> and returns its name, for
         /// <see cref="TryCommit"/> to rename into place. It lets a caller pay the fsync (about a
         /// millisecond) before it takes a lock, so writers do not queue behind each other's flushes.
+        /// Null when a clean-up of crash leftovers (which runs under the lock) swept the file while
+        /// it was being written: the caller then writes under the lock.
         /// </summary>
-        public static string WriteFlushedTemp(string path, byte[] content)
+        public static string? WriteFlushedTemp(string path, byte[] content)
         {
             var temp = TempFor(path);
             try
@@ -76,6 +78,10 @@ namespace RayRunner.Core
                 SetMode(temp, FileMode);
                 stream.Write(content, 0, content.Length);
                 stream.Flush(flushToDisk: true);
+            }
+            catch (IOException) when (!File.Exists(temp))
+            {
+                return null;
             }
             catch
             {

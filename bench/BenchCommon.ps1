@@ -72,11 +72,37 @@ function Start-BenchPwsh {
 # Times a native command line run by /bin/sh (the anchors: xargs and friends), in seconds.
 function Measure-ShellSeconds {
     param([Parameter(Mandatory)] [string] $CommandLine)
+    (Measure-Shell $CommandLine).Seconds
+}
+
+# Wall seconds and CPU milliseconds (user + system of the shell and everything it waited for).
+function Measure-Shell {
+    param([Parameter(Mandatory)] [string] $CommandLine)
+    $cpu0 = Get-ReapedCpuMs
     $clock = [System.Diagnostics.Stopwatch]::StartNew()
     & /bin/sh -c $CommandLine
     if ($LASTEXITCODE -ne 0) { throw "'$CommandLine' failed (exit $LASTEXITCODE)." }
-    $clock.Elapsed.TotalSeconds
+    [pscustomobject]@{ Seconds = $clock.Elapsed.TotalSeconds; CpuMs = (Get-ReapedCpuMs) - $cpu0 }
 }
+
+<#
+    CPU this process's finished children used, user + system, in ms (Linux: cutime + cstime of
+    /proc/self/stat, 10 ms ticks). A child counts once reaped, with everything it reaped in turn,
+    so it covers a whole process chain (setsid, sh, the run). CPU is what a loaded machine cannot
+    blur: wall times on a shared 2-core box swing 2-3x, CPU per run much less.
+#>
+function Get-ReapedCpuMs {
+    $fields = ((Get-Content -LiteralPath "/proc/$PID/stat" -Raw) -replace '^.*\) ', '') -split ' '
+    ([double]$fields[13] + [double]$fields[14]) * 10
+}
+
+# The same for a child session's script: its own CPU plus its reaped children's, in ms.
+$script:CpuProbe = @'
+function Get-SessionCpuMs {
+    $f = ((Get-Content -LiteralPath "/proc/$PID/stat" -Raw) -replace '^.*\) ', '') -split ' '
+    ([double]$f[11] + [double]$f[12] + [double]$f[13] + [double]$f[14]) * 10
+}
+'@
 
 function Get-Median {
     param([double[]] $Values)

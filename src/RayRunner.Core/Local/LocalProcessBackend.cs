@@ -38,7 +38,8 @@ namespace RayRunner.Core.Local
         static readonly TimeSpan CancelWait = TimeSpan.FromSeconds(10);
 
         readonly LocalBackendOptions _options;
-        readonly Func<string, string> _logPathFor;
+        readonly RunLocators _locators;
+        readonly RunStarter _starter;
         readonly object _gate = new object();
         readonly FifoScheduler<LocalRun> _scheduler;
         readonly bool _gpusManaged;
@@ -46,8 +47,6 @@ namespace RayRunner.Core.Local
         readonly ConcurrentDictionary<string, Lazy<AttachedRun>> _attached = new ConcurrentDictionary<string, Lazy<AttachedRun>>(StringComparer.Ordinal);
         readonly CancellationTokenSource _lifetime = new CancellationTokenSource();
         readonly LaunchMode _mode;
-        readonly int _hostPid = ProcessIdentity.Current.Pid;
-        readonly string? _hostIdentity = ProcessIdentity.Current.StartTime;
         bool _initialized;
         bool _disposed;
         int _running;
@@ -61,7 +60,8 @@ namespace RayRunner.Core.Local
             _gpusManaged = gpuIds.Count > 0;
             _scheduler = new FifoScheduler<LocalRun>(new SlotPool(options.MaxConcurrent, options.NumCpus ?? Environment.ProcessorCount, gpuIds));
             _mode = options.ForceLaunchMode ?? (OnWindows ? LaunchMode.Piped : LaunchMode.Detached);
-            _logPathFor = options.LogPathFor ?? DefaultLogPaths(options.LogDirectory);
+            _locators = new RunLocators(options.LogPathFor, options.LogDirectory, _mode);
+            _starter = new RunStarter(options, _mode, new ExitWatcher(_gate, _locators.New, Settle, _lifetime.Token));
             Abilities = new BackendAbilities { RunsAtOnce = RunsAtOnce, IsStranded = IsStranded };
         }
 
@@ -137,12 +137,12 @@ namespace RayRunner.Core.Local
                 ThrowIfDisposed();
                 if (_runs.TryGetValue(spec.RunId, out var known)) return Task.FromResult(known.Ref);
 
-                var files = RunFiles.ForLog(_logPathFor(spec.RunId));
+                var files = _locators.FilesOf(spec.RunId);
                 if (files.Exists)
                 {
                     // Started before, by this or another process (a resubmission after a lost answer):
                     // follow that run rather than start a second one.
-                    return Task.FromResult(new TaskRef(BackendName, spec.RunId, NewLocator(files, null).ToDictionary()));
+                    return Task.FromResult(new TaskRef(BackendName, spec.RunId, _locators.New(files, null).ToDictionary()));
                 }
                 files.Prepare();
 
@@ -151,10 +151,10 @@ namespace RayRunner.Core.Local
                 _runs[spec.RunId] = run;
                 var never = _scheduler.Pool.WhyItCanNeverFit(request);
                 if (never != null)
-                    finished.Add(new KeyValuePair<LocalRun, TaskOutput>(run, FailToStart(run, never)));
+                    finished.Add(new KeyValuePair<LocalRun, TaskOutput>(run, RunStarter.FailToStart(run, never)));
                 else
                     StartAll(_scheduler.Enqueue(run, request), finished);
-                run.Ref = reference = new TaskRef(BackendName, spec.RunId, LocatorOf(run).ToDictionary());
+                run.Ref = reference = new TaskRef(BackendName, spec.RunId, _locators.Of(run).ToDictionary());
             }
             Complete(finished);
             return Task.FromResult(reference);
@@ -273,7 +273,7 @@ namespace RayRunner.Core.Local
             if (tailLines.HasValue && tailLines.Value < 0)
                 throw new ArgumentOutOfRangeException(nameof(tailLines), tailLines, "The number of lines must be 0 or more.");
             cancellationToken.ThrowIfCancellationRequested();
-            var log = Own(task)?.Files.Log ?? LocatorFor(task).Files.Log;
+            var log = Own(task)?.Files.Log ?? _locators.For(task).Files.Log;
             return Task.FromResult(tailLines.HasValue ? LogFile.Tail(log, tailLines.Value) : LogFile.ReadAll(log));
         }
 
@@ -333,121 +333,15 @@ namespace RayRunner.Core.Local
             }
         }
 
-        /// <summary>Starts one run; null on success, else its final output. Caller holds the lock.</summary>
+        /// <summary>Starts one run with its grant; null on success, else its final output. Caller holds the lock.</summary>
         TaskOutput? TryStart(LocalRun run, SlotGrant grant)
         {
-            if (run.Files.IsCancelled)
-            {
-                // Cancelled from another process while it waited here.
-                run.State = LocalRunState.Finished;
-                run.Files.WriteExitIfAbsent(ExitRecord.CancelledWord);
-                return RunOutcome.NotStarted(run.RunId, RunStatus.Cancelled, "The run was cancelled before it started.", DateTimeOffset.UtcNow);
-            }
-
-            var plan = ProcessLauncher.Plan(run.Spec, _gpusManaged ? grant.GpuIds : null, run.Files, _mode, _options.EnvironmentReader, out var error);
-            if (plan == null) return FailToStart(run, error!);
-
-            var process = new Process { StartInfo = plan.StartInfo, EnableRaisingEvents = true };
-            process.Exited += (_, __) => _ = Task.Run(() => OnExitedAsync(run));
-            try
-            {
-                if (!process.Start()) throw new InvalidOperationException("no process was started");
-            }
-            catch (Exception ex) when (ex is Win32Exception || ex is InvalidOperationException || ex is IOException || ex is UnauthorizedAccessException)
-            {
-                process.Dispose();
-                return FailToStart(run, $"Could not start '{plan.Program}': {ex.Message}");
-            }
-
-            run.Process = process;
-            run.Pid = process.Id;
-            run.StartedAt = DateTimeOffset.UtcNow;
-            run.Identity = ProcessIdentity.StartTokenOf(run.Pid, includeEnded: true);
-            run.SessionLeader = plan.SessionLeader;
+            var failure = _starter.TryStart(run, _gpusManaged ? grant.GpuIds : null);
+            if (failure != null) return failure;
             run.Grant = grant;
-            run.State = LocalRunState.Running;
-            if (plan.Mode == LaunchMode.Piped) run.OutputCopied = RunEnding.CopyOutput(process, run.Files.Log);
-            try
-            {
-                run.Files.WritePid(run.Pid, run.Identity, run.StartedAt.Value);
-            }
-            catch (IOException ex)
-            {
-                run.Files.AppendToLog($"could not write the pid file {run.Files.Pid} ({ex.Message}); other processes cannot follow this run.");
-            }
             var running = Interlocked.Increment(ref _running);
             InterlockedMax(ref _maxObservedRunning, running);
-            _ = WatchForExitAsync(run);
             return null;
-        }
-
-        /// <summary>
-        /// The second way a run's end is noticed. The Exited event is the first and usually wins, but a
-        /// run must never hang on one missed event, so the OS is also asked, with a backoff from 100 ms
-        /// to 2 s, whether the process is gone (or a zombie nobody reaped).
-        /// </summary>
-        async Task WatchForExitAsync(LocalRun run)
-        {
-            var backoff = new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2));
-            try
-            {
-                while (!run.Completion.Task.IsCompleted)
-                {
-                    await Waits.EndsFirstAsync(run.Completion.Task, _lifetime.Token, timeout: backoff.Next()).ConfigureAwait(false);
-                    if (run.Completion.Task.IsCompleted || _lifetime.IsCancellationRequested) return;
-                    if (!ProcessIdentity.IsRunning(run.Pid, run.Identity))
-                    {
-                        await OnExitedAsync(run).ConfigureAwait(false);
-                        // The Exited event may have claimed the end first. If that path has still not
-                        // settled the run well after the process is gone, settle it here: a run whose
-                        // process has ended must never leave its waiters waiting (a rare hang seen in
-                        // the soak loop: the exit file written, the completion never set).
-                        if (!await Waits.EndsFirstAsync(run.Completion.Task, _lifetime.Token, timeout: StuckExitGrace).ConfigureAwait(false)
-                            && !_lifetime.IsCancellationRequested)
-                        {
-                            run.Files.AppendToLog($"RayRunner: the end of this run (pid {run.Pid}) was noticed but not settled within {StuckExitGrace.TotalSeconds:0} s; settled from its exit file.");
-                            Settle(run, await RunEnding.ReadAsync(run, NewLocator, _lifetime.Token).ConfigureAwait(false));
-                        }
-                        return;
-                    }
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                // The backend was disposed.
-            }
-        }
-
-        TaskOutput FailToStart(LocalRun run, string message)
-        {
-            run.State = LocalRunState.Finished;
-            run.Files.AppendToLog(message);
-            run.Files.WriteExitIfAbsent(ExitRecord.StartFailedWord);
-            return RunOutcome.NotStarted(run.RunId, RunStatus.Failed, message, DateTimeOffset.UtcNow);
-        }
-
-        /// <summary>How long the watchdog lets a claimed exit go unsettled before it settles the run itself.</summary>
-        static readonly TimeSpan StuckExitGrace = TimeSpan.FromSeconds(10);
-
-        async Task OnExitedAsync(LocalRun run)
-        {
-            if (!run.TryClaimExit()) return;
-            TaskOutput? output = null;
-            try
-            {
-                // The Exited event can fire before TryStart has finished its bookkeeping; TryStart runs
-                // under the lock, so taking it once means that bookkeeping is done.
-                lock (_gate) { }
-                output = await RunEnding.ReadAsync(run, NewLocator, _lifetime.Token).ConfigureAwait(false);
-            }
-            finally
-            {
-                // Whatever failed above (this runs on a fire-and-forget task, where an exception would
-                // vanish), the run is settled: its waiters never wait for an end that already came.
-                Settle(run, output ?? RunOutcome.NotStarted(run.RunId, RunStatus.Failed,
-                    "The run ended but RayRunner failed while recording its end; its log and exit file are in the run store.", DateTimeOffset.UtcNow)
-                    .With(startedAt: run.StartedAt));
-            }
         }
 
         /// <summary>
@@ -510,20 +404,8 @@ namespace RayRunner.Core.Local
         /// <summary>A run of another process (or an earlier instance): followed through its locator.</summary>
         AttachedRun Attach(TaskRef task)
         {
-            var locator = LocatorFor(task);
+            var locator = _locators.For(task);
             return _attached.GetOrAdd(task.RunId, id => new Lazy<AttachedRun>(() => new AttachedRun(id, locator, _lifetime.Token))).Value;
-        }
-
-        LocalLocator LocatorFor(TaskRef task)
-        {
-            var given = LocalLocator.From(task.Locator);
-            if (given != null) return given;
-            // A bare reference: the runner asking by run id whether a process that died mid-hand-over
-            // got the run here. The run's files, where this backend keeps them, say whether any
-            // process started it; only a run never started is unknown (and then submitted again).
-            var files = RunFiles.ForLog(_logPathFor(task.RunId));
-            if (files.Exists) return NewLocator(files, null);
-            throw new ArgumentException($"Run {task.RunId} is not known to this local backend and its reference carries no locator (no log path) to find it by.", nameof(task));
         }
 
         static void CheckBackend(TaskRef task)
@@ -532,40 +414,7 @@ namespace RayRunner.Core.Local
                 throw new ArgumentException($"Run {task.RunId} belongs to the '{task.Backend}' backend, not the local one.", nameof(task));
         }
 
-        LocalLocator LocatorOf(LocalRun run)
-        {
-            var locator = NewLocator(run.Files, run.Program);
-            locator.Mode = run.Mode;
-            if (run.State == LocalRunState.Running || run.Pid != 0)
-            {
-                locator.Pid = run.Pid;
-                locator.ProcessStart = run.Identity;
-                locator.Session = run.SessionLeader;
-            }
-            else
-            {
-                // Not started yet: a session leader if and when it starts (the pid file will say where).
-                locator.Session = _mode == LaunchMode.Detached && !OnWindows && (File.Exists("/usr/bin/setsid") || File.Exists("/bin/setsid"));
-            }
-            return locator;
-        }
-
-        LocalLocator NewLocator(RunFiles files, string? program) => new LocalLocator
-        {
-            Files = files,
-            HostPid = _hostPid,
-            HostStart = _hostIdentity,
-            Mode = _mode,
-            Program = program ?? "The command",
-        };
-
         static string FirstWord(TaskSpec spec) => spec.Entrypoint.Tokens.Count > 0 ? spec.Entrypoint.Tokens[0] : "The command";
-
-        static Func<string, string> DefaultLogPaths(string? directory)
-        {
-            var root = directory ?? Path.Combine(Path.GetTempPath(), "rayrunner-local-" + Guid.NewGuid().ToString("N").Substring(0, 12));
-            return runId => Path.Combine(root, runId, "run.log");
-        }
 
         void ThrowIfDisposed()
         {

@@ -34,6 +34,12 @@ namespace RayRunner.Core.Local
         /// <summary>Tests force the pipe launcher on Unix to cover the Windows path; null picks by platform.</summary>
         internal LaunchMode? ForceLaunchMode { get; init; }
 
+        /// <summary>
+        /// Tests stage the race of two launches of one run here: called with the run id after the
+        /// backend decided to start it and just before its process starts. Null in the module.
+        /// </summary>
+        internal Action<string>? BeforeLaunch { get; init; }
+
         internal void Validate()
         {
             if (MaxConcurrent < 1)

@@ -18,17 +18,17 @@ namespace RayRunner.Core.Local
     /// <remarks>
     /// <para>Slots: at most <see cref="LocalBackendOptions.MaxConcurrent"/> runs, and the CPUs and GPUs
     /// the runs ask for (<see cref="TaskOptions.NumCpus"/>, <see cref="TaskOptions.NumGpus"/>), all
-    /// counted per instance, never per process. A run that does not fit waits (phase pending) and
-    /// runs start strictly in submission order as slots free up (see <see cref="FifoScheduler{T}"/>).
-    /// A run that could never fit fails at once with a message that says why.</para>
+    /// counted per instance, never per process. This backend does not queue: a run that does not fit
+    /// right now is refused (<see cref="BackendFullException"/>, nothing of it kept) and the runner,
+    /// which never hands over more than <see cref="BackendAbilities.RunsAtOnce"/> allows, keeps it
+    /// queued. A run that could never fit fails at once with a message that says why.</para>
     /// <para>Contract: argv from the entrypoint with no shell unless the spec opts in, RAYRUNNER_*
     /// variables, the working directory, stdout and stderr to the run's log, the last
     /// RAYRUNNER_RESULT line for the result (see <see cref="RunOutcome"/>). A command that cannot be
     /// started is a failed run with the reason, not an exception.</para>
     /// <para>Lifetime: on Unix a run outlives this process (see <see cref="ProcessLauncher"/>); its
     /// <see cref="TaskRef.Locator"/> lets any process watch, stop and collect it
-    /// (<see cref="LocalLocator"/>). Shutdown and Dispose therefore leave started runs running; runs
-    /// still waiting for a slot are cancelled, since nothing would start them.</para>
+    /// (<see cref="LocalLocator"/>). Shutdown and Dispose therefore leave started runs running.</para>
     /// </remarks>
     public sealed class LocalProcessBackend : IRayBackend, IDisposable
     {
@@ -41,7 +41,7 @@ namespace RayRunner.Core.Local
         readonly RunLocators _locators;
         readonly RunStarter _starter;
         readonly object _gate = new object();
-        readonly FifoScheduler<LocalRun> _scheduler;
+        readonly SlotPool _pool;
         readonly bool _gpusManaged;
         readonly Dictionary<string, LocalRun> _runs = new Dictionary<string, LocalRun>(StringComparer.Ordinal);
         readonly ConcurrentDictionary<string, Lazy<AttachedRun>> _attached = new ConcurrentDictionary<string, Lazy<AttachedRun>>(StringComparer.Ordinal);
@@ -58,14 +58,14 @@ namespace RayRunner.Core.Local
             options.Validate();
             var gpuIds = GpuInventory.Discover(options.NumGpus, options.EnvironmentReader);
             _gpusManaged = gpuIds.Count > 0;
-            _scheduler = new FifoScheduler<LocalRun>(new SlotPool(options.MaxConcurrent, options.NumCpus ?? Environment.ProcessorCount, gpuIds));
+            _pool = new SlotPool(options.MaxConcurrent, options.NumCpus ?? Environment.ProcessorCount, gpuIds);
             _mode = options.ForceLaunchMode ?? (OnWindows ? LaunchMode.Piped : LaunchMode.Detached);
             _locators = new RunLocators(options.LogPathFor, options.LogDirectory, _mode);
             _starter = new RunStarter(options, _mode, new ExitWatcher(_gate, _locators.New, Settle, _lifetime.Token));
-            Abilities = new BackendAbilities { RunsAtOnce = RunsAtOnce, IsStranded = IsStranded };
+            Abilities = new BackendAbilities { RunsAtOnce = RunsAtOnce };
         }
 
-        /// <summary>Fixed CPU and GPU slots, and runs that may wait for them in this process (stranded if it dies).</summary>
+        /// <summary>Fixed CPU and GPU slots.</summary>
         public BackendAbilities Abilities { get; }
 
         /// <summary>The local backend keeps no record beyond the run's files, which the run store owns: nothing to remove.</summary>
@@ -84,20 +84,15 @@ namespace RayRunner.Core.Local
             get { lock (_gate) return _initialized; }
         }
 
-        public int MaxConcurrent => _scheduler.Pool.MaxRuns;
+        public int MaxConcurrent => _pool.MaxRuns;
 
         /// <inheritdoc />
-        public int RunsAtOnce(TaskOptions options) => _scheduler.Pool.RunsThatFitAtOnce(SlotRequest.From(options));
-        public double TotalCpus => _scheduler.Pool.TotalCpus;
+        public int RunsAtOnce(TaskOptions options) => _pool.RunsThatFitAtOnce(SlotRequest.From(options));
+        public double TotalCpus => _pool.TotalCpus;
         /// <summary>The GPU ids this backend hands out through CUDA_VISIBLE_DEVICES.</summary>
-        public IReadOnlyList<string> GpuIds => _scheduler.Pool.GpuIds;
+        public IReadOnlyList<string> GpuIds => _pool.GpuIds;
         /// <summary>Runs started and not yet ended.</summary>
         public int RunningCount => Volatile.Read(ref _running);
-        /// <summary>Runs waiting for slots.</summary>
-        public int WaitingCount
-        {
-            get { lock (_gate) return _scheduler.WaitingCount; }
-        }
         /// <summary>The most runs this instance ever had running at once.</summary>
         public int MaxObservedRunning => Volatile.Read(ref _maxObservedRunning);
 
@@ -112,16 +107,17 @@ namespace RayRunner.Core.Local
             lock (_gate)
             {
                 ThrowIfDisposed();
-                if (!_initialized) _scheduler.Pool.Declare(options.Resources);
+                if (!_initialized) _pool.Declare(options.Resources);
                 _initialized = true;
             }
             return Task.CompletedTask;
         }
 
         /// <summary>
-        /// Starts the run now when its slots are free, else queues it. Idempotent per run id: a run
-        /// this instance has, or one whose files show it was started before (by any process), is not
-        /// started again; its reference is returned.
+        /// Starts the run now, or refuses it with <see cref="BackendFullException"/> when its slots
+        /// are taken (nothing of it is kept, so it can be submitted again). Idempotent per run id: a
+        /// run this instance has, or one whose files show it was started before (by any process), is
+        /// not started again; its reference is returned.
         /// </summary>
         public Task<TaskRef> SubmitAsync(TaskSpec spec, TaskOptions options, CancellationToken cancellationToken)
         {
@@ -130,8 +126,8 @@ namespace RayRunner.Core.Local
             RunIds.Validate(spec.RunId, nameof(spec));
             cancellationToken.ThrowIfCancellationRequested();
 
-            var finished = new List<KeyValuePair<LocalRun, TaskOutput>>();
-            TaskRef reference;
+            TaskOutput? failure;
+            LocalRun run;
             lock (_gate)
             {
                 ThrowIfDisposed();
@@ -144,20 +140,23 @@ namespace RayRunner.Core.Local
                     // follow that run rather than start a second one.
                     return Task.FromResult(new TaskRef(BackendName, spec.RunId, _locators.New(files, null).ToDictionary()));
                 }
-                files.Prepare();
 
                 var request = SlotRequest.From(options);
-                var run = new LocalRun(spec, request, files) { Program = FirstWord(spec), Mode = _mode };
+                var never = _pool.WhyItCanNeverFit(request);
+                var grant = never == null ? _pool.TryTake(request) : null;
+                if (never == null && grant == null)
+                    throw new BackendFullException(spec.RunId,
+                        $"The local backend has no free slot for run {spec.RunId} now ({_pool.RunsInUse} of {_pool.MaxRuns} runs, {_pool.TotalCpus:0.##} CPUs): submit it again when a run has ended.");
+
+                files.Prepare();
+                run = new LocalRun(spec, request, files) { Program = FirstWord(spec), Mode = _mode };
                 _runs[spec.RunId] = run;
-                var never = _scheduler.Pool.WhyItCanNeverFit(request);
-                if (never != null)
-                    finished.Add(new KeyValuePair<LocalRun, TaskOutput>(run, RunStarter.FailToStart(run, never)));
-                else
-                    StartAll(_scheduler.Enqueue(run, request), finished);
-                run.Ref = reference = new TaskRef(BackendName, spec.RunId, _locators.Of(run).ToDictionary());
+                failure = never != null ? RunStarter.FailToStart(run, never) : TryStart(run, grant!);
+                if (failure != null && grant != null) _pool.Release(grant);
+                run.Ref = new TaskRef(BackendName, spec.RunId, _locators.Of(run).ToDictionary());
             }
-            Complete(finished);
-            return Task.FromResult(reference);
+            if (failure != null) run.Completion.TrySetResult(failure);
+            return Task.FromResult(run.Ref);
         }
 
         /// <summary>ray.get: waits for the run's end. Works for runs of other processes too, through the reference's locator.</summary>
@@ -200,8 +199,7 @@ namespace RayRunner.Core.Local
         }
 
         /// <summary>
-        /// ray.cancel: a waiting run is taken out of the queue; a running one has its whole process
-        /// tree killed. Returns once the run has ended. Safe to repeat, and on a finished run.
+        /// ray.cancel: the run's whole process tree is killed. Returns once the run has ended. Safe to repeat, and on a finished run.
         /// </summary>
         public async Task CancelAsync(TaskRef task, CancellationToken cancellationToken)
         {
@@ -213,27 +211,10 @@ namespace RayRunner.Core.Local
                 return;
             }
 
-            TaskOutput? dequeued = null;
             lock (_gate)
             {
                 if (run.State == LocalRunState.Finished) return;
-                if (run.State == LocalRunState.Waiting)
-                {
-                    _scheduler.Remove(run);
-                    run.Files.MarkCancelled();
-                    run.Files.WriteExitIfAbsent(ExitRecord.CancelledWord);
-                    run.State = LocalRunState.Finished;
-                    dequeued = RunOutcome.NotStarted(run.RunId, RunStatus.Cancelled, "The run was cancelled before it started.", DateTimeOffset.UtcNow);
-                }
-                else
-                {
-                    run.CancelRequested = true;
-                }
-            }
-            if (dequeued != null)
-            {
-                run.Completion.TrySetResult(dequeued);
-                return;
+                run.CancelRequested = true;
             }
 
             // Marker first, so anyone reading the run's files (and our own exit handler) sees a
@@ -244,26 +225,10 @@ namespace RayRunner.Core.Local
             cancellationToken.ThrowIfCancellationRequested();
         }
 
-        /// <summary>
-        /// ray.shutdown: runs still waiting for a slot are cancelled (nothing would start them);
-        /// started runs keep running and stay collectable through their references.
-        /// </summary>
+        /// <summary>ray.shutdown: started runs keep running and stay collectable through their references.</summary>
         public Task ShutdownAsync(CancellationToken cancellationToken)
         {
-            var cancelled = new List<KeyValuePair<LocalRun, TaskOutput>>();
-            lock (_gate)
-            {
-                _initialized = false;
-                foreach (var run in _scheduler.RemoveAll())
-                {
-                    run.Files.MarkCancelled();
-                    run.Files.WriteExitIfAbsent(ExitRecord.CancelledWord);
-                    run.State = LocalRunState.Finished;
-                    cancelled.Add(new KeyValuePair<LocalRun, TaskOutput>(run,
-                        RunOutcome.NotStarted(run.RunId, RunStatus.Cancelled, "The local backend was shut down before this run could start.", DateTimeOffset.UtcNow)));
-                }
-            }
-            Complete(cancelled);
+            lock (_gate) _initialized = false;
             return Task.CompletedTask;
         }
 
@@ -277,33 +242,15 @@ namespace RayRunner.Core.Local
             return Task.FromResult(tailLines.HasValue ? LogFile.Tail(log, tailLines.Value) : LogFile.ReadAll(log));
         }
 
-        /// <summary>
-        /// A run another process submitted that was still waiting for a slot there when that process
-        /// died: it never started (no pid file, no exit file, not cancelled) and never will. The runner
-        /// dispatches such a run again; <see cref="SubmitAsync"/> then starts it here.
-        /// </summary>
-        public bool IsStranded(TaskRef task)
-        {
-            if (task == null || task.Backend != BackendName || Own(task) != null) return false;
-            var locator = LocalLocator.From(task.Locator);
-            if (locator == null || locator.Pid.HasValue || !locator.HostPid.HasValue) return false;
-            if (locator.Files.Exists || locator.Files.IsCancelled) return false;
-            if (ProcessIdentity.IsRunning(locator.HostPid.Value, locator.HostStart)) return false;
-            return !locator.Files.Exists; // looked again: it did not start while its host was being checked
-        }
-
-        /// <summary>Stops watching. Started runs keep running (see <see cref="ShutdownAsync"/>); waiting ones are cancelled.</summary>
+        /// <summary>Stops watching. Started runs keep running (see <see cref="ShutdownAsync"/>).</summary>
         public void Dispose()
         {
-            lock (_gate)
-            {
-                if (_disposed) return;
-            }
-            ShutdownAsync(CancellationToken.None).GetAwaiter().GetResult();
             List<LocalRun> running;
             lock (_gate)
             {
+                if (_disposed) return;
                 _disposed = true;
+                _initialized = false;
                 running = _runs.Values.Where(r => r.State == LocalRunState.Running).ToList();
             }
             _lifetime.Cancel();
@@ -319,20 +266,6 @@ namespace RayRunner.Core.Local
         // Starting runs
         // ----------------------------------------------------------------------------------
 
-        /// <summary>Starts the admitted runs in order; a run that fails to start gives its slots back to the next. Caller holds the lock.</summary>
-        void StartAll(IReadOnlyList<KeyValuePair<LocalRun, SlotGrant>> admitted, List<KeyValuePair<LocalRun, TaskOutput>> finished)
-        {
-            var work = new Queue<KeyValuePair<LocalRun, SlotGrant>>(admitted);
-            while (work.Count > 0)
-            {
-                var next = work.Dequeue();
-                var failure = TryStart(next.Key, next.Value);
-                if (failure == null) continue;
-                finished.Add(new KeyValuePair<LocalRun, TaskOutput>(next.Key, failure));
-                foreach (var more in _scheduler.Release(next.Value)) work.Enqueue(more);
-            }
-        }
-
         /// <summary>Starts one run with its grant; null on success, else its final output. Caller holds the lock.</summary>
         TaskOutput? TryStart(LocalRun run, SlotGrant grant)
         {
@@ -345,34 +278,29 @@ namespace RayRunner.Core.Local
         }
 
         /// <summary>
-        /// The one place a started run ends: its slots go back (starting the runs they admit), its
+        /// The one place a started run ends: its slots go back, its
         /// process handle is released, its outcome is set. Once per run, whichever exit signal gets
         /// here first (the Exited event's path, or the watchdog when that path stalls).
         /// </summary>
         void Settle(LocalRun run, TaskOutput output)
         {
             if (!run.TrySettle()) return;
-            var finished = new List<KeyValuePair<LocalRun, TaskOutput>>();
             try
             {
+                // Slots go back before the outcome is set, so whoever hears of the end may submit again.
                 lock (_gate)
                 {
                     run.State = LocalRunState.Finished;
                     Interlocked.Decrement(ref _running);
-                    if (!_disposed && run.Grant != null) StartAll(_scheduler.Release(run.Grant), finished);
+                    if (run.Grant != null) _pool.Release(run.Grant);
+                    run.Grant = null;
                 }
                 run.Process?.Dispose();
             }
             finally
             {
                 run.Completion.TrySetResult(output);
-                Complete(finished);
             }
-        }
-
-        static void Complete(List<KeyValuePair<LocalRun, TaskOutput>> finished)
-        {
-            foreach (var kv in finished) kv.Key.Completion.TrySetResult(kv.Value);
         }
 
         // ----------------------------------------------------------------------------------
@@ -396,7 +324,7 @@ namespace RayRunner.Core.Local
             var run = Own(task);
             if (run != null)
             {
-                lock (_gate) return run.State == LocalRunState.Waiting ? RunStatus.Pending : RunStatus.Running;
+                return RunStatus.Running; // started at submission: this backend holds no run waiting
             }
             return Attach(task).Phase;
         }

@@ -42,6 +42,7 @@ namespace RayRunner.Core.Local
             var plan = ProcessLauncher.Plan(run.Spec, gpuIds, run.Files, _mode, _options.EnvironmentReader, out var error);
             if (plan == null) return FailToStart(run, error!);
 
+            _options.BeforeLaunch?.Invoke(run.RunId);
             var process = new Process { StartInfo = plan.StartInfo, EnableRaisingEvents = true };
             process.Exited += (_, __) => _ = Task.Run(() => _exits.OnExitedAsync(run));
             try

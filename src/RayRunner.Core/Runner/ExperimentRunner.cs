@@ -62,7 +62,6 @@ namespace RayRunner.Core
             _attacher = new RunAttacher(_ctx, _recorder, _preparer, _queue, _monitor);
             _queue.Monitor = _monitor;
             _queue.Attacher = _attacher;
-            _monitor.Attacher = _attacher;
             _planner = new SweepPlanner(_ctx, _recorder);
             _status = new RunStatusReader(_ctx, _recorder, _monitor);
             _canceller = new RunCanceller(_ctx, _recorder, _queue, _monitor);
@@ -235,8 +234,8 @@ namespace RayRunner.Core
         }
 
         /// <summary>
-        /// Adopts and dispatches the queued runs whose process died (of one sweep, or all) and the
-        /// stranded ones; returns them oldest first. See <see cref="RunAttacher.ResumeQueued"/>.
+        /// Adopts and dispatches the queued runs whose process died (of one sweep, or all); returns
+        /// them oldest first. See <see cref="RunAttacher.ResumeQueued"/>.
         /// </summary>
         public Task<IReadOnlyList<RaySpawnedTask>> ResumeQueuedAsync(string? sweepId = null, CancellationToken cancellationToken = default) =>
             Task.FromResult(_attacher.ResumeQueued(sweepId, cancellationToken));

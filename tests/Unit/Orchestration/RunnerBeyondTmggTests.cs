@@ -244,6 +244,38 @@ namespace RayRunner.Tests.Unit.Orchestration
             Assert.Equal(spawned.Take(2).Select(s => s.RunId), ray.SubmittedRunIds);
         }
 
+        /// <summary>
+        /// Moved from SlotPoolTests (A_run_that_does_not_fit_yet_holds_back_smaller_runs_behind_it):
+        /// the runner's queue is the only queue, so a run the backend refuses as full waits at its
+        /// front, queued, and the runs behind it never overtake it.
+        /// </summary>
+        [Fact]
+        public async Task ARunTheBackendRefusesAsFullWaitsAtTheFrontAndIsNotOvertaken()
+        {
+            var ray = new FakeRayBackend { IsInitialized = true, AutoComplete = null };
+            using var runner = new CoreRunner(ray, Samples.Options(maxConcurrent: 2));
+            var first = runner.SpawnExperiment(Samples.SweepConfig(0));
+
+            ray.SubmitThrows = new BackendFullException("any", "no free slot now");
+            var refused = runner.SpawnExperiment(Samples.SweepConfig(1)); // not an error for the caller
+            var behind = runner.SpawnExperiment(Samples.SweepConfig(2));
+            Assert.Equal(RunStatus.Queued, runner.GetStatus(refused.RunId));
+            Assert.Equal(RunStatus.Queued, runner.GetStatus(behind.RunId));
+            Assert.Equal(new[] { first.RunId, refused.RunId }, ray.SubmittedRunIds.Distinct()); // held back: "behind" not tried
+
+            ray.SubmitThrows = null;
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!ray.SubmittedRunIds.Contains(behind.RunId) && DateTime.UtcNow < deadline)
+            {
+                if (ray.SubmittedRunIds.Count(id => id == refused.RunId) > 1 && !ray.IsDone(first.RunId)) ray.Complete(first.RunId, new TaskOutput());
+                await Task.Delay(5);
+            }
+            var order = ray.SubmittedRunIds.Where(id => id != first.RunId).ToList();
+            Assert.Equal(behind.RunId, order.Last());
+            Assert.All(order.Take(order.Count - 1), id => Assert.Equal(refused.RunId, id)); // the refused run went first, however often it was tried
+            Assert.Equal(RunStatus.Running, runner.GetStatus(refused.RunId));
+        }
+
         async Task WaitForSubmissions(int count)
         {
             // Dispatch after a completion happens on the monitor's thread: wait for it, boundedly.

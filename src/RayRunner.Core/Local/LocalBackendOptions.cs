@@ -35,6 +35,12 @@ namespace RayRunner.Core.Local
         internal LaunchMode? ForceLaunchMode { get; init; }
 
         /// <summary>
+        /// The lifetime of what uses the backend (the runner's, given by <see cref="RunnerHost"/>):
+        /// when it ends, the backend stops watching runs, as on Dispose; runs go on. None by default.
+        /// </summary>
+        public System.Threading.CancellationToken Lifetime { get; init; }
+
+        /// <summary>
         /// Tests stage the race of two launches of one run here: called with the run id after the
         /// backend decided to start it and just before its process starts. Null in the module.
         /// </summary>

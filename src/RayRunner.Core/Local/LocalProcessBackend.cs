@@ -45,7 +45,7 @@ namespace RayRunner.Core.Local
         readonly bool _gpusManaged;
         readonly Dictionary<string, LocalRun> _runs = new Dictionary<string, LocalRun>(StringComparer.Ordinal);
         readonly ConcurrentDictionary<string, Lazy<AttachedRun>> _attached = new ConcurrentDictionary<string, Lazy<AttachedRun>>(StringComparer.Ordinal);
-        readonly CancellationTokenSource _lifetime = new CancellationTokenSource();
+        readonly CancellationTokenSource _lifetime;
         readonly LaunchMode _mode;
         bool _initialized;
         bool _disposed;
@@ -56,6 +56,7 @@ namespace RayRunner.Core.Local
         {
             _options = options ?? throw new ArgumentNullException(nameof(options));
             options.Validate();
+            _lifetime = CancellationTokenSource.CreateLinkedTokenSource(options.Lifetime);
             var gpuIds = GpuInventory.Discover(options.NumGpus, options.EnvironmentReader);
             _gpusManaged = gpuIds.Count > 0;
             _pool = new SlotPool(options.MaxConcurrent, options.NumCpus ?? Environment.ProcessorCount, gpuIds);
@@ -170,15 +171,15 @@ namespace RayRunner.Core.Local
             var wanted = Math.Max(0, Math.Min(numReturns, tasks.Count));
             if (timeout != TimeSpan.Zero)
             {
-                using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                var deadline = Task.Delay(timeout ?? Timeout.InfiniteTimeSpan, stop.Token);
+                var clock = Stopwatch.StartNew();
+                var limit = timeout == Timeout.InfiniteTimeSpan ? null : timeout;
                 while (completions.Count(c => c.IsCompleted) < wanted)
                 {
-                    var pending = completions.Where(c => !c.IsCompleted).Cast<Task>().ToList();
-                    pending.Add(deadline);
-                    if (await Task.WhenAny(pending).ConfigureAwait(false) == deadline) break;
+                    var left = limit - clock.Elapsed;
+                    if (left < TimeSpan.Zero) break;
+                    var next = Task.WhenAny(completions.Where(c => !c.IsCompleted));
+                    if (!await Waits.EndsFirstAsync(next, cancellationToken, timeout: left).ConfigureAwait(false)) break;
                 }
-                stop.Cancel();
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
@@ -221,7 +222,7 @@ namespace RayRunner.Core.Local
             // cancel, not a process killed by a signal.
             run.Files.MarkCancelled();
             ProcessTree.Kill(run.Pid, run.Identity, run.Process, run.SessionLeader);
-            await Task.WhenAny(run.Completion.Task, Task.Delay(CancelWait, cancellationToken)).ConfigureAwait(false);
+            await Waits.EndsFirstAsync(run.Completion.Task, cancellationToken, timeout: CancelWait).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
         }
 

@@ -149,10 +149,20 @@ namespace RayRunner.Core.Local
                     throw new BackendFullException(spec.RunId,
                         $"The local backend has no free slot for run {spec.RunId} now ({_pool.RunsInUse} of {_pool.MaxRuns} runs, {_pool.TotalCpus:0.##} CPUs): submit it again when a run has ended.");
 
-                files.Prepare();
                 run = new LocalRun(spec, request, files) { Program = FirstWord(spec), Mode = _mode };
-                _runs[spec.RunId] = run;
-                failure = never != null ? RunStarter.FailToStart(run, never) : TryStart(run, grant!);
+                try
+                {
+                    files.Prepare();
+                    _runs[spec.RunId] = run;
+                    failure = never != null ? RunStarter.FailToStart(run, never) : TryStart(run, grant!);
+                }
+                catch
+                {
+                    // The run's folder could not be made (a full disk, no permission): nothing started.
+                    _runs.Remove(spec.RunId);
+                    if (grant != null) _pool.Release(grant);
+                    throw;
+                }
                 if (failure != null && grant != null) _pool.Release(grant);
                 run.Ref = new TaskRef(BackendName, spec.RunId, _locators.Of(run).ToDictionary());
             }

@@ -43,6 +43,13 @@ namespace RayRunner.Tests.Unit.Local
         }
 
         /// <summary>
+        /// A run's process can write its start line before the runner has recorded the hand-over
+        /// (the dispatching thread descheduled under load): wait for the runner's side too.
+        /// </summary>
+        static Task HandedOver(Core.ExperimentRunner runner, IEnumerable<string> ids) =>
+            LocalTestBed.WaitUntil(() => ids.All(id => runner.GetRun(id)?.Status != RunStatus.Queued), "the started runs are handed over in the runner");
+
+        /// <summary>
         /// Spawns gated runs, then releases them one at a time. Before every release it asks the OS
         /// which runs have a live process (whatever the runner believes) and checks that the others
         /// are reported queued. A run starts only when an earlier one has ended, so once the expected
@@ -61,6 +68,7 @@ namespace RayRunner.Tests.Unit.Local
                 Assert.Equal(expectedLive, live.Count);
                 // Started strictly in submission order.
                 Assert.Equal(ids.Skip(released).Take(expectedLive).OrderBy(x => x), live.OrderBy(x => x));
+                await HandedOver(runner, live);
 
                 var statuses = new List<string>();
                 foreach (var id in ids.Skip(released)) statuses.Add(await runner.GetStatusAsync(id));
@@ -100,6 +108,7 @@ namespace RayRunner.Tests.Unit.Local
             using var secondRunner = await Runner(second, maxConcurrent: 4);
             var held = await SpawnGated(firstRunner, 2);
             await LocalTestBed.WaitUntil(() => _bed.Started().Count == 1, "the first backend's run has started");
+            await HandedOver(firstRunner, held.Take(1));
 
             // The first backend is full; the second has its own slot and runs at once.
             var other = (await SpawnGated(secondRunner, 1)).Single();

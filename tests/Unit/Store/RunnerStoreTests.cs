@@ -252,13 +252,6 @@ namespace RayRunner.Tests.Unit.Store
             Assert.Equal(RunStatus.Completed, record.Result!.Status);
         }
 
-        static int DeadPid()
-        {
-            using var p = Process.Start(new ProcessStartInfo("sh", "-c true") { UseShellExecute = false })!;
-            p.WaitForExit();
-            return p.Id;
-        }
-
         [Fact]
         public async Task RunBeingHandedOverByALiveProcessIsFollowedNotTakenOver()
         {

@@ -6,8 +6,7 @@ namespace RayRunner.Core
 {
     /// <summary>
     /// Watches each dispatched run to its end: one task per run, no polling here. Enforces the run's
-    /// timeout (stops it, reports <c>timeout</c>), recognizes a stranded run (never started, its
-    /// holder died) and hands it back to the queue, and records and reports every outcome once.
+    /// timeout (stops it, reports <c>timeout</c>), and records and reports every outcome once.
     /// </summary>
     internal sealed class RunMonitor
     {
@@ -24,9 +23,6 @@ namespace RayRunner.Core
             _recorder = recorder;
             _queue = queue;
         }
-
-        /// <summary>Set once by the runner: who follows a run another process dispatched again.</summary>
-        public RunAttacher Attacher { get; set; } = null!;
 
         /// <summary>Starts monitoring a run the store says was submitted (by this or another process).</summary>
         public void Begin(TrackedRun run, RunRecord record)
@@ -78,7 +74,6 @@ namespace RayRunner.Core
                 output = TaskOutput.Failure(run.RunId, RunStatus.Failed, $"Fetching the result failed: {ex.Message}");
             }
 
-            if (!token.IsCancellationRequested && RunStatus.Normalize(output.Status) != RunStatus.Completed && TakeOverStranded(run)) return;
             Complete(run, output);
         }
 
@@ -98,42 +93,19 @@ namespace RayRunner.Core
             return TaskOutput.Failure(run.RunId, RunStatus.Timeout, message);
         }
 
-        /// <summary>
-        /// Called when a monitored run ended without success: if it never started because the
-        /// process holding it on the backend died (see <see cref="BackendAbilities.IsStranded"/>), it is not
-        /// failed but adopted and queued here; if another process already dispatched it again, it is
-        /// followed. False when the outcome stands.
-        /// </summary>
-        bool TakeOverStranded(TrackedRun run)
-        {
-            if (_ctx.Backend.Abilities.IsStranded == null) return false;
-            var decision = _recorder.DecideStranded(run.RunId, run.Ref);
-            if (decision == StrandedDecision.OutcomeStands) return false;
-            run.IsFollower = decision == StrandedDecision.DispatchedElsewhere;
-            Unsubmit(run);
-            _queue.ReleaseSlotOf(run);
-            if (decision == StrandedDecision.DispatchedElsewhere)
-            {
-                Attacher.Follow(run);
-                return true;
-            }
-            return _queue.Requeue(run);
-        }
-
-        /// <summary>Forgets a stranded run's old submission in this runner, so it is dispatched afresh.</summary>
-        public void Unsubmit(TrackedRun run)
-        {
-            run.Ref = new TaskRef(_ctx.Backend.Name, run.RunId);
-            run.DispatchedAt = null;
-            run.LastPhase = RunStatus.Queued;
-        }
-
-        /// <summary>Records and reports the outcome, then frees the run's slot.</summary>
+        /// <summary>Frees the run's slot, then records and reports the outcome.</summary>
+        /// <remarks>
+        /// The slot is freed first because the run has ended: the next run is handed over while this
+        /// outcome is recorded (a result is flushed to disk, about a millisecond and far more on a
+        /// busy disk), instead of every slot idling through every flush. Nothing is lost if this
+        /// process dies in between: the run's end stays with the backend (the local run's exit file,
+        /// the Ray job) and the next process that looks records it.
+        /// </remarks>
         public void Complete(TrackedRun run, TaskOutput output)
         {
+            _queue.ReleaseSlotOf(run);
             Finish(run, output);
             run.MoveTo(RunPhase.Finished);
-            _queue.ReleaseSlotOf(run);
         }
 
         /// <summary>

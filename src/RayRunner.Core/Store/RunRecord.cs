@@ -57,14 +57,13 @@ namespace RayRunner.Core
             new TaskRef(Submission?.Backend ?? Spec.Backend, RunId, Submission?.Locator);
 
         /// <summary>
-        /// A copy with the given parts replaced. Pass <paramref name="clearClaim"/>,
-        /// <paramref name="clearOwner"/> or <paramref name="clearSubmission"/> to drop them (the last
-        /// only for a run its backend held but never started, see <see cref="BackendAbilities.IsStranded"/>).
+        /// A copy with the given parts replaced. Pass <paramref name="clearClaim"/> or
+        /// <paramref name="clearOwner"/> to drop them.
         /// </summary>
         public RunRecord With(
             string? status = null, ProcessIdentity? owner = null, bool clearOwner = false,
             DispatchClaim? claim = null, bool clearClaim = false,
-            SubmissionRecord? submission = null, TaskOutput? result = null, bool clearSubmission = false) => new RunRecord
+            SubmissionRecord? submission = null, TaskOutput? result = null) => new RunRecord
             {
                 Format = Format,
                 RunId = RunId,
@@ -72,7 +71,7 @@ namespace RayRunner.Core
                 Spec = Spec,
                 Owner = clearOwner ? null : owner ?? Owner,
                 Claim = clearClaim ? null : claim ?? Claim,
-                Submission = clearSubmission ? null : submission ?? Submission,
+                Submission = submission ?? Submission,
                 Result = result ?? Result,
                 UpdatedAt = DateTimeOffset.UtcNow,
             };

@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -39,6 +41,37 @@ namespace RayRunner.Core
             using (timer?.Token.Register(() => stopped.TrySetResult(true)))
             {
                 return await Task.WhenAny(task, stopped.Task).ConfigureAwait(false) == task;
+            }
+        }
+
+        /// <summary>
+        /// ray.wait's core: returns when at least <paramref name="wanted"/> of <paramref name="tasks"/>
+        /// have ended, or when <paramref name="timeout"/> passes (null or infinite: no limit); throws
+        /// OperationCanceledException when the token is cancelled first.
+        /// </summary>
+        /// <remarks>
+        /// One snapshot of the unfinished tasks decides both "enough have ended" and what to wait
+        /// for. Counting first and filtering after let a task that ended in between drop out of the
+        /// wait while it was still counted as running, and the wait then hung on the others (a
+        /// hang the soak loop caught in the local backend's Wait test, seen in CI).
+        /// </remarks>
+        public static async Task UntilEnoughEndAsync(IEnumerable<Task> tasks, int wanted, TimeSpan? timeout, CancellationToken cancellationToken)
+        {
+            var all = tasks.ToList();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var limit = timeout == Timeout.InfiniteTimeSpan ? null : timeout;
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var pending = all.Where(t => !t.IsCompleted).ToList();
+                if (all.Count - pending.Count >= wanted) return;
+                var left = limit - clock.Elapsed;
+                if (left <= TimeSpan.Zero) return;
+                if (!await EndsFirstAsync(Task.WhenAny(pending), cancellationToken, timeout: left).ConfigureAwait(false))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    return;
+                }
             }
         }
 

@@ -180,18 +180,7 @@ namespace RayRunner.Core.Local
             var completions = tasks.Select(CompletionOf).ToList();
             var wanted = Math.Max(0, Math.Min(numReturns, tasks.Count));
             if (timeout != TimeSpan.Zero)
-            {
-                var clock = Stopwatch.StartNew();
-                var limit = timeout == Timeout.InfiniteTimeSpan ? null : timeout;
-                while (completions.Count(c => c.IsCompleted) < wanted)
-                {
-                    var left = limit - clock.Elapsed;
-                    if (left < TimeSpan.Zero) break;
-                    var next = Task.WhenAny(completions.Where(c => !c.IsCompleted));
-                    if (!await Waits.EndsFirstAsync(next, cancellationToken, timeout: left).ConfigureAwait(false)) break;
-                }
-                cancellationToken.ThrowIfCancellationRequested();
-            }
+                await Waits.UntilEnoughEndAsync(completions, wanted, timeout, cancellationToken).ConfigureAwait(false);
 
             var ready = new List<TaskRef>();
             var notReady = new List<TaskRef>();

@@ -176,23 +176,8 @@ namespace RayRunner.Core.Ray
             if (watches.Any(w => w.Last == null && !w.IsDone))
                 await _poller.RefreshAsync(cancellationToken).ConfigureAwait(false);
 
-            if (timeout != TimeSpan.Zero && watches.Count(w => w.IsDone) < numReturns)
-            {
-                using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                var deadline = Task.Delay(timeout ?? Timeout.InfiniteTimeSpan, cts.Token);
-                while (watches.Count(w => w.IsDone) < numReturns)
-                {
-                    var pending = watches.Where(w => !w.IsDone).Select(w => (Task)w.Terminal.Task).ToList();
-                    pending.Add(deadline);
-                    var first = await Task.WhenAny(pending).ConfigureAwait(false);
-                    if (first == deadline)
-                    {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        break;
-                    }
-                }
-                cts.Cancel();
-            }
+            if (timeout != TimeSpan.Zero)
+                await Waits.UntilEnoughEndAsync(watches.Select(w => (Task)w.Terminal.Task), numReturns, timeout, cancellationToken).ConfigureAwait(false);
 
             var ready = new List<TaskRef>();
             var notReady = new List<TaskRef>();

@@ -127,7 +127,7 @@ namespace RayRunner.Core.Local
         {
             if (spec == null) throw new ArgumentNullException(nameof(spec));
             if (options == null) throw new ArgumentNullException(nameof(options));
-            RunIds.Validate(spec.RunId, nameof(spec));
+            RunIds.Validate(spec.SubmissionId, nameof(spec));
             cancellationToken.ThrowIfCancellationRequested();
 
             var finished = new List<KeyValuePair<LocalRun, TaskOutput>>();
@@ -135,26 +135,26 @@ namespace RayRunner.Core.Local
             lock (_gate)
             {
                 ThrowIfDisposed();
-                if (_runs.TryGetValue(spec.RunId, out var known)) return Task.FromResult(known.Ref);
+                if (_runs.TryGetValue(spec.SubmissionId, out var known)) return Task.FromResult(known.Ref);
 
-                var files = RunFiles.ForLog(_logPathFor(spec.RunId));
+                var files = RunFiles.ForLog(_logPathFor(spec.SubmissionId));
                 if (files.Exists)
                 {
                     // Started before, by this or another process (a resubmission after a lost answer):
                     // follow that run rather than start a second one.
-                    return Task.FromResult(new TaskRef(BackendName, spec.RunId, NewLocator(files, null).ToDictionary()));
+                    return Task.FromResult(new TaskRef(BackendName, spec.SubmissionId, NewLocator(files, null).ToDictionary()));
                 }
                 files.Prepare();
 
                 var request = SlotRequest.From(options);
                 var run = new LocalRun(spec, request, files) { Program = FirstWord(spec), Mode = _mode };
-                _runs[spec.RunId] = run;
+                _runs[spec.SubmissionId] = run;
                 var never = _scheduler.Pool.WhyItCanNeverFit(request);
                 if (never != null)
                     finished.Add(new KeyValuePair<LocalRun, TaskOutput>(run, FailToStart(run, never)));
                 else
                     StartAll(_scheduler.Enqueue(run, request), finished);
-                run.Ref = reference = new TaskRef(BackendName, spec.RunId, LocatorOf(run).ToDictionary());
+                run.Ref = reference = new TaskRef(BackendName, spec.SubmissionId, LocatorOf(run).ToDictionary());
             }
             Complete(finished);
             return Task.FromResult(reference);

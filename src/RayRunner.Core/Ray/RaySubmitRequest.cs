@@ -31,7 +31,7 @@ namespace RayRunner.Core.Ray
             {
                 w.WriteStartObject();
                 w.WriteString("entrypoint", EntrypointTemplate.ToPosixShell(spec.Arguments()));
-                w.WriteString("submission_id", spec.RunId);
+                w.WriteString("submission_id", spec.SubmissionId);
 
                 w.WriteStartObject("runtime_env");
                 if (workingDirUri != null) w.WriteString("working_dir", workingDirUri);

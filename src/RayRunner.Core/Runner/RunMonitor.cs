@@ -17,13 +17,18 @@ namespace RayRunner.Core
         readonly RunnerContext _ctx;
         readonly RunRecorder _recorder;
         readonly DispatchQueue _queue;
+        readonly RetryScheduler _retries;
 
         public RunMonitor(RunnerContext ctx, RunRecorder recorder, DispatchQueue queue)
         {
             _ctx = ctx;
             _recorder = recorder;
             _queue = queue;
+            _retries = new RetryScheduler(ctx, recorder, queue, this);
         }
+
+        /// <summary>Would this end of the run's current attempt be retried (so it is not the run's end)?</summary>
+        public bool WouldRetry(TrackedRun run, TaskOutput output) => RetryScheduler.ReasonFor(run.Retry, run.Attempt, output, lost: false) != null;
 
         /// <summary>Set once by the runner: who follows a run another process dispatched again.</summary>
         public RunAttacher Attacher { get; set; } = null!;
@@ -31,6 +36,7 @@ namespace RayRunner.Core
         /// <summary>Starts monitoring a run the store says was submitted (by this or another process).</summary>
         public void Begin(TrackedRun run, RunRecord record)
         {
+            run.SyncAttempts(record);
             run.Ref = record.ToTaskRef();
             run.DispatchedAt = record.Submission!.SubmittedAt;
             run.LastPhase = RunStatus.IsTerminal(record.Status) || record.Status == RunStatus.Queued ? RunStatus.Pending : record.Status;
@@ -45,6 +51,7 @@ namespace RayRunner.Core
         async Task MonitorAsync(TrackedRun run)
         {
             TaskOutput output;
+            var lost = false;
             var token = run.Watch.Token;
             try
             {
@@ -74,11 +81,13 @@ namespace RayRunner.Core
             }
             catch (Exception ex)
             {
-                // tmgg: a result that cannot be fetched means the run failed.
+                // tmgg: a result that cannot be fetched means the run failed; one the backend forgot is lost.
+                lost = ex is RunLostException || ex.InnerException is RunLostException;
                 output = TaskOutput.Failure(run.RunId, RunStatus.Failed, $"Fetching the result failed: {ex.Message}");
             }
 
             if (!token.IsCancellationRequested && RunStatus.Normalize(output.Status) != RunStatus.Completed && TakeOverStranded(run)) return;
+            if (!token.IsCancellationRequested && _retries.TryRetry(run, output, lost)) return;
             Complete(run, output);
         }
 

@@ -36,7 +36,8 @@ namespace RayRunner.Core
             // Seen it end: report and record that end now, as the monitor would a moment later, so a
             // listing right after this answer agrees with it. A run that did not succeed on a backend
             // that may strand runs is left to the monitor, which tells a stranded run from a failed one.
-            else if (output != null && (status == RunStatus.Completed || _ctx.Backend.Abilities.IsStranded == null))
+            // An attempt that will be retried is not the run's end either: the monitor records the retry.
+            else if (output != null && (status == RunStatus.Completed || _ctx.Backend.Abilities.IsStranded == null) && !_monitor.WouldRetry(run, output))
                 _monitor.Complete(run, output);
             return status;
         }
@@ -53,6 +54,13 @@ namespace RayRunner.Core
 
             var (status, _, output) = await AskBackendAsync(record.ToTaskRef(), cancellationToken).ConfigureAwait(false);
             if (output == null) return status;
+            if (RetryScheduler.ReasonFor(record.Spec.Retry, record.Attempt, output, lost: false) is { } reason)
+            {
+                // The attempt ended and another follows: record that (the next attempt queued, held by
+                // nobody), so Resume-RaySweep or Wait-RayRun in any session hands it over.
+                var decision = _recorder.RecordRetry(runId, record.Attempt, output, record.Submission?.SubmittedAt, reason, holdHere: false, out _);
+                if (decision != RetryDecision.OutcomeStands) return RunStatus.Queued;
+            }
             // Seen it end: record it, so the result is never lost and never fetched twice.
             var stored = _recorder.RecordEnded(record, output);
             return RunStatus.Normalize(stored?.Result?.Status) ?? RunStatus.Normalize(output.Status) ?? RunStatus.Completed;

@@ -49,6 +49,7 @@ namespace RayRunner.Core
             Tags = record.Spec.Input?.AdditionalTags ?? Array.Empty<string>(),
             UseShell = record.Spec.UseShell,
             Environment = record.Spec.Environment,
+            Retry = record.Spec.Retry,
         };
 
         /// <summary>The config to send again (as recorded for the experiment, without the old run id).</summary>

@@ -97,6 +97,30 @@ namespace RayRunner.Core
             _ => to == RunPhase.Finished,
         };
 
+        /// <summary>How the run is retried; null when it is tried once.</summary>
+        public RetryPolicy? Retry => SpecRecord.Retry;
+
+        /// <summary>Which attempt is current (1 for the first); the store's record says the same.</summary>
+        public int Attempt
+        {
+            get => Volatile.Read(ref _attempt);
+            private set => Volatile.Write(ref _attempt, value);
+        }
+        int _attempt = 1;
+
+        /// <summary>The attempts that ended before the current one, oldest first (as recorded).</summary>
+        public IReadOnlyList<AttemptRecord>? PastAttempts { get; private set; }
+
+        /// <summary>Takes the attempt number and the earlier attempts from the run's record (the store decides).</summary>
+        public void SyncAttempts(RunRecord record)
+        {
+            PastAttempts = record.Attempts;
+            Attempt = record.Attempt;
+        }
+
+        /// <summary>What the backend is given for the current attempt (its own submission id).</summary>
+        public TaskSpec AttemptSpec() => Spec.ForAttempt(Attempt);
+
         /// <summary>The backend's reference once dispatched; a placeholder with no locator before.</summary>
         public volatile TaskRef Ref;
         public DateTimeOffset? DispatchedAt;

@@ -1,0 +1,69 @@
+using System;
+
+namespace RayRunner.Core
+{
+    /// <summary>
+    /// Decides, when a run's attempt ends without success, whether another attempt follows (the
+    /// run's <see cref="RetryPolicy"/>), records it in the store before anything is handed over
+    /// (<see cref="RunRecorder.RecordRetry"/>), and puts the run back at the front of the dispatch
+    /// queue, where it is handed over exactly once with the next attempt's submission id.
+    /// </summary>
+    internal sealed class RetryScheduler
+    {
+        readonly RunnerContext _ctx;
+        readonly RunRecorder _recorder;
+        readonly DispatchQueue _queue;
+        readonly RunMonitor _monitor;
+
+        public RetryScheduler(RunnerContext ctx, RunRecorder recorder, DispatchQueue queue, RunMonitor monitor)
+        {
+            _ctx = ctx;
+            _recorder = recorder;
+            _queue = queue;
+            _monitor = monitor;
+        }
+
+        /// <summary>Why attempt <paramref name="attempt"/>'s end is retried, or null when it is the run's end.</summary>
+        public static string? ReasonFor(RetryPolicy? policy, int attempt, TaskOutput output, bool lost) =>
+            policy != null && policy.AllowsAttemptAfter(attempt) ? policy.ReasonToRetry(output, lost) : null;
+
+        /// <summary>
+        /// True when the run goes on: its next attempt is queued here, or another process moved it
+        /// on and this runner follows it. False when <paramref name="output"/> is the run's end.
+        /// </summary>
+        public bool TryRetry(TrackedRun run, TaskOutput output, bool lost)
+        {
+            var attempt = run.Attempt;
+            var reason = ReasonFor(run.Retry, attempt, output, lost);
+            if (reason == null || _ctx.IsDisposed) return false;
+            var decision = _recorder.RecordRetry(run.RunId, attempt, output, run.DispatchedAt, reason, holdHere: true, out var next);
+            if (decision == RetryDecision.OutcomeStands) return false;
+
+            _monitor.Unsubmit(run);
+            // The slot is freed before the run queues again: the slot flag belongs to one hand-over.
+            _queue.ReleaseSlotOf(run);
+            if (decision == RetryDecision.MovedOn)
+            {
+                run.IsFollower = true;
+                _monitor.Attacher.Follow(run);
+                return true;
+            }
+            run.SyncAttempts(next!);
+            _ctx.Notify($"Run {run.RunId}: attempt {attempt} ended {Describe(reason, output)}; retrying as attempt {attempt + 1} of {run.Retry!.MaxRetries + 1} (submission id {RunIds.ForAttempt(run.RunId, attempt + 1)}).");
+            // False only when a cancel finished the run meanwhile: that cancel recorded its end.
+            _queue.Requeue(run);
+            return true;
+        }
+
+        static string Describe(string reason, TaskOutput output)
+        {
+            var what = reason == RetryPolicy.OnLost ? "lost (the backend no longer knows it)" : reason;
+            var error = output.ErrorMessage;
+            if (string.IsNullOrWhiteSpace(error)) return what;
+            error = error!.Trim();
+            var firstLine = error.IndexOf('\n');
+            if (firstLine >= 0) error = error.Substring(0, firstLine).TrimEnd();
+            return $"{what}: {(error.Length > 200 ? error.Substring(0, 200) + "..." : error)}";
+        }
+    }
+}

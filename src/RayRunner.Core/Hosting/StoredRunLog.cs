@@ -11,9 +11,12 @@ namespace RayRunner.Core
     public static class StoredRunLog
     {
         /// <summary>The log file of a run made for the local backend; null for other backends or a run never started.</summary>
-        public static string? FileOf(RunRecord record)
+        public static string? FileOf(RunRecord record) => FileOf(record?.Submission);
+
+        /// <summary>The log file of one submission (an attempt) to the local backend; null for other backends or none.</summary>
+        public static string? FileOf(SubmissionRecord? submission)
         {
-            if (record?.Submission is not { } submission || submission.Backend != LocalProcessBackend.BackendName) return null;
+            if (submission == null || submission.Backend != LocalProcessBackend.BackendName) return null;
             return submission.Locator is IReadOnlyDictionary<string, string> locator && locator.TryGetValue(LocalLocator.LogKey, out var log) && !string.IsNullOrEmpty(log)
                 ? log : null;
         }

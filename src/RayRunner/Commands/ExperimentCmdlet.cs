@@ -51,8 +51,22 @@ namespace RayRunner.PowerShell
 
         /// <summary>Your own id for a single run (not for a sweep).</summary>
         [Parameter]
-        [ValidateRunId("run id")]
+        [ValidateRunId("run id", RefuseAttemptIds = true)]
         public string? RunId { get; set; }
+
+        /// <summary>
+        /// How many times a run is tried again after its first attempt ends in one of -RetryOn (0,
+        /// the default: once). Each attempt is its own submission (&lt;runid&gt;-a2, ...), recorded first.
+        /// </summary>
+        [Parameter]
+        [ValidateRange(0, RetryPolicy.MaxAllowedRetries)]
+        public int MaxRetries { get; set; }
+
+        /// <summary>Which ends are retried: failed, timeout, lost (a job the backend forgot). All three when left out.</summary>
+        [Parameter]
+        [ValidateSet(RetryPolicy.OnFailed, RetryPolicy.OnTimeout, RetryPolicy.OnLost)]
+        [ValidateNotNullOrEmpty]
+        public string[]? RetryOn { get; set; }
 
         /// <summary>Run the expanded command through the platform shell (the local backend); off by default.</summary>
         [Parameter]
@@ -102,6 +116,8 @@ namespace RayRunner.PowerShell
                     $"-Resume matches configs to the runs of a sweep and gives new runs new ids, so it cannot take -RunId '{RunId}'. Leave -RunId out.",
                     RunId));
             // Given on the command line they are checked now; bound from piped sweep configs, as they arrive.
+            if (RetryOn != null && MaxRetries == 0)
+                WriteWarning("-RetryOn has no effect without -MaxRetries: each run is tried once. Add -MaxRetries 2 (for example) to retry.");
             if (MyInvocation.BoundParameters.ContainsKey(nameof(Entrypoint))) CheckEntrypoint();
             if (WorkingDirectory != null) CheckWorkingDirectory();
         }
@@ -195,6 +211,7 @@ namespace RayRunner.PowerShell
             RunId = RunId,
             UseShell = UseShell.IsPresent,
             Resume = Resume.IsPresent && !_freshRuns,
+            Retry = RetryPolicy.Create(MaxRetries, RetryOn),
         };
 
         /// <summary>Says what a resume did with each config, as the runner's plan says: reused a completed run, followed one still going, or started a new one.</summary>

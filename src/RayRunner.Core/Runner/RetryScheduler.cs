@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 
 namespace RayRunner.Core
 {
@@ -58,11 +59,9 @@ namespace RayRunner.Core
         static string Describe(string reason, TaskOutput output)
         {
             var what = reason == RetryPolicy.OnLost ? "lost (the backend no longer knows it)" : reason;
-            var error = output.ErrorMessage;
-            if (string.IsNullOrWhiteSpace(error)) return what;
-            error = error!.Trim();
-            var firstLine = error.IndexOf('\n');
-            if (firstLine >= 0) error = error.Substring(0, firstLine).TrimEnd();
+            if (string.IsNullOrWhiteSpace(output.ErrorMessage)) return what;
+            // One line for a verbose stream: the error's lines joined, long ones cut.
+            var error = string.Join(" ", output.ErrorMessage!.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0));
             return $"{what}: {(error.Length > 200 ? error.Substring(0, 200) + "..." : error)}";
         }
     }

@@ -40,6 +40,7 @@ namespace RayRunner.Core
             var decision = _recorder.RecordRetry(run.RunId, attempt, output, run.DispatchedAt, reason, holdHere: true, out var next);
             if (decision == RetryDecision.OutcomeStands) return false;
 
+            if (decision == RetryDecision.Retrying) run.BeginNextDispatch();
             _monitor.Unsubmit(run);
             // The slot is freed before the run queues again: the slot flag belongs to one hand-over.
             _queue.ReleaseSlotOf(run);
@@ -52,7 +53,7 @@ namespace RayRunner.Core
             run.SyncAttempts(next!);
             _ctx.Notify($"Run {run.RunId}: attempt {attempt} ended {Describe(reason, output)}; retrying as attempt {attempt + 1} of {run.Retry!.MaxRetries + 1} (submission id {RunIds.ForAttempt(run.RunId, attempt + 1)}).");
             // False only when a cancel finished the run meanwhile: that cancel recorded its end.
-            _queue.Requeue(run);
+            if (!_queue.Requeue(run)) run.DispatchEnded.TrySetResult(false);
             return true;
         }
 

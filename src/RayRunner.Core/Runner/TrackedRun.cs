@@ -127,8 +127,16 @@ namespace RayRunner.Core
         /// <summary>The last non-final status seen (pending or running), for listings that must not call the backend.</summary>
         public volatile string LastPhase = RunStatus.Queued;
 
-        /// <summary>Completes once dispatch has ended, either way (cancel waits on it).</summary>
-        public readonly TaskCompletionSource<bool> DispatchEnded = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Completes once the current attempt's dispatch has ended, either way (cancel waits on it).</summary>
+        public TaskCompletionSource<bool> DispatchEnded => _dispatchEnded;
+        volatile TaskCompletionSource<bool> _dispatchEnded = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>
+        /// A retry's next attempt is about to be dispatched: a cancel from now on waits for that
+        /// hand-over, then stops the new attempt (not the ended one).
+        /// </summary>
+        public void BeginNextDispatch() =>
+            _dispatchEnded = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         /// <summary>The run's final output; the first completion wins (a cancel racing a finish).</summary>
         public readonly TaskCompletionSource<TaskOutput> Outcome = new TaskCompletionSource<TaskOutput>(TaskCreationOptions.RunContinuationsAsynchronously);
         /// <summary>

@@ -58,8 +58,13 @@ namespace RayRunner.Core
             if (snapshot == null || RunStatus.IsTerminal(snapshot.Status) || snapshot.Status == RunStatus.Queued || snapshot.Status == RunStatus.Damaged)
                 return snapshot;
             var status = await _status.GetStatusAsync(runId, cancellationToken).ConfigureAwait(false);
-            // Finished (or untracked) meanwhile: the newest view says more than the status alone.
-            return RunStatus.IsTerminal(status) || status == RunStatus.Unknown ? GetRun(runId) : snapshot.WithStatus(status);
+            if (status == RunStatus.Unknown) return GetRun(runId);
+            if (!RunStatus.IsTerminal(status)) return snapshot.WithStatus(status);
+            // Finished meanwhile: the newest view says more than the status alone, once the monitor has
+            // taken the outcome in. Until then the backend's word is newer than the last phase seen, so
+            // a run Get-RayRunStatus calls completed is never listed as still running.
+            var now = GetRun(runId);
+            return now != null && RunStatus.IsTerminal(now.Status) ? now : snapshot.WithStatus(status);
         }
 
         /// <summary>A tracked run as it stands: its outcome once finished, else queued or the last phase the backend reported.</summary>

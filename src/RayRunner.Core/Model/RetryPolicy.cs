@@ -70,5 +70,13 @@ namespace RayRunner.Core
 
         /// <summary>Is another attempt allowed after attempt number <paramref name="attempt"/> (1-based)?</summary>
         public bool AllowsAttemptAfter(int attempt) => attempt <= MaxRetries;
+
+        /// <summary>
+        /// Why attempt <paramref name="attempt"/>, ended with <paramref name="output"/>, is followed by
+        /// another under <paramref name="policy"/>; null when that end is the run's (no policy, no
+        /// retries left, or an end not retried).
+        /// </summary>
+        public static string? ReasonToRetryAfter(RetryPolicy? policy, int attempt, TaskOutput output, bool lost) =>
+            policy != null && policy.AllowsAttemptAfter(attempt) ? policy.ReasonToRetry(output, lost) : null;
     }
 }

@@ -24,10 +24,6 @@ namespace RayRunner.Core
             _monitor = monitor;
         }
 
-        /// <summary>Why attempt <paramref name="attempt"/>'s end is retried, or null when it is the run's end.</summary>
-        public static string? ReasonFor(RetryPolicy? policy, int attempt, TaskOutput output, bool lost) =>
-            policy != null && policy.AllowsAttemptAfter(attempt) ? policy.ReasonToRetry(output, lost) : null;
-
         /// <summary>
         /// True when the run goes on: its next attempt is queued here, or another process moved it
         /// on and this runner follows it. False when <paramref name="output"/> is the run's end.
@@ -35,7 +31,7 @@ namespace RayRunner.Core
         public bool TryRetry(TrackedRun run, TaskOutput output, bool lost)
         {
             var attempt = run.Attempt;
-            var reason = ReasonFor(run.Retry, attempt, output, lost);
+            var reason = RetryPolicy.ReasonToRetryAfter(run.Retry, attempt, output, lost);
             if (reason == null || _ctx.IsDisposed) return false;
             var decision = _recorder.RecordRetry(run.RunId, attempt, output, run.DispatchedAt, reason, holdHere: true, out var next);
             if (decision == RetryDecision.OutcomeStands) return false;

@@ -28,7 +28,7 @@ namespace RayRunner.Core
         }
 
         /// <summary>Would this end of the run's current attempt be retried (so it is not the run's end)?</summary>
-        public bool WouldRetry(TrackedRun run, TaskOutput output) => RetryScheduler.ReasonFor(run.Retry, run.Attempt, output, lost: false) != null;
+        public bool WouldRetry(TrackedRun run, TaskOutput output) => RetryPolicy.ReasonToRetryAfter(run.Retry, run.Attempt, output, lost: false) != null;
 
         /// <summary>Set once by the runner: who follows a run another process dispatched again.</summary>
         public RunAttacher Attacher { get; set; } = null!;

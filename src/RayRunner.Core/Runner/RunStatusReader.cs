@@ -54,7 +54,7 @@ namespace RayRunner.Core
 
             var (status, _, output) = await AskBackendAsync(record.ToTaskRef(), cancellationToken).ConfigureAwait(false);
             if (output == null) return status;
-            if (RetryScheduler.ReasonFor(record.Spec.Retry, record.Attempt, output, lost: false) is { } reason)
+            if (RetryPolicy.ReasonToRetryAfter(record.Spec.Retry, record.Attempt, output, lost: false) is { } reason)
             {
                 // The attempt ended and another follows: record that (the next attempt queued, held by
                 // nobody), so Resume-RaySweep or Wait-RayRun in any session hands it over.

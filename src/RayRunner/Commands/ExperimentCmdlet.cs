@@ -58,12 +58,13 @@ namespace RayRunner.PowerShell
         /// How many times a run is tried again after its first attempt ends in one of -RetryOn (0,
         /// the default: once). Each attempt is its own submission (&lt;runid&gt;-a2, ...), recorded first.
         /// </summary>
-        [Parameter]
+        /// <remarks>Also bound by property name: a New-RaySweep sweep file's max_retries.</remarks>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateRange(0, RetryPolicy.MaxAllowedRetries)]
         public int MaxRetries { get; set; }
 
         /// <summary>Which ends are retried: failed, timeout, lost (a job the backend forgot). All three when left out.</summary>
-        [Parameter]
+        [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateSet(RetryPolicy.OnFailed, RetryPolicy.OnTimeout, RetryPolicy.OnLost)]
         [ValidateNotNullOrEmpty]
         public string[]? RetryOn { get; set; }
@@ -143,6 +144,19 @@ namespace RayRunner.PowerShell
             _checkedEntrypoint = Entrypoint;
         }
 
+        string? _checkedRetry;
+
+        /// <summary>One call, one sweep, one retry policy: piped sweep configs must agree on it (a command-line value binds all).</summary>
+        void CheckRetry()
+        {
+            var retry = MaxRetries + ":" + string.Join(",", RetryOn ?? Array.Empty<string>());
+            if (_checkedRetry != null && _checkedRetry != retry)
+                ThrowTerminatingError(ErrorMapper.Make(ErrorIds.EntrypointMismatch, ErrorCategory.InvalidArgument,
+                    $"The piped configs carry different retries (max_retries, retry_on: '{_checkedRetry}' and '{retry}'); one call starts one sweep with one retry policy. Start them in separate calls, or give -MaxRetries and -RetryOn.",
+                    retry));
+            _checkedRetry = retry;
+        }
+
         void CheckWorkingDirectory()
         {
             if (WorkingDirectory == null || _checkedWorkingDirectory == WorkingDirectory) return;
@@ -164,6 +178,7 @@ namespace RayRunner.PowerShell
         {
             CheckEntrypoint();
             CheckWorkingDirectory();
+            CheckRetry();
             foreach (var item in Config ?? Array.Empty<object?>())
             {
                 // Blank lines of a .jsonl file (Get-Content configs.jsonl | Start-RayExperiment) are not configs.

@@ -353,6 +353,23 @@ namespace RayRunner.Tests.Unit.Orchestration
             Assert.Empty(snapshot.PastAttempts);
         }
 
+        [Fact]
+        public void AReaderWithoutABackendDoesNotShowAnAttemptThatWillBeRetriedAsTheRunsEnd()
+        {
+            var store = NewStore();
+            var queued = SecondAttemptOfDeadProcess("r3", claimed: false);
+            var submitted = queued.With(status: RunStatus.Running, clearOwner: true,
+                submission: new SubmissionRecord { Backend = "fake", SubmittedAt = DateTimeOffset.UtcNow });
+            store.Save(submitted);
+            var lastTry = submitted.With(attempt: 4, attempts: Array.Empty<AttemptRecord>());
+            store.Save(new RunRecord { RunId = "r4", Status = lastTry.Status, Spec = lastTry.Spec, Submission = lastTry.Submission, Attempt = 4, UpdatedAt = DateTimeOffset.UtcNow });
+            // As a local run's exit file would say: the attempt failed.
+            var reader = new RunStoreReader(store, record => Failed(record.RunId, "boom"));
+
+            Assert.Equal(RunStatus.Running, reader.GetStatus("r3")); // attempt 2 of 4: a retry is due, not an end
+            Assert.Equal(RunStatus.Failed, reader.GetStatus("r4")); // attempt 4 of 4: the run's end
+        }
+
         [Theory]
         [InlineData(-1, null, "MaxRetries must be from 0")]
         [InlineData(101, null, "MaxRetries must be from 0")]

@@ -52,6 +52,7 @@ namespace RayRunner.Core
         {
             TaskOutput output;
             var lost = false;
+            var mayStillRun = false;
             var token = run.Watch.Token;
             try
             {
@@ -62,9 +63,8 @@ namespace RayRunner.Core
                     var remaining = TimeSpan.FromSeconds(timeout) - (DateTimeOffset.UtcNow - run.DispatchedAt!.Value);
                     var ended = await Waits.EndsFirstAsync(get, token, timeout: remaining < TimeSpan.Zero ? TimeSpan.Zero : remaining).ConfigureAwait(false);
                     token.ThrowIfCancellationRequested(); // a cancel, not a timeout
-                    output = ended || get.IsCompleted
-                        ? await get.ConfigureAwait(false)
-                        : await TimeOutAsync(run, timeout).ConfigureAwait(false);
+                    if (ended || get.IsCompleted) output = await get.ConfigureAwait(false);
+                    else (output, mayStillRun) = await TimeOutAsync(run, timeout).ConfigureAwait(false);
                 }
                 else
                 {
@@ -87,12 +87,15 @@ namespace RayRunner.Core
             }
 
             if (!token.IsCancellationRequested && RunStatus.Normalize(output.Status) != RunStatus.Completed && TakeOverStranded(run)) return;
-            if (!token.IsCancellationRequested && _retries.TryRetry(run, output, lost)) return;
+            // A timed-out attempt that could not be stopped may still run: another would run beside it.
+            if (!token.IsCancellationRequested && !mayStillRun && _retries.TryRetry(run, output, lost)) return;
             Complete(run, output);
         }
 
-        async Task<TaskOutput> TimeOutAsync(TrackedRun run, int timeoutSeconds)
+        /// <summary>Stops a run past its timeout; the output says so, and whether the run may still be running (the stop failed).</summary>
+        async Task<(TaskOutput Output, bool MayStillRun)> TimeOutAsync(TrackedRun run, int timeoutSeconds)
         {
+            var stopped = true;
             var message = $"The run exceeded its timeout of {timeoutSeconds} s and was stopped.";
             using var bound = CancellationTokenSource.CreateLinkedTokenSource(_ctx.Lifetime);
             bound.CancelAfter(StopBound);
@@ -103,8 +106,9 @@ namespace RayRunner.Core
             catch (Exception ex)
             {
                 message = $"The run exceeded its timeout of {timeoutSeconds} s; stopping it failed: {ex.Message}";
+                stopped = false;
             }
-            return TaskOutput.Failure(run.RunId, RunStatus.Timeout, message);
+            return (TaskOutput.Failure(run.RunId, RunStatus.Timeout, message), !stopped);
         }
 
         /// <summary>

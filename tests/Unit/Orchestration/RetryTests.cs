@@ -210,6 +210,36 @@ namespace RayRunner.Tests.Unit.Orchestration
         }
 
         [Fact]
+        public async Task ATimedOutAttemptThatCouldNotBeStoppedIsNotRetried()
+        {
+            // Stopping fails: the attempt may still run, so a second one beside it would be a duplicate.
+            var fake = new FakeRayBackend { AutoComplete = null, CancelThrows = new InvalidOperationException("the head refused the stop") };
+            var store = NewStore();
+            using var runner = await NewRunner(fake, store);
+
+            var request = new RunRequest { TimeoutSeconds = 1, Retry = RetryPolicy.Create(2, null) };
+            var handle = await runner.SpawnExperimentAsync(Config(0), request, Within());
+            var result = await runner.GetResultAsync(handle.RunId, Within());
+
+            Assert.Equal(RunStatus.Timeout, result.Status);
+            Assert.Contains("stopping it failed", result.ErrorMessage);
+            Assert.Equal(new[] { handle.RunId }, fake.SubmissionIds);
+        }
+
+        [Fact]
+        public async Task ARunnerWithoutAStoreRetriesToo()
+        {
+            var fake = new FakeRayBackend { AutoComplete = spec => spec.Attempt < 3 ? Failed(spec.RunId, "boom") : FakeRayBackend.CannedOutput(spec.RunId) };
+            using var runner = await CoreRunner.CreateAsync(fake, new RayRunnerOptions { Entrypoint = Entrypoint });
+
+            var handle = await runner.SpawnExperimentAsync(Config(0), Retrying(2), Within());
+
+            Assert.Equal(RunStatus.Completed, (await runner.GetResultAsync(handle.RunId, Within())).Status);
+            Assert.Equal(new[] { handle.RunId, handle.RunId + "-a2", handle.RunId + "-a3" }, fake.SubmissionIds);
+            Assert.Equal(2, runner.GetRun(handle.RunId)!.PastAttempts.Count);
+        }
+
+        [Fact]
         public async Task CancellingARunStopsItsRetries()
         {
             var fake = new FakeRayBackend { AutoComplete = null };

@@ -281,3 +281,35 @@ Describe 'Messages a user can act on' {
         (Get-Item $log).UnixFileMode | Should -Be ([System.IO.UnixFileMode]'UserRead, UserWrite')
     }
 }
+
+# Issue 17: what the second new-user trial tripped over, in separate pwsh processes.
+Describe 'Runs a closed session left queued' {
+    AfterEach { Disconnect-RayCluster -Confirm:$false }
+
+    It 'are flagged and warned about once per listing, and Resume-RaySweep dispatches them' {
+        Disconnect-RayCluster -Confirm:$false
+        # Another pwsh queues three runs behind a cap of one and exits before they get a slot.
+        $started = Invoke-ChildPwsh -Command @"
+`$env:RAYRUNNER_HOME = '$env:RAYRUNNER_HOME'
+Import-Module '$script:ModulePath'
+Connect-RayCluster -Backend Local -MaxConcurrent 1 | Out-Null
+(1..3 | ForEach-Object { @{ sleep = 4; n = `$_ } } | Start-RayExperiment -Entrypoint "$($script:Ep -replace '"', '`"')" -SweepId left17).RunId
+"@
+        $LASTEXITCODE | Should -Be 0 -Because "$started"
+        $ids = @($started | Where-Object { $_ -match '^[0-9a-f]{8}$' })
+        $ids | Should -HaveCount 3
+
+        $runs = Get-RayRun -SweepId left17 -WarningVariable warned 3>$null
+        $orphans = @($runs | Where-Object IsOrphan)
+        $orphans | Should -Not -BeNullOrEmpty -Because 'a cap of one leaves at least two runs queued'
+        $orphans.Status | Select-Object -Unique | Should -Be 'queued'
+        $warned | Should -HaveCount 1
+        "$warned" | Should -BeLike "$($orphans.Count) queued run(s) will not start by themselves*'Resume-RaySweep -SweepId left17'*"
+
+        $resumed = Resume-RaySweep -SweepId left17
+        @($resumed.RunId) | Should -Be @($orphans.RunId)
+        ($ids | Wait-RayRun -Timeout 120).Status | Select-Object -Unique | Should -Be 'completed'
+        Get-RayRun -SweepId left17 -WarningVariable after 3>$null | Where-Object IsOrphan | Should -BeNullOrEmpty
+        $after | Should -BeNullOrEmpty
+    }
+}

@@ -70,21 +70,27 @@ Describe 'New-RaySweep' {
         $c[0].WorkingDirectory | Should -Be (Join-Path $script:RepoRoot 'samples')
     }
 
-    It 'refuses <Name> with <Id>' -ForEach @(
-        @{ Name = 'an empty value list'; Id = 'SweepEmpty'; Call = { New-RaySweep -Grid @{ lr = @() } } }
-        @{ Name = 'nothing to sweep'; Id = 'SweepEmpty'; Call = { New-RaySweep -Base @{ lr = 1 } } }
-        @{ Name = 'conflicting dotted keys'; Id = 'SweepKeyConflict'; Call = { New-RaySweep -Grid @{ model = 'a', 'b'; 'model.k' = 1, 2 } } }
-        @{ Name = 'a sweep above -MaxConfigs'; Id = 'SweepTooLarge'; Call = { New-RaySweep -Grid @{ a = 1..100; b = 1..100 } -MaxConfigs 9999 } }
-        @{ Name = 'a range in a grid'; Id = 'SweepInvalid'; Call = { New-RaySweep -Grid @{ lr = @{ low = 0.1; high = 1 } } } }
-        @{ Name = 'a missing file'; Id = 'SweepFileNotFound'; Call = { New-RaySweep -Path (Join-Path $TestDrive 'nope.yaml') } }
+    # A sweep that cannot be made is the call's one input: a non-terminating error, no configs,
+    # and -ErrorAction decides (issue 17: it used to throw past -ErrorAction SilentlyContinue).
+    It 'refuses <Name> with <Id>, honouring -ErrorAction' -ForEach @(
+        @{ Name = 'an empty value list'; Id = 'SweepEmpty'; Params = @{ Grid = @{ lr = @() } } }
+        @{ Name = 'nothing to sweep'; Id = 'SweepEmpty'; Params = @{ Base = @{ lr = 1 } } }
+        @{ Name = 'conflicting dotted keys'; Id = 'SweepKeyConflict'; Params = @{ Grid = @{ model = 'a', 'b'; 'model.k' = 1, 2 } } }
+        @{ Name = 'a sweep above -MaxConfigs'; Id = 'SweepTooLarge'; Params = @{ Grid = @{ a = 1..100; b = 1..100 }; MaxConfigs = 9999 } }
+        @{ Name = 'a range in a grid'; Id = 'SweepInvalid'; Params = @{ Grid = @{ lr = @{ low = 0.1; high = 1 } } } }
+        @{ Name = 'a missing file'; Id = 'SweepFileNotFound'; Params = @{ Path = 'TestDrive:/nope.yaml' } }
     ) {
-        $Call | Should -Throw -ErrorId "$Id,RayRunner.PowerShell.*"
+        $out = New-RaySweep @Params -ErrorAction SilentlyContinue -ErrorVariable failed
+        $out | Should -BeNullOrEmpty
+        $failed | Should -HaveCount 1
+        $failed[0].FullyQualifiedErrorId | Should -BeLike "$Id,RayRunner.PowerShell.*"
+        { New-RaySweep @Params -ErrorAction Stop } | Should -Throw -ErrorId "$Id,RayRunner.PowerShell.*"
     }
 
     It 'refuses an unknown key in a sweep file, naming it' {
         $f = Join-Path $TestDrive 'typo.yaml'
         "seeds: [1]`nhyperparamters: { lr: [1] }" | Set-Content $f
-        { New-RaySweep -Path $f } | Should -Throw -ErrorId 'SweepUnknownKey,RayRunner.PowerShell.*' -ExpectedMessage "*'hyperparamters'*Did you mean 'hyperparameters'*"
+        { New-RaySweep -Path $f -ErrorAction Stop } | Should -Throw -ErrorId 'SweepUnknownKey,RayRunner.PowerShell.*' -ExpectedMessage "*'hyperparamters'*Did you mean 'hyperparameters'*"
     }
 
     It 'runs its help examples 1 to 4 as written' {

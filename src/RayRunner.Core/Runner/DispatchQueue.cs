@@ -79,6 +79,24 @@ namespace RayRunner.Core
             }
         }
 
+        /// <summary>
+        /// Counts a run already on the backend (submitted by a process that is gone) against this
+        /// runner's cap until it ends, so resuming a sweep does not start more of it at once than
+        /// MaxConcurrent. The slot is freed as any other when the run's outcome is recorded.
+        /// </summary>
+        public void HoldSlotFor(TrackedRun run)
+        {
+            lock (_gate)
+            {
+                if (run.HoldsSlot || run.IsFinished) return;
+                _inFlight++;
+                run.HoldsSlot = true;
+            }
+            // It may have ended just before the slot was taken, when its Complete found no slot to
+            // free: free it here then (TryReleaseSlot lets only one of the two do it).
+            if (run.IsFinished) ReleaseSlotOf(run);
+        }
+
         /// <summary>Queues a run this runner adopted; <see cref="Pump"/> hands it over.</summary>
         public void Enqueue(TrackedRun run)
         {

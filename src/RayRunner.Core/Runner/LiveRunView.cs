@@ -79,6 +79,7 @@ namespace RayRunner.Core
                 Backend = run.SpecRecord.Backend,
                 Entrypoint = run.Spec.Entrypoint.Text,
                 Config = run.Config,
+                ConfigHash = run.SpecRecord.ConfigHash,
                 SubmittedAt = run.SubmittedAt,
                 StartedAt = output?.StartedAt ?? run.DispatchedAt,
                 CompletedAt = output?.CompletedAt,

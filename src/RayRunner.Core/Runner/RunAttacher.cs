@@ -166,8 +166,39 @@ namespace RayRunner.Core
                 _queue.Enqueue(run);
                 adopted.Add(run.Handle());
             }
+            CountRunningOfResumedSweeps(adopted);
             _queue.Pump();
             return adopted;
+        }
+
+        /// <summary>
+        /// MaxConcurrent is a runner's cap. The runs the ended session left running on the backend
+        /// belong to the sweeps resumed here, so this runner follows them and counts them against
+        /// its own cap before dispatching the adopted ones: the sweep never runs more at once than
+        /// the resuming session allows. (A run another live session also counts is counted by both:
+        /// fewer at once, never more.)
+        /// </summary>
+        void CountRunningOfResumedSweeps(IReadOnlyList<RaySpawnedTask> adopted)
+        {
+            var sweeps = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var a in adopted)
+                if (a.SweepId != null) sweeps.Add(a.SweepId);
+            if (sweeps.Count == 0) return;
+            foreach (var record in _ctx.Store.List())
+            {
+                if (record.SweepId == null || !sweeps.Contains(record.SweepId) || record.IsFinal || !record.IsSubmitted) continue;
+                if (_ctx.Runs.Contains(record.RunId) || !_ctx.CanRunHere(record)) continue;
+                TrackedRun? running;
+                try
+                {
+                    running = Attach(record.RunId);
+                }
+                catch (Exception ex) when (ex is InvalidDataException || ex is InvalidOperationException)
+                {
+                    continue; // unusable or not followable here: nothing to count
+                }
+                if (running != null && !running.IsFinished) _queue.HoldSlotFor(running);
+            }
         }
     }
 }

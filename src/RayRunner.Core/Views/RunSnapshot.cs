@@ -12,6 +12,11 @@ namespace RayRunner.Core
         public string Backend { get; init; } = "";
         public string Entrypoint { get; init; } = "";
         public IReadOnlyDictionary<string, object?> Config { get; init; } = new Dictionary<string, object?>();
+        /// <summary>
+        /// The config's identity as the store records it (<see cref="RunSpecRecord.ConfigHash"/>): runs
+        /// of one sweep with the same hash are attempts at one config. Empty for a damaged record.
+        /// </summary>
+        public string ConfigHash { get; init; } = "";
         public DateTimeOffset SubmittedAt { get; init; }
         public DateTimeOffset? StartedAt { get; init; }
         public DateTimeOffset? CompletedAt { get; init; }
@@ -19,6 +24,12 @@ namespace RayRunner.Core
         public TaskRef? ObjectRef { get; init; }
         /// <summary>The tags the run was started with (RunRequest.Tags, -Tag); empty when none.</summary>
         public IReadOnlyList<string> Tags { get; init; } = Array.Empty<string>();
+        /// <summary>
+        /// A queued run whose owner process is gone (<see cref="RunRecord.IsOrphan"/>): nothing will
+        /// start it until a process adopts it (Resume-RaySweep, or a wait on it). Never true for a
+        /// run this process tracks.
+        /// </summary>
+        public bool IsOrphan { get; init; }
         /// <summary>For a <see cref="RunStatus.Damaged"/> run: what is wrong with its record and what to do. Null otherwise.</summary>
         public string? Damage { get; init; }
         /// <summary>The current (or last) attempt: 1 unless the run was retried.</summary>
@@ -37,12 +48,15 @@ namespace RayRunner.Core
             Backend = record.Spec.Backend,
             Entrypoint = record.Spec.Entrypoint,
             Config = record.Spec.Config,
+            // Recorded since the store's first format; computed only for a record that lacks it.
+            ConfigHash = record.Spec.ConfigHash.Length > 0 ? record.Spec.ConfigHash : Core.ConfigHash.Compute(record.Spec.Config),
             SubmittedAt = record.Spec.CreatedAt,
             StartedAt = record.Result?.StartedAt ?? record.Submission?.SubmittedAt,
             CompletedAt = record.Result?.CompletedAt,
             Output = record.Result,
             ObjectRef = record.ToTaskRef(),
             Tags = record.Spec.Input?.AdditionalTags ?? Array.Empty<string>(),
+            IsOrphan = record.IsOrphan,
             Attempt = record.Attempt,
             PastAttempts = record.Attempts ?? Array.Empty<AttemptRecord>(),
             Retry = record.Spec.Retry,
@@ -70,8 +84,8 @@ namespace RayRunner.Core
         public RunSnapshot WithStatus(string status) => new RunSnapshot
         {
             RunId = RunId, SweepId = SweepId, Status = status, Backend = Backend, Entrypoint = Entrypoint, Config = Config,
-            SubmittedAt = SubmittedAt, StartedAt = StartedAt, CompletedAt = CompletedAt, Output = Output, ObjectRef = ObjectRef, Tags = Tags,
-            Damage = Damage, Attempt = Attempt, PastAttempts = PastAttempts, Retry = Retry,
+            ConfigHash = ConfigHash, SubmittedAt = SubmittedAt, StartedAt = StartedAt, CompletedAt = CompletedAt, Output = Output, ObjectRef = ObjectRef, Tags = Tags,
+            Damage = Damage, IsOrphan = IsOrphan, Attempt = Attempt, PastAttempts = PastAttempts, Retry = Retry,
         };
 
         /// <summary>The order every listing uses: oldest first, then by id.</summary>

@@ -71,7 +71,7 @@ namespace RayRunner.PowerShell
 
             var recorded = connection.Runs.Store.ListRuns()
                 .Where(r => r.SweepId == SweepId && r.Status == RunStatus.Completed && r.Output != null)
-                .Select(r => (Run: r, Hash: ConfigHash.Compute(r.Config), Complete: RequireMetric.All(m => r.Output!.Metrics.TryGetValue(m, out var v) && !double.IsNaN(v) && !double.IsInfinity(v))))
+                .Select(r => (Run: r, Hash: r.ConfigHash, Complete: RequireMetric.All(m => r.Output!.Metrics.TryGetValue(m, out var v) && !double.IsNaN(v) && !double.IsInfinity(v))))
                 .ToList();
             var used = new HashSet<string>(StringComparer.Ordinal);
             var done = new Dictionary<PendingConfig, RaySpawnedTask>();

@@ -12,7 +12,8 @@ namespace RayRunner.PowerShell
     /// wildcards, -Status any of the status words, -Tag any of the run's tags (wildcards). A -RunId without wildcards that matches nothing is
     /// an error, as with Get-Job -Id. Never connects: with no connection it reads the run store
     /// ($RAYRUNNER_HOME) and shows each run's recorded status, so a runbook can list what another
-    /// process started without starting a cluster.
+    /// process started without starting a cluster. Queued runs whose session has ended are flagged
+    /// (IsOrphan) and counted in one warning that names the command that dispatches them.
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "RayRun")]
     [OutputType(typeof(RayRun))]
@@ -89,6 +90,7 @@ namespace RayRunner.PowerShell
         void Write(IReadOnlyList<RayRun> all, IReadOnlyList<(RayRun Run, RayRun? Refreshed, Exception? Error)> selected)
         {
             var statuses = Status == null ? null : new HashSet<string>(Status, StringComparer.OrdinalIgnoreCase);
+            var orphans = new List<(string, string?)>();
             foreach (var (run, refreshed, error) in selected)
             {
                 if (error != null) WriteVerbose($"Could not refresh the status of run {run.RunId}: {error.Message}");
@@ -96,11 +98,13 @@ namespace RayRunner.PowerShell
                 if (statuses != null && !statuses.Contains(shown.Status)) continue;
                 // Listed, never dropped: the run is there, and the user should know its record is not.
                 if (shown.Status == RunStatus.Damaged) WriteWarning($"Run {shown.RunId}: {shown.ErrorMessage}");
+                if (shown.IsOrphan) orphans.Add((shown.RunId, shown.SweepId));
                 if (IncludeAttempts && shown.Snapshot != null)
                     foreach (var attempt in RayRunAttempt.Of(shown.Snapshot, shown)) WriteObject(attempt.ToPSObject());
                 else
                     WriteObject(shown.ToPSObject());
             }
+            if (OrphanedRunsWarning.For(orphans) is { } orphaned) WriteWarning(orphaned);
 
             foreach (var id in _runIds)
                 if (!WildcardPattern.ContainsWildcardCharacters(id) && !all.Any(r => string.Equals(r.RunId, id, StringComparison.OrdinalIgnoreCase)))

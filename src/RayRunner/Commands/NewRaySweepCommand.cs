@@ -14,6 +14,9 @@ namespace RayRunner.PowerShell
     /// Invoke-RayExperiment. A grid (-Grid, with -Zip for paired lists), a seeded random search
     /// (-Random, -Seed) or a sweep file (-Path, YAML or JSON, tmgg's stage shape). Nothing runs: the
     /// configs it writes are the dry run (each with its label and config hash).
+    /// A sweep that cannot be made (a missing or malformed file, a bad grid) is the one input of
+    /// the call: it is a non-terminating error that writes no config at all, so -ErrorAction
+    /// decides (SilentlyContinue hides it, Stop throws), as Get-Item does for a missing path.
     /// </summary>
     [Cmdlet(VerbsCommon.New, "RaySweep", DefaultParameterSetName = InlineSet)]
     [OutputType(typeof(RaySweepConfig))]
@@ -75,7 +78,7 @@ namespace RayRunner.PowerShell
             }
             catch (SweepDefinitionException ex)
             {
-                ThrowTerminatingError(SweepError(ex, ParameterSetName == FileSet ? Path : (object?)Grid));
+                WriteError(SweepError(ex, ParameterSetName == FileSet ? Path : (object?)Grid));
                 return;
             }
             WriteVerbose($"Sweep{(sweep.Name != null ? " " + sweep.Name : "")}: {configs.Count} config(s)" +
@@ -88,20 +91,23 @@ namespace RayRunner.PowerShell
         {
             var full = GetUnresolvedProviderPathFromPSPath(Path);
             if (!File.Exists(full))
-                ThrowTerminatingError(ErrorMapper.Make(ErrorIds.SweepFileNotFound, ErrorCategory.ObjectNotFound,
+            {
+                WriteError(ErrorMapper.Make(ErrorIds.SweepFileNotFound, ErrorCategory.ObjectNotFound,
                     $"The sweep file '{full}' does not exist. Give the path of a .yaml or .json sweep file (relative paths are taken from the current location).", Path));
+                return null;
+            }
             try
             {
                 return SweepFile.Read(full);
             }
             catch (SweepDefinitionException ex)
             {
-                ThrowTerminatingError(SweepError(ex, Path));
+                WriteError(SweepError(ex, Path));
                 return null;
             }
         }
 
-        SweepDefinition FromParameters()
+        SweepDefinition? FromParameters()
         {
             var sweep = new SweepDefinition();
             try
@@ -115,11 +121,13 @@ namespace RayRunner.PowerShell
             }
             catch (ConfigValidationException ex)
             {
-                ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-Base: {ex.Message}", ex), ErrorIds.ConfigInvalid, ErrorCategory.InvalidArgument, Base));
+                WriteError(new ErrorRecord(new ArgumentException($"-Base: {ex.Message}", ex), ErrorIds.ConfigInvalid, ErrorCategory.InvalidArgument, Base));
+                return null;
             }
             catch (SweepDefinitionException ex)
             {
-                ThrowTerminatingError(SweepError(ex, Grid));
+                WriteError(SweepError(ex, Grid));
+                return null;
             }
             return sweep;
         }

@@ -86,7 +86,7 @@ namespace RayRunner.PowerShell
         {
             var ordered = runs.OrderBy(r => r.SubmittedAt).ToList();
             var latest = new Dictionary<string, RunSnapshot>(StringComparer.Ordinal);
-            foreach (var run in ordered) latest[ConfigHash.Compute(run.Config)] = run;
+            foreach (var run in ordered) latest[run.ConfigHash] = run;
             var keep = new HashSet<RunSnapshot>(latest.Values);
             return ordered.Where(keep.Contains).ToList();
         }

@@ -8,8 +8,9 @@ namespace RayRunner.PowerShell
     /// <summary>
     /// Wait-RayRun: like Wait-Job. Waits until all the given runs (or, with -Any, one of them) are
     /// finished, or -Timeout seconds pass (-1, the default, waits without limit), then writes the
-    /// finished runs in input order. A timeout is not an error: the runs still going are simply not
-    /// written (a verbose message names them). Driven by the runs' completion, never a sleep loop.
+    /// finished runs in input order. A timeout is not an error: as with Wait-Job the runs still
+    /// going are not written, and a warning counts and names them. Driven by the runs' completion,
+    /// never a sleep loop.
     /// Runs of earlier sessions and other processes are found in the run store; if one has not
     /// finished and the session has no connection, it connects to that run's backend, and a queued
     /// run whose process died is dispatched here.
@@ -53,14 +54,27 @@ namespace RayRunner.PowerShell
             WriteVerbose($"Waiting for {(Any ? "any of " : "")}{known.Count} run(s)" + (timeout.HasValue ? $", at most {Timeout} s." : ", without a time limit."));
             var finished = WaitForRuns(connection.Runs, known, Any, timeout, ProgressId, "Waiting for RayRunner runs");
 
+            // As Wait-Job: the finished runs are written, the others are not. Unlike Wait-Job, the
+            // user is told, since an empty or short output alone reads like "all done".
             var open = known.Except(finished).ToList();
-            if (open.Count > 0 && !Any)
-                WriteVerbose($"The timeout passed; still going: {string.Join(", ", open)}.");
+            if (timeout.HasValue && open.Count > 0 && (!Any || finished.Count == 0))
+                WriteWarning(TimeoutWarning(open, timeout.Value));
             foreach (var id in finished)
             {
                 var run = connection.Runs.Find(id);
                 if (run != null) WriteObject(run.ToPSObject());
             }
+        }
+
+        const int IdsNamedInWarning = 10;
+
+        /// <summary>"2 run(s) not finished after 00:00:05: a1b2, c3d4. Wait again (Wait-RayRun) or stop them (Stop-RayRun)."</summary>
+        internal static string TimeoutWarning(IReadOnlyList<string> open, TimeSpan waited)
+        {
+            var named = string.Join(", ", open.Take(IdsNamedInWarning));
+            var more = open.Count > IdsNamedInWarning ? $" and {open.Count - IdsNamedInWarning} more" : "";
+            return $"{open.Count} run(s) not finished after {waited:c}: {named}{more}. " +
+                   "They go on running: wait again (Wait-RayRun) or stop them (Stop-RayRun).";
         }
 
         /// <summary>

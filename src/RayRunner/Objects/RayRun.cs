@@ -37,6 +37,14 @@ namespace RayRunner.PowerShell
         /// <summary>Whether this session's runner tracks the run (false for runs known only from the run store).</summary>
         public bool IsTracked { get; internal set; }
 
+        /// <summary>The config's identity as the run store records it: runs of a sweep with the same hash are attempts at one config.</summary>
+        public string ConfigHash { get; internal set; } = "";
+        /// <summary>
+        /// A queued run whose session (process) has ended: it will not start by itself.
+        /// Resume-RaySweep dispatches it, as does Wait-RayRun on it.
+        /// </summary>
+        public bool IsOrphan { get; internal set; }
+
         public bool IsFinished => RunStatus.IsTerminal(Status);
 
         public override string ToString() => RunId;
@@ -47,6 +55,8 @@ namespace RayRunner.PowerShell
             var run = Build(s.RunId, s.SweepId, status, s.Backend, s.SubmittedAt, s.StartedAt, s.CompletedAt,
                 s.Entrypoint, PSValues.ToOrderedMap(s.Config), s.Output?.ErrorMessage ?? s.Damage, tracked);
             run.Tags = tags?.ToArray() ?? Array.Empty<string>();
+            run.ConfigHash = s.ConfigHash;
+            run.IsOrphan = s.IsOrphan && status == RunStatus.Queued;
             run.Attempts = s.Attempt;
             run.Snapshot = s;
             return run;

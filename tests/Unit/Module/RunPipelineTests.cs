@@ -186,14 +186,23 @@ namespace RayRunner.Tests.Unit.Module
             host.Backend.AutoComplete = null;
             host.Run($"$runs = @{{lr=1}}, @{{lr=2}} | Start-RayExperiment {Ep}").AssertClean();
 
-            var timedOut = host.Run("$runs | Wait-RayRun -Timeout 0 -Verbose").AssertClean();
+            // A timeout is no error, but it is never silent: one warning counts and names the runs left.
+            var timedOut = host.Run("$runs | Wait-RayRun -Timeout 0").AssertClean();
             Assert.Empty(timedOut.Output);
-            Assert.Contains(timedOut.Verbose, v => v.Contains("still going"));
+            var ids = host.Backend.SubmittedRunIds;
+            Assert.Equal($"2 run(s) not finished after 00:00:00: {ids[0]}, {ids[1]}. They go on running: wait again (Wait-RayRun) or stop them (Stop-RayRun).",
+                Assert.Single(timedOut.Warnings));
+            Assert.Single(host.Run("$runs | Wait-RayRun -Any -Timeout 0").AssertClean().Warnings);
 
             var second = host.Backend.SubmittedRunIds[1];
             host.Backend.Complete(second, new TaskOutput { Status = RunStatus.Completed });
             var any = host.Run("$runs | Wait-RayRun -Any").AssertClean();
             Assert.Equal(second, any.Output.Single().Properties["RunId"].Value);
+            Assert.Empty(any.Warnings);
+            // As Wait-Job: the finished run is written, the one still going is named.
+            var part = host.Run("$runs | Wait-RayRun -Timeout 0").AssertClean();
+            Assert.Equal(second, part.Output.Single().Properties["RunId"].Value);
+            Assert.StartsWith($"1 run(s) not finished after 00:00:00: {ids[0]}.", Assert.Single(part.Warnings));
 
             host.Backend.Complete(host.Backend.SubmittedRunIds[0], new TaskOutput { Status = RunStatus.Failed, ErrorMessage = "diverged" });
             var all = host.Run("$runs | Wait-RayRun").AssertClean();

@@ -430,6 +430,12 @@ namespace RayRunner.Tests.Unit.Orchestration
             var ex = await Assert.ThrowsAsync<ArgumentException>(() =>
                 runner.SpawnExperimentAsync(Config(0), new RunRequest { RunId = "baseline-a2" }, Within()));
             Assert.Contains("retry's attempt", ex.Message);
+
+            var longId = new string('x', 62);
+            var tooLong = await Assert.ThrowsAsync<ArgumentException>(() =>
+                runner.SpawnExperimentAsync(Config(0), new RunRequest { RunId = longId, Retry = RetryPolicy.Create(1, null) }, Within()));
+            Assert.Contains("too long for 1 retries", tooLong.Message);
+            Assert.Null(runner.GetRun(longId)); // refused before anything was recorded
         }
 
         static async Task<RunRecord> UntilRecorded(IRunStore store, string runId, Func<RunRecord, bool> condition)

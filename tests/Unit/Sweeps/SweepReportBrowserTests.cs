@@ -130,6 +130,76 @@ window.addEventListener('load', function () {
             Assert.True(browser.Requests == 0, "The report made requests: " + browser.Seen);
         }
 
+        /// <summary>Measures, as Chromium lays it out, every tick label of the parallel-coordinates chart against its axis.</summary>
+        const string TickProbe = @"<script>
+window.addEventListener('load', function () {
+  var out = [];
+  var axes = document.querySelectorAll('svg.pc g.pc-axis');
+  for (var a = 0; a < axes.length; a++) {
+    var axisX = parseFloat(axes[a].querySelector('line.axis').getAttribute('x1'));
+    var marks = axes[a].querySelectorAll('line.tick-mark'), labels = axes[a].querySelectorAll('text.tick');
+    for (var i = 0; i < labels.length; i++) {
+      var b = labels[i].getBBox();
+      out.push({ axis: a, axisX: axisX, markY: parseFloat(marks[i].getAttribute('y1')), text: labels[i].textContent,
+                 x: b.x, y: b.y, w: b.width, h: b.height, paint: getComputedStyle(labels[i]).paintOrder });
+    }
+  }
+  var pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out); document.body.appendChild(pre);
+});
+</script>";
+
+        [Fact]
+        public void Parallel_coordinates_tick_labels_clear_their_axis_and_the_point_where_runs_meet_it()
+        {
+            // Integer settings (epochs, seed) get one tick per value, and every run line passes
+            // through those ticks: the layout that used to put labels under the lines.
+            var results = new List<ExperimentResult>();
+            var i = 0;
+            foreach (var epochs in new[] { 5L, 10L, 20L, 40L })
+                foreach (var seed in new[] { 1L, 2L, 3L })
+                    results.Add(new ExperimentResult
+                    {
+                        RunId = $"r{++i:00}", SweepId = "ticks", Status = RunStatus.Completed,
+                        Config = new Dictionary<string, object?> { ["epochs"] = epochs, ["seed"] = seed, ["lr"] = 0.001 * i },
+                        Metrics = new Dictionary<string, double> { ["loss"] = 1.0 / epochs + 0.01 * seed },
+                        CompletedAt = T0.AddSeconds(i),
+                    });
+            using var browser = new HeadlessChromium();
+            var page = Path.Combine(_temp.Path, "ticks.html");
+            File.WriteAllText(page, SweepReport.Render(results, "loss", maximize: false, title: null, generatedAt: T0).Replace("</body>", TickProbe + "</body>"));
+
+            var dom = browser.DumpDom(page);
+            var match = Regex.Match(dom, "<pre id=\"probe\">(.*?)</pre>", RegexOptions.Singleline);
+            Assert.True(match.Success, "The probe script did not run; the page's DOM was:\n" + dom.Substring(0, Math.Min(2000, dom.Length)));
+            using var probe = JsonDocument.Parse(WebUtility.HtmlDecode(match.Groups[1].Value));
+            var ticks = probe.RootElement.EnumerateArray().Select(t => (
+                Axis: t.GetProperty("axis").GetInt32(), AxisX: t.GetProperty("axisX").GetDouble(), MarkY: t.GetProperty("markY").GetDouble(),
+                Text: t.GetProperty("text").GetString(), X: t.GetProperty("x").GetDouble(), Y: t.GetProperty("y").GetDouble(),
+                W: t.GetProperty("w").GetDouble(), H: t.GetProperty("h").GetDouble(), Paint: t.GetProperty("paint").GetString())).ToList();
+
+            // Four axes (epochs, lr, seed, loss); epochs has its four values as ticks.
+            Assert.Equal(4, ticks.Select(t => t.Axis).Distinct().Count());
+            Assert.Equal(new[] { "5", "10", "20", "40" }, ticks.Where(t => t.Axis == 0).Select(t => t.Text).OrderBy(t => t!.Length).ThenBy(t => t));
+            foreach (var t in ticks)
+            {
+                // Clear of the axis line and its tick mark (3 px each side), not just beside it.
+                Assert.True(t.X >= t.AxisX + 4, $"Label '{t.Text}' starts at x={t.X}, on axis {t.Axis} at x={t.AxisX}.");
+                // Wholly above the point where the run lines meet the axis.
+                Assert.True(t.Y + t.H <= t.MarkY + 0.5, $"Label '{t.Text}' spans y={t.Y}..{t.Y + t.H}, over its tick at y={t.MarkY}.");
+                Assert.True(t.Y >= 0, $"Label '{t.Text}' is cut off at the top (y={t.Y}).");
+                // A halo under the glyphs, so a line crossing the label does not hide it.
+                Assert.StartsWith("stroke", t.Paint);
+            }
+            // Labels of one axis do not overlap one another.
+            foreach (var axis in ticks.GroupBy(t => t.Axis))
+            {
+                var ordered = axis.OrderBy(t => t.Y).ToList();
+                for (var k = 1; k < ordered.Count; k++)
+                    Assert.True(ordered[k - 1].Y + ordered[k - 1].H <= ordered[k].Y + 0.5, $"Labels '{ordered[k - 1].Text}' and '{ordered[k].Text}' of axis {axis.Key} overlap.");
+            }
+            Assert.True(browser.Requests == 0, "The report made requests: " + browser.Seen);
+        }
+
         [Fact]
         public void The_request_trap_sees_a_page_that_does_fetch()
         {

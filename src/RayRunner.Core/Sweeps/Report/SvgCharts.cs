@@ -36,11 +36,15 @@ namespace RayRunner.Core.Sweeps.Report
     {
         const int Width = 640, Height = 300, Left = 64, Right = 16, Top = 14, Bottom = 46;
         const string BestColor = "#d9480f";
+        /// <summary>Half the length of a parallel-coordinates tick mark.</summary>
+        const int TickMark = 3;
+        /// <summary>The parallel-coordinates chart's top margin.</summary>
+        const int ParallelTop = 24;
 
         static string N(double d) => d.ToString("0.##", CultureInfo.InvariantCulture);
         static string E(string s) => WebUtility.HtmlEncode(s);
         static double X(double pos, int width = Width, int right = Right) => Left + pos * (width - Left - right);
-        static double Y(double pos) => Top + (1 - pos) * (Height - Top - Bottom);
+        static double Y(double pos, int top = Top) => top + (1 - pos) * (Height - top - Bottom);
 
         /// <summary>The metric in finishing order, with the best-so-far line.</summary>
         public static string History(IReadOnlyList<PlotRun> runs, string metric, bool maximize, PlotScale yScale)
@@ -95,6 +99,8 @@ namespace RayRunner.Core.Sweeps.Report
             sb.Append($"<svg class=\"chart pc\" viewBox=\"0 0 {width} {Height}\" role=\"img\" aria-label=\"{E("parallel coordinates of " + string.Join(", ", axes.Select(a => a.Name)))}\" xmlns=\"http://www.w3.org/2000/svg\">");
             // Room on the right for the last axis' tick labels, which sit right of their axis.
             double AxisX(int i) => axes.Count == 1 ? width / 2.0 : X((double)i / (axes.Count - 1), width, 80);
+            // Room above the top tick for its label, which sits above its tick mark.
+            static double Y(double pos) => SvgCharts.Y(pos, ParallelTop);
 
             var ranked = (maximize ? runs.OrderBy(r => r.Value) : runs.OrderByDescending(r => r.Value)).ToList(); // worst first, best drawn last (on top)
             for (var k = 0; k < ranked.Count; k++)
@@ -113,10 +119,19 @@ namespace RayRunner.Core.Sweeps.Report
             for (var i = 0; i < axes.Count; i++)
             {
                 var x = AxisX(i);
+                sb.Append("<g class=\"pc-axis\">");
                 sb.Append($"<line class=\"axis\" x1=\"{N(x)}\" y1=\"{N(Y(0))}\" x2=\"{N(x)}\" y2=\"{N(Y(1))}\" stroke=\"#333\"/>");
                 foreach (var (pos, label) in axes[i].Scale.Ticks())
-                    sb.Append($"<text x=\"{N(x + 4)}\" y=\"{N(Y(pos) + 3)}\" class=\"tick\">{E(label)}</text>");
+                {
+                    // A tick mark on the axis, its label clear of the axis line and just above the mark:
+                    // on a category axis (epochs, seeds) every run line meets the axis at the mark itself,
+                    // so a label centred on it was drawn over by the lines. The label's halo (report.css)
+                    // keeps it readable where a line still crosses it.
+                    sb.Append($"<line class=\"tick-mark\" x1=\"{N(x - TickMark)}\" x2=\"{N(x + TickMark)}\" y1=\"{N(Y(pos))}\" y2=\"{N(Y(pos))}\" stroke=\"#333\"/>");
+                    sb.Append($"<text x=\"{N(x + TickMark + 3)}\" y=\"{N(Y(pos) - 5)}\" class=\"tick\">{E(label)}</text>");
+                }
                 sb.Append($"<text x=\"{N(x)}\" y=\"{Height - 18}\" text-anchor=\"middle\" class=\"axis-title\">{E(axes[i].Name + axes[i].Scale.Describe)}</text>");
+                sb.Append("</g>");
             }
             return Close(sb);
         }

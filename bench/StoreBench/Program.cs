@@ -11,7 +11,8 @@ namespace RayRunner.Bench.Store
     /// Creates N finished runs (default 10,000) in a fresh store, then times: listing with the index
     /// warm (the common case), listing from a new FileRunStore (a new session), listing after the
     /// index was deleted (the rebuild), and loading one run. Usage:
-    ///   dotnet run -c Release --project bench/StoreBench -- [runs] [store folder]
+    ///   dotnet run -c Release --project bench/StoreBench -- [runs] [store folder] [--create-only]
+    /// --create-only fills the folder and keeps it (bench/scenarios/Listing.ps1 lists it from pwsh).
     /// </summary>
     public static class Program
     {
@@ -19,15 +20,20 @@ namespace RayRunner.Bench.Store
         {
             var count = args.Length > 0 ? int.Parse(args[0]) : 10_000;
             var root = args.Length > 1 ? args[1] : Path.Combine(Path.GetTempPath(), "rayrunner-bench-" + Guid.NewGuid().ToString("N").Substring(0, 8));
+            var createOnly = args.Contains("--create-only");
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
             try
             {
                 var store = new FileRunStore(root, LogRetention.Unlimited);
                 var clock = Stopwatch.StartNew();
-                for (var i = 0; i < count; i++) store.Save(FinishedRun(i));
+                // Eight writers, as runs finishing at once in a sweep would be: a result's fsync happens
+                // before the store lock is taken, so the flushes overlap (the file system commits them
+                // together) instead of queuing behind the lock.
+                System.Threading.Tasks.Parallel.For(0, count, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = 8 }, i => store.Save(FinishedRun(i)));
                 var create = clock.Elapsed;
                 Console.WriteLine($"runs: {count:N0}   store: {root}");
-                Console.WriteLine($"create (one atomic record + index line each, fsync'd): {create.TotalSeconds:F1} s ({create.TotalMilliseconds / count:F2} ms per save)");
+                Console.WriteLine($"create, 8 writers (one atomic record + index line each; a final record is fsync'd): {create.TotalSeconds:F1} s ({create.TotalMilliseconds / count:F2} ms per save)");
+                if (createOnly) return 0;
 
                 store.List(); // settles the index (first listing may compact it)
                 Report("list, same store object (warm index)", 5, () => store.List().Count, count);
@@ -42,7 +48,7 @@ namespace RayRunner.Bench.Store
             }
             finally
             {
-                try { Directory.Delete(root, recursive: true); } catch (IOException) { }
+                if (!createOnly) try { Directory.Delete(root, recursive: true); } catch (IOException) { }
             }
         }
 

@@ -126,26 +126,39 @@ namespace RayRunner.Core
         {
             if (record == null) throw new ArgumentNullException(nameof(record));
             var folder = RunFolder(record.RunId);
+            var path = Path.Combine(folder, RecordFileName);
             var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(record, RayRunnerJson.Indented) + "\n");
-            var saved = WithLock(() =>
+            // Only a final result must survive a power cut; every other state survives a killed
+            // process without an fsync (docs/run-store.md, "Durability"). The result is flushed
+            // before the lock is taken, so other writers do not wait for the disk.
+            var flushed = record.IsFinal && !_readOnly && Directory.Exists(folder) ? PrivateFiles.WriteFlushedTemp(path, bytes) : null;
+            try
             {
-                var path = Path.Combine(folder, RecordFileName);
-                if (Directory.Exists(folder))
+                var saved = WithLock(() =>
                 {
-                    var existing = File.Exists(path) ? Read(record.RunId, path) : null;
-                    if (existing != null && existing.IsFinal) return existing;
-                    RemoveLeftoverTemps(folder);
-                }
-                else
-                {
-                    PrivateFiles.CreateFolder(folder);
-                }
-                PrivateFiles.WriteAtomic(path, bytes);
-                _index.Append(RunIndex.StampOf(path), record);
-                return record;
-            });
-            if (ReferenceEquals(saved, record) && record.IsFinal) ApplyRetention(record.RunId);
-            return saved;
+                    if (Directory.Exists(folder))
+                    {
+                        var existing = File.Exists(path) ? Read(record.RunId, path) : null;
+                        if (existing != null && existing.IsFinal) return existing;
+                        RemoveLeftoverTemps(folder, flushed);
+                    }
+                    else
+                    {
+                        PrivateFiles.CreateFolder(folder);
+                    }
+                    if (flushed == null || !PrivateFiles.TryCommit(flushed, path))
+                        PrivateFiles.WriteAtomic(path, bytes, flushToDisk: record.IsFinal);
+                    flushed = null;
+                    _index.Append(RunIndex.StampOf(path), record);
+                    return record;
+                });
+                if (ReferenceEquals(saved, record) && record.IsFinal) ApplyRetention(record.RunId);
+                return saved;
+            }
+            finally
+            {
+                if (flushed != null) PrivateFiles.TryDelete(flushed);
+            }
         }
 
         public RunRecord? TryLoad(string runId)
@@ -266,12 +279,13 @@ namespace RayRunner.Core
             return (nl < 0 ? text : text.Substring(0, nl)).Trim();
         }
 
-        static void RemoveLeftoverTemps(string folder)
+        static void RemoveLeftoverTemps(string folder, string? ours)
         {
             // Writers hold the lock while a temp file exists, and so do we: any temp file here is the
-            // remains of a write that a crash interrupted.
+            // remains of a write that a crash interrupted, or a result another writer flushed before
+            // taking the lock (it finds it gone and writes again under the lock).
             foreach (var temp in Directory.EnumerateFiles(folder, "*" + PrivateFiles.TempSuffix))
-                PrivateFiles.TryDelete(temp);
+                if (!string.Equals(temp, ours, StringComparison.Ordinal)) PrivateFiles.TryDelete(temp);
         }
 
         void SweepGraveyard()

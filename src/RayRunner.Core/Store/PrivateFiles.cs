@@ -8,7 +8,7 @@ namespace RayRunner.Core
     /// <summary>
     /// File operations for the run store: folders and files readable by their owner alone
     /// (0700/0600 on Unix), and writes that are all-or-nothing (temp file in the same folder,
-    /// flushed to disk, renamed over the target).
+    /// renamed over the target; flushed to disk first when the write must survive a power cut).
     /// </summary>
     /// <remarks>
     /// netstandard2.0 has neither File.SetUnixFileMode nor a File.Move that overwrites, so on Unix
@@ -35,17 +35,22 @@ namespace RayRunner.Core
         /// Writes <paramref name="content"/> to <paramref name="path"/> so that readers see either the
         /// old file or the whole new one, never a part, even when this process is killed midway.
         /// </summary>
-        public static void WriteAtomic(string path, byte[] content)
+        /// <param name="flushToDisk">
+        /// fsync the data before the rename, so the new file also survives a power cut or an OS
+        /// crash. A killed process needs no fsync (its writes are already in the OS's page cache),
+        /// and an fsync costs about a millisecond, so callers pay it only for what must outlive the
+        /// machine (a run's final result); see docs/run-store.md, "Durability".
+        /// </param>
+        public static void WriteAtomic(string path, byte[] content, bool flushToDisk = true)
         {
-            var folder = Path.GetDirectoryName(path)!;
-            var temp = Path.Combine(folder, "." + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + TempSuffix);
+            var temp = TempFor(path);
             try
             {
                 using (var stream = new FileStream(temp, System.IO.FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096))
                 {
                     SetMode(temp, FileMode); // before any byte is written
                     stream.Write(content, 0, content.Length);
-                    stream.Flush(flushToDisk: true);
+                    stream.Flush(flushToDisk);
                 }
                 Replace(temp, path);
             }
@@ -56,17 +61,70 @@ namespace RayRunner.Core
             }
         }
 
+        /// <summary>
+        /// The first half of a durable <see cref="WriteAtomic"/>: writes and flushes the content to a
+        /// private temp file beside <paramref name="path"/> and returns its name, for
+        /// <see cref="TryCommit"/> to rename into place. It lets a caller pay the fsync (about a
+        /// millisecond) before it takes a lock, so writers do not queue behind each other's flushes.
+        /// Null when a clean-up of crash leftovers (which runs under the lock) swept the file while
+        /// it was being written: the caller then writes under the lock.
+        /// </summary>
+        public static string? WriteFlushedTemp(string path, byte[] content)
+        {
+            var temp = TempFor(path);
+            try
+            {
+                using var stream = new FileStream(temp, System.IO.FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096);
+                SetMode(temp, FileMode);
+                stream.Write(content, 0, content.Length);
+                stream.Flush(flushToDisk: true);
+            }
+            catch (IOException) when (!File.Exists(temp))
+            {
+                return null;
+            }
+            catch
+            {
+                TryDelete(temp);
+                throw;
+            }
+            return temp;
+        }
+
+        /// <summary>
+        /// Renames a temp file from <see cref="WriteFlushedTemp"/> over <paramref name="path"/>; false when
+        /// the temp file is gone (a cleanup of crash leftovers took it), so the caller writes again.
+        /// </summary>
+        public static bool TryCommit(string temp, string path)
+        {
+            if (!File.Exists(temp)) return false;
+            try
+            {
+                Replace(temp, path);
+                return true;
+            }
+            catch (IOException) when (!File.Exists(temp))
+            {
+                return false;
+            }
+        }
+
+        static string TempFor(string path) =>
+            Path.Combine(Path.GetDirectoryName(path)!, "." + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + TempSuffix);
+
         /// <summary>Leftovers of a write interrupted by a crash end with this; they are never read.</summary>
         public const string TempSuffix = ".tmp";
 
-        /// <summary>Appends bytes and flushes them to disk; creates the file private.</summary>
-        public static void AppendDurable(string path, byte[] content)
+        /// <summary>
+        /// Appends bytes in one write (so a killed process leaves whole lines or none); creates the
+        /// file private. Not flushed to disk: used for caches that are checked and rebuilt anyway.
+        /// </summary>
+        public static void Append(string path, byte[] content)
         {
             var isNew = !File.Exists(path);
             using var stream = new FileStream(path, System.IO.FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 4096);
             if (isNew) SetMode(path, FileMode);
             stream.Write(content, 0, content.Length);
-            stream.Flush(flushToDisk: true);
         }
 
         /// <summary>Creates an empty private file if it does not exist.</summary>

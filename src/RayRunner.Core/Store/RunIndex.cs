@@ -69,7 +69,7 @@ namespace RayRunner.Core
         public void Append(string? stamp, RunRecord record)
         {
             if (stamp == null) return;
-            PrivateFiles.AppendDurable(_path, Encoding.UTF8.GetBytes(Serialize(stamp, record) + "\n"));
+            PrivateFiles.Append(_path, Encoding.UTF8.GetBytes(Serialize(stamp, record) + "\n"));
         }
 
         /// <summary>Replaces the whole index with these entries (called under the store lock).</summary>
@@ -86,7 +86,7 @@ namespace RayRunner.Core
                 snapshot.Lines++;
             }
             var bytes = Encoding.UTF8.GetBytes(sb.ToString());
-            PrivateFiles.WriteAtomic(_path, bytes);
+            PrivateFiles.WriteAtomic(_path, bytes, flushToDisk: false);
             lock (_gate)
             {
                 _cached = snapshot;

@@ -28,7 +28,7 @@ namespace RayRunner.CrashHost
 
         IRayBackend Inner { get; }
 
-        /// <summary>Wraps <paramref name="inner"/>, keeping its abilities (they are data: capacity, stranded runs).</summary>
+        /// <summary>Wraps <paramref name="inner"/>, keeping its abilities (they are data: capacity, cluster).</summary>
         public static IRayBackend Wrap(IRayBackend inner, string work) => new RecordingBackend(inner, Path.Combine(work, AttemptsFolder));
 
         /// <summary>The process ids that handed <paramref name="runId"/> to a backend, one per hand-over.</summary>

@@ -313,8 +313,7 @@ param([string] $SweepId, [int] $MaxConcurrent, [string] $CountFile, [double] $Sl
 $ErrorActionPreference = 'Stop'
 Import-Module $env:RR_TEST_MODULE
 # No CPU accounting: every run the runner hands over starts at once, whatever the machine's core
-# count. (A run left waiting for a CPU slot inside the local backend is cancelled when its session
-# closes; only runs the runner itself holds as queued survive as orphans.)
+# count. (Runs beyond MaxConcurrent wait in the runner's queue as queued, and survive as orphans.)
 Connect-RayCluster -Backend Local -MaxConcurrent $MaxConcurrent -NumCpusPerTask 0 -WarningAction SilentlyContinue | Out-Null
 $runs = 0.1, 0.2, 0.3 | ForEach-Object { @{ lr = $_; sleep = $Sleep; count_file = $CountFile } } |
     Start-RayExperiment -Entrypoint $env:RR_TEST_EP -SweepId $SweepId

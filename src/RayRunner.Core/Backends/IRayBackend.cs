@@ -92,17 +92,10 @@ namespace RayRunner.Core
         /// <summary>
         /// A fixed capacity (the local backend's CPU and GPU slots): how many runs with these options
         /// can run at once on an idle backend, 0 when one never can. The runner hands it at most that
-        /// many at once and keeps the rest queued itself. Null: no fixed capacity.
+        /// many at once and keeps the rest queued itself; a backend that is full all the same refuses
+        /// a run with <see cref="BackendFullException"/> and keeps nothing of it. Null: no fixed capacity.
         /// </summary>
         public Func<TaskOptions, int>? RunsAtOnce { get; init; }
-
-        /// <summary>
-        /// Runs this backend accepted without starting them, inside the process that submitted them
-        /// (the local backend, while a run waits for a slot): true only when the run never started
-        /// and the process holding it is gone, so nothing else would start it and the runner
-        /// dispatches it again. Null: the backend never holds runs that way.
-        /// </summary>
-        public Func<TaskRef, bool>? IsStranded { get; init; }
 
         /// <summary>Requests carry a token (the caller's, or one the backend found by its own rules). Says nothing about the token itself.</summary>
         public bool SendsToken { get; init; }

@@ -46,6 +46,7 @@ namespace RayRunner.Core
             NumCpus = s.NumCpus,
             NumGpus = s.NumGpus,
             LogPathFor = s.LogPathFor,
+            Lifetime = s.Lifetime,
         });
 
         static IRayBackend CreateRay(BackendSettings s) => new RayJobsBackend(RayOptions(s));

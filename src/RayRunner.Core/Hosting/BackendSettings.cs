@@ -36,6 +36,8 @@ namespace RayRunner.Core
         public Ray.IStartedHeadLedger? StartedHeads { get; init; }
         /// <summary>Where the local backend writes each run's log: the run store's folder for the run.</summary>
         public Func<string, string>? LogPathFor { get; init; }
+        /// <summary>The lifetime of the runner the backend serves: it stops watching runs when that ends (set by <see cref="RunnerHost"/>).</summary>
+        public System.Threading.CancellationToken Lifetime { get; init; }
         /// <summary>Receives what a backend does, for -Verbose (what is sent where; never a token).</summary>
         public Action<string>? Log { get; init; }
         /// <summary>Receives what the user must hear while runs go on (a Ray head that stopped answering); any thread.</summary>

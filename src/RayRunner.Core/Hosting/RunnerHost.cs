@@ -10,20 +10,36 @@ namespace RayRunner.Core
     /// over both. A failure leaves nothing behind: a backend that was built is shut down (stopping
     /// only a cluster it started) and disposed.
     /// </summary>
+    /// <remarks>
+    /// One lifetime: the runner's token is made here first, so the backend is built with it (it
+    /// stops watching when the runner is disposed), and the runner owns and ends it; each run's
+    /// token is its child, and each call's is combined with both.
+    /// </remarks>
     public static class RunnerHost
     {
         public static async Task<ExperimentRunner> OpenAsync(RunnerSetup setup, CancellationToken cancellationToken)
         {
             if (setup == null) throw new ArgumentNullException(nameof(setup));
             var store = new FileRunStore(setup.StoreRoot);
+            var lifetime = new CancellationTokenSource();
             var settings = setup.Backend with
             {
+                Lifetime = lifetime.Token,
                 LogPathFor = setup.Backend.LogPathFor ?? store.LogPathFor,
                 StartedHeads = setup.Backend.StartedHeads ?? new StartedHeadLedger(System.IO.Path.Combine(store.Root, "heads")),
             };
-            var backend = setup.BuildBackend != null
-                ? await setup.BuildBackend(settings, cancellationToken).ConfigureAwait(false)
-                : await BackendFactory.CreateAsync(settings, setup.Warn, cancellationToken).ConfigureAwait(false);
+            IRayBackend backend;
+            try
+            {
+                backend = setup.BuildBackend != null
+                    ? await setup.BuildBackend(settings, cancellationToken).ConfigureAwait(false)
+                    : await BackendFactory.CreateAsync(settings, setup.Warn, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                lifetime.Dispose();
+                throw;
+            }
             if (!setup.CpusPerTaskGiven && backend.Name == Local.LocalProcessBackend.BackendName)
                 settings = settings with { NumCpusPerTask = 0 };
             try
@@ -35,11 +51,14 @@ namespace RayRunner.Core
                     NumGpusPerTask = settings.NumGpusPerTask,
                     Entrypoint = setup.Entrypoint,
                     Store = store,
+                    Lifetime = lifetime,
                 }, cancellationToken).ConfigureAwait(false);
             }
             catch
             {
+                lifetime.Cancel();
                 await UndoAsync(backend).ConfigureAwait(false);
+                lifetime.Dispose();
                 throw;
             }
         }

@@ -161,7 +161,7 @@ namespace RayRunner.Core.Local
                     throw new InvalidOperationException($"Could not stop run {_runId}: its process {pid.Value} is still running (no permission to end it?).");
             }
             Files.WriteExitIfAbsent(ExitRecord.CancelledWord);
-            await Task.WhenAny(Completion, Task.Delay(TimeSpan.FromSeconds(10), cancellationToken)).ConfigureAwait(false);
+            await Waits.EndsFirstAsync(Completion, cancellationToken, timeout: TimeSpan.FromSeconds(10)).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
         }
 

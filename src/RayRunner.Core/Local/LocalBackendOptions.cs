@@ -34,6 +34,18 @@ namespace RayRunner.Core.Local
         /// <summary>Tests force the pipe launcher on Unix to cover the Windows path; null picks by platform.</summary>
         internal LaunchMode? ForceLaunchMode { get; init; }
 
+        /// <summary>
+        /// The lifetime of what uses the backend (the runner's, given by <see cref="RunnerHost"/>):
+        /// when it ends, the backend stops watching runs, as on Dispose; runs go on. None by default.
+        /// </summary>
+        public System.Threading.CancellationToken Lifetime { get; init; }
+
+        /// <summary>
+        /// Tests stage the race of two launches of one run here: called with the run id after the
+        /// backend decided to start it and just before its process starts. Null in the module.
+        /// </summary>
+        internal Action<string>? BeforeLaunch { get; init; }
+
         internal void Validate()
         {
             if (MaxConcurrent < 1)

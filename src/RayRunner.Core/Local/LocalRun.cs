@@ -7,13 +7,13 @@ namespace RayRunner.Core.Local
 {
     internal enum LocalRunState
     {
-        /// <summary>Submitted, waiting for slots (reported as pending).</summary>
-        Waiting,
+        /// <summary>Accepted, its process not started yet (only inside SubmitAsync, under the backend's lock).</summary>
+        Starting,
         Running,
         Finished,
     }
 
-    /// <summary>A run this backend instance started (or will start). Mutable fields change under the backend's lock.</summary>
+    /// <summary>A run this backend instance started (or is starting). Mutable fields change under the backend's lock.</summary>
     internal sealed class LocalRun
     {
         public LocalRun(TaskSpec spec, SlotRequest request, RunFiles files)
@@ -30,7 +30,7 @@ namespace RayRunner.Core.Local
         public RunFiles Files { get; }
 
         public TaskRef Ref = null!;
-        public LocalRunState State = LocalRunState.Waiting;
+        public LocalRunState State = LocalRunState.Starting;
         public SlotGrant? Grant;
         public Process? Process;
         public int Pid;

@@ -23,7 +23,7 @@ namespace RayRunner.Core.Local
             try
             {
                 if (run.OutputCopied != null)
-                    await Task.WhenAny(run.OutputCopied, Task.Delay(OutputDrainWait, lifetime)).ConfigureAwait(false);
+                    await Waits.EndsFirstAsync(run.OutputCopied, lifetime, timeout: OutputDrainWait).ConfigureAwait(false);
                 if (run.CancelRequested || run.Files.IsCancelled)
                 {
                     run.Files.WriteExitIfAbsent(ExitRecord.CancelledWord);

@@ -9,8 +9,10 @@ namespace RayRunner.Core
     /// <summary>
     /// The only queue: runs beyond <see cref="DispatchLimit"/> wait here as <c>queued</c> (recorded,
     /// resumable by any process) and are handed to the backend in order as slots free up. A backend
-    /// starts what it is given. Handing over is exactly-once across processes: the run is claimed in
-    /// the store first (<see cref="RunRecorder.ClaimForDispatch"/>), submitted, then recorded.
+    /// starts what it is given, or refuses it when full (<see cref="BackendFullException"/>): the run
+    /// then goes back to the front of this queue. Handing over is exactly-once across processes: the
+    /// run is claimed in the store first (<see cref="RunRecorder.ClaimForDispatch"/>), submitted, then
+    /// recorded.
     /// </summary>
     internal sealed class DispatchQueue
     {
@@ -20,6 +22,15 @@ namespace RayRunner.Core
         readonly LinkedList<TrackedRun> _queue = new LinkedList<TrackedRun>();
         int _inFlight;
         int _dispatchLimit;
+        /// <summary>Set when the backend refused a run as full: no hand-over until a slot frees or the retry pause passes.</summary>
+        bool _heldBack;
+        Backoff _refusedBackoff = NewRefusedBackoff();
+
+        /// <summary>
+        /// After a refusal with none of this runner's runs on the backend to free a slot (the slots are
+        /// held by runs this runner already let go, e.g. a stop still ending), look again after a pause.
+        /// </summary>
+        static Backoff NewRefusedBackoff() => new Backoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(1));
 
         public DispatchQueue(RunnerContext ctx, RunRecorder recorder)
         {
@@ -58,7 +69,7 @@ namespace RayRunner.Core
             bool dispatchNow;
             lock (_gate)
             {
-                dispatchNow = _inFlight < DispatchLimit && _queue.Count == 0;
+                dispatchNow = !_heldBack && _inFlight < DispatchLimit && _queue.Count == 0;
                 if (dispatchNow) TakeSlot(run);
                 else _queue.AddLast(run);
             }
@@ -66,6 +77,10 @@ namespace RayRunner.Core
             try
             {
                 await DispatchAsync(run, cancellationToken).ConfigureAwait(false);
+            }
+            catch (BackendFullException)
+            {
+                TurnBackToQueued(run); // still the caller's run: it waits here, as any queued run
             }
             catch
             {
@@ -104,8 +119,8 @@ namespace RayRunner.Core
         }
 
         /// <summary>
-        /// Puts a run that is ours again (adopted, or stranded and taken over) at the front of the
-        /// queue, ahead of later work, and dispatches. False when it finished meanwhile (a cancel won).
+        /// Puts a run that is ours again (adopted after its holder died) at the front of the queue,
+        /// ahead of later work, and dispatches. False when it finished meanwhile (a cancel won).
         /// </summary>
         public bool Requeue(TrackedRun run)
         {
@@ -145,7 +160,11 @@ namespace RayRunner.Core
         public void ReleaseSlotOf(TrackedRun run)
         {
             if (!run.TryReleaseSlot()) return;
-            lock (_gate) _inFlight--;
+            lock (_gate)
+            {
+                _inFlight--;
+                _heldBack = false; // a slot freed: the backend may take the refused run now
+            }
             Pump();
         }
 
@@ -156,7 +175,7 @@ namespace RayRunner.Core
                 TrackedRun next;
                 lock (_gate)
                 {
-                    if (_inFlight >= DispatchLimit || _queue.Count == 0) return;
+                    if (_heldBack || _inFlight >= DispatchLimit || _queue.Count == 0) return;
                     next = _queue.First!.Value;
                     _queue.RemoveFirst();
                     TakeSlot(next);
@@ -178,6 +197,10 @@ namespace RayRunner.Core
             try
             {
                 await DispatchAsync(run, _ctx.Lifetime).ConfigureAwait(false);
+            }
+            catch (BackendFullException)
+            {
+                TurnBackToQueued(run);
             }
             catch (OperationCanceledException) when (_ctx.IsDisposed)
             {
@@ -229,6 +252,7 @@ namespace RayRunner.Core
                 taskRef = await FindOnBackendAsync(spec.SubmissionId, cancellationToken).ConfigureAwait(false);
             }
             taskRef ??= await _ctx.Backend.SubmitAsync(spec, run.Options, cancellationToken).ConfigureAwait(false);
+            lock (_gate) _refusedBackoff = NewRefusedBackoff();
             run.Ref = taskRef;
             run.DispatchedAt = DateTimeOffset.UtcNow;
             run.LastPhase = RunStatus.Pending;
@@ -236,6 +260,40 @@ namespace RayRunner.Core
             _recorder.RecordSubmitted(run);
             run.DispatchEnded.TrySetResult(true);
             Monitor.Watch(run);
+        }
+
+        /// <summary>
+        /// The backend refused the run as full (its slots are held by runs still ending, or by runs
+        /// of another shape adopted from the store): it goes back to the front of the queue, still
+        /// claimed by this process, and is handed over again when a slot frees here, or after a
+        /// pause. Not an error: the backend kept nothing of it.
+        /// </summary>
+        void TurnBackToQueued(TrackedRun run)
+        {
+            TimeSpan pause;
+            lock (_gate)
+            {
+                run.MoveTo(RunPhase.Queued);
+                if (run.TryReleaseSlot()) _inFlight--;
+                _queue.AddFirst(run);
+                _heldBack = true;
+                pause = _refusedBackoff.Next();
+            }
+            _ = RetryAfterAsync(pause);
+        }
+
+        async Task RetryAfterAsync(TimeSpan pause)
+        {
+            try
+            {
+                await Task.Delay(pause, _ctx.Lifetime).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return; // the runner is going away; Dispose lets queued runs go in the store
+            }
+            lock (_gate) _heldBack = false;
+            Pump();
         }
 
         /// <summary>The backend's reference for a run it already has, or null when it has none (or cannot say).</summary>

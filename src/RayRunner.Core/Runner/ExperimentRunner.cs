@@ -165,8 +165,10 @@ namespace RayRunner.Core
 
         async Task<RaySpawnedTask> StartAsync(TrackedRun run, CancellationToken cancellationToken)
         {
+            _ctx.ThrowIfDisposed();
+            using var call = _ctx.CallScope(cancellationToken);
             _recorder.Register(run);
-            await _queue.LaunchAsync(run, cancellationToken).ConfigureAwait(false);
+            await _queue.LaunchAsync(run, call.Token).ConfigureAwait(false);
             return run.Handle();
         }
 
@@ -193,7 +195,8 @@ namespace RayRunner.Core
                     }
                     else
                     {
-                        await _queue.LaunchAsync(step.Fresh!, cancellationToken).ConfigureAwait(false);
+                        using (var call = _ctx.CallScope(cancellationToken))
+                            await _queue.LaunchAsync(step.Fresh!, call.Token).ConfigureAwait(false);
                         handles.Add(new RaySpawnedTask(step.Fresh!.RunId, step.Fresh.Ref)
                             { SweepId = step.Fresh.SweepId, SubmittedAt = step.Fresh.SubmittedAt, Resumed = ResumeStep.Started });
                     }
@@ -235,8 +238,8 @@ namespace RayRunner.Core
         }
 
         /// <summary>
-        /// Adopts and dispatches the queued runs whose process died (of one sweep, or all) and the
-        /// stranded ones; returns them oldest first. See <see cref="RunAttacher.ResumeQueued"/>.
+        /// Adopts and dispatches the queued runs whose process died (of one sweep, or all); returns
+        /// them oldest first. See <see cref="RunAttacher.ResumeQueued"/>.
         /// </summary>
         public Task<IReadOnlyList<RaySpawnedTask>> ResumeQueuedAsync(string? sweepId = null, CancellationToken cancellationToken = default) =>
             Task.FromResult(_attacher.ResumeQueued(sweepId, cancellationToken));
@@ -289,14 +292,20 @@ namespace RayRunner.Core
         public string GetStatus(string runId) => GetStatusAsync(runId).GetAwaiter().GetResult();
 
         /// <summary>tmgg's get_status (see <see cref="RunStatusReader"/>).</summary>
-        public Task<string> GetStatusAsync(string runId, CancellationToken cancellationToken = default) =>
-            _status.GetStatusAsync(runId, cancellationToken);
+        public async Task<string> GetStatusAsync(string runId, CancellationToken cancellationToken = default)
+        {
+            using var call = _ctx.CallScope(cancellationToken);
+            return await _status.GetStatusAsync(runId, call.Token).ConfigureAwait(false);
+        }
 
         public bool Cancel(string runId) => CancelAsync(runId).GetAwaiter().GetResult();
 
         /// <summary>tmgg's cancel (see <see cref="RunCanceller"/>). The run's outcome becomes <c>cancelled</c>.</summary>
-        public Task<bool> CancelAsync(string runId, CancellationToken cancellationToken = default) =>
-            _canceller.CancelAsync(runId, cancellationToken);
+        public async Task<bool> CancelAsync(string runId, CancellationToken cancellationToken = default)
+        {
+            using var call = _ctx.CallScope(cancellationToken);
+            return await _canceller.CancelAsync(runId, call.Token).ConfigureAwait(false);
+        }
 
         /// <summary>Stops tracking a run (it stays in the store). Returns false when it was not tracked.</summary>
         public bool Forget(string runId) => runId != null && _ctx.Runs.Remove(runId);
@@ -335,12 +344,13 @@ namespace RayRunner.Core
 
             if (_ctx.Backend.Abilities.KeepsRunRecords)
             {
+                using var call = _ctx.CallScope(cancellationToken);
                 // Every attempt is its own job on the backend: earlier attempts go too.
                 foreach (var earlier in record.Attempts ?? Array.Empty<AttemptRecord>())
                     if (earlier.Submission?.Backend == _ctx.Backend.Name)
-                        await _ctx.Backend.RemoveAsync(earlier.ToTaskRef(record.Spec.Backend), cancellationToken).ConfigureAwait(false);
+                        await _ctx.Backend.RemoveAsync(earlier.ToTaskRef(record.Spec.Backend), call.Token).ConfigureAwait(false);
                 if (record.IsSubmitted && record.Submission!.Backend == _ctx.Backend.Name)
-                    await _ctx.Backend.RemoveAsync(record.ToTaskRef(), cancellationToken).ConfigureAwait(false);
+                    await _ctx.Backend.RemoveAsync(record.ToTaskRef(), call.Token).ConfigureAwait(false);
             }
             _recorder.Delete(runId);
             _ctx.Runs.Remove(runId);
@@ -368,10 +378,11 @@ namespace RayRunner.Core
         public IReadOnlyList<string> TakeNotices() => _ctx.TakeNotices();
 
         /// <summary>The run's log from the backend, when the backend keeps one.</summary>
-        public Task<string> GetLogAsync(string runId, int? tailLines = null, CancellationToken cancellationToken = default)
+        public async Task<string> GetLogAsync(string runId, int? tailLines = null, CancellationToken cancellationToken = default)
         {
             var taskRef = _ctx.Runs.TryGet(runId, out var run) ? run.Ref : _ctx.Store.TryLoad(runId)?.ToTaskRef() ?? throw RunnerContext.NotFound(runId);
-            return _ctx.Backend.ReadLogAsync(taskRef, tailLines, cancellationToken);
+            using var call = _ctx.CallScope(cancellationToken);
+            return await _ctx.Backend.ReadLogAsync(taskRef, tailLines, call.Token).ConfigureAwait(false);
         }
 
         // ----------------------------------------------------------------------------------
@@ -388,8 +399,11 @@ namespace RayRunner.Core
         public RunSnapshot? GetRun(string runId) => _view.GetRun(runId);
 
         /// <summary>The run with its status asked of the backend when it is tracked and still going.</summary>
-        public Task<RunSnapshot?> RefreshAsync(string runId, CancellationToken cancellationToken = default) =>
-            _view.RefreshAsync(runId, cancellationToken);
+        public async Task<RunSnapshot?> RefreshAsync(string runId, CancellationToken cancellationToken = default)
+        {
+            using var call = _ctx.CallScope(cancellationToken);
+            return await _view.RefreshAsync(runId, call.Token).ConfigureAwait(false);
+        }
 
         /// <summary>
         /// Stops every monitor (the lifetime is the parent of every run's watch). Runs on the backend

@@ -15,6 +15,13 @@ namespace RayRunner.Core
         /// <summary>Where runs are recorded; the default keeps them in memory only, as tmgg does.</summary>
         public IRunStore? Store { get; init; }
 
+        /// <summary>
+        /// The runner's lifetime when its composition made it first (<see cref="RunnerHost"/>), so the
+        /// backend it built could be given the same token: the runner owns it and cancels it on
+        /// Dispose. Null: the runner makes its own.
+        /// </summary>
+        internal System.Threading.CancellationTokenSource? Lifetime { get; init; }
+
         internal void Validate()
         {
             if (MaxConcurrent < 1)

@@ -37,7 +37,7 @@ namespace RayRunner.Core
             if (decision == RetryDecision.OutcomeStands) return false;
 
             if (decision == RetryDecision.Retrying) run.BeginNextDispatch();
-            _monitor.Unsubmit(run);
+            Unsubmit(run);
             // The slot is freed before the run queues again: the slot flag belongs to one hand-over.
             _queue.ReleaseSlotOf(run);
             if (decision == RetryDecision.MovedOn)
@@ -51,6 +51,14 @@ namespace RayRunner.Core
             // False only when a cancel finished the run meanwhile: that cancel recorded its end.
             if (!_queue.Requeue(run)) run.DispatchEnded.TrySetResult(false);
             return true;
+        }
+
+        /// <summary>Forgets the ended attempt's submission in this runner, so the next is dispatched afresh.</summary>
+        void Unsubmit(TrackedRun run)
+        {
+            run.Ref = new TaskRef(_ctx.Backend.Name, run.RunId);
+            run.DispatchedAt = null;
+            run.LastPhase = RunStatus.Queued;
         }
 
         static string Describe(string reason, TaskOutput output)

@@ -134,8 +134,7 @@ namespace RayRunner.Core
         }
 
         /// <summary>
-        /// Dispatches again the queued runs whose process died (or whose runner let them go), and
-        /// the stranded ones: each is adopted under the store lock, so when several processes resume
+        /// Dispatches again the queued runs whose process died (or whose runner let them go): each is adopted under the store lock, so when several processes resume
         /// at once every run is adopted, and so handed to the backend, by exactly one of them.
         /// Adopted runs go through this runner's queue. Runs made for another backend are left alone.
         /// </summary>
@@ -146,7 +145,7 @@ namespace RayRunner.Core
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 if (sweepId != null && record.SweepId != sweepId) continue;
-                if (!_ctx.CanRunHere(record) || _ctx.Runs.Contains(record.RunId) || !(record.IsOrphan || _recorder.IsStranded(record))) continue;
+                if (!_ctx.CanRunHere(record) || _ctx.Runs.Contains(record.RunId) || !record.IsOrphan) continue;
                 TrackedRun run;
                 try
                 {
@@ -162,7 +161,6 @@ namespace RayRunner.Core
                     _ctx.Runs.Remove(record.RunId); // another process was quicker
                     continue;
                 }
-                if (record.IsSubmitted) _monitor.Unsubmit(run); // stranded: dispatched afresh
                 _queue.Enqueue(run);
                 adopted.Add(run.Handle());
             }

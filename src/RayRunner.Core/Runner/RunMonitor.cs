@@ -6,8 +6,7 @@ namespace RayRunner.Core
 {
     /// <summary>
     /// Watches each dispatched run to its end: one task per run, no polling here. Enforces the run's
-    /// timeout (stops it, reports <c>timeout</c>), recognizes a stranded run (never started, its
-    /// holder died) and hands it back to the queue, and records and reports every outcome once.
+    /// timeout (stops it, reports <c>timeout</c>), and records and reports every outcome once.
     /// </summary>
     internal sealed class RunMonitor
     {
@@ -86,7 +85,6 @@ namespace RayRunner.Core
                 output = TaskOutput.Failure(run.RunId, RunStatus.Failed, $"Fetching the result failed: {ex.Message}");
             }
 
-            if (!token.IsCancellationRequested && RunStatus.Normalize(output.Status) != RunStatus.Completed && TakeOverStranded(run)) return;
             // A timed-out attempt that could not be stopped may still run: another would run beside it.
             if (!token.IsCancellationRequested && !mayStillRun && _retries.TryRetry(run, output, lost)) return;
             Complete(run, output);
@@ -109,36 +107,6 @@ namespace RayRunner.Core
                 stopped = false;
             }
             return (TaskOutput.Failure(run.RunId, RunStatus.Timeout, message), !stopped);
-        }
-
-        /// <summary>
-        /// Called when a monitored run ended without success: if it never started because the
-        /// process holding it on the backend died (see <see cref="BackendAbilities.IsStranded"/>), it is not
-        /// failed but adopted and queued here; if another process already dispatched it again, it is
-        /// followed. False when the outcome stands.
-        /// </summary>
-        bool TakeOverStranded(TrackedRun run)
-        {
-            if (_ctx.Backend.Abilities.IsStranded == null) return false;
-            var decision = _recorder.DecideStranded(run.RunId, run.Ref);
-            if (decision == StrandedDecision.OutcomeStands) return false;
-            run.IsFollower = decision == StrandedDecision.DispatchedElsewhere;
-            Unsubmit(run);
-            _queue.ReleaseSlotOf(run);
-            if (decision == StrandedDecision.DispatchedElsewhere)
-            {
-                Attacher.Follow(run);
-                return true;
-            }
-            return _queue.Requeue(run);
-        }
-
-        /// <summary>Forgets a stranded run's old submission in this runner, so it is dispatched afresh.</summary>
-        public void Unsubmit(TrackedRun run)
-        {
-            run.Ref = new TaskRef(_ctx.Backend.Name, run.RunId);
-            run.DispatchedAt = null;
-            run.LastPhase = RunStatus.Queued;
         }
 
         /// <summary>Frees the run's slot, then records and reports the outcome.</summary>

@@ -7,8 +7,7 @@ namespace RayRunner.Core
 {
     /// <summary>
     /// Owns every write the runner makes to the run store, and every decision that must be made once
-    /// across processes (claim a run for dispatch, adopt an orphan, take over a stranded run, record
-    /// a cancel): each is made inside the store lock. No other collaborator saves a record.
+    /// across processes (claim a run for dispatch, adopt an orphan, record a cancel): each is made inside the store lock. No other collaborator saves a record.
     /// </summary>
     internal sealed class RunRecorder
     {
@@ -130,41 +129,12 @@ namespace RayRunner.Core
             return new ClaimDecision(ClaimKind.Claimed, record, staleClaim: record.Claim != null);
         });
 
-        /// <summary>
-        /// A run recorded as submitted that its backend held without starting it, in a process that
-        /// has died (the local backend's runs waiting for a slot): as good as queued, and nobody holds it.
-        /// </summary>
-        public bool IsStranded(RunRecord record) =>
-            record.IsSubmitted && !record.IsFinal && record.Submission!.Backend == _ctx.Backend.Name &&
-            _ctx.Backend.Abilities.IsStranded is { } isStranded && isStranded(record.ToTaskRef());
-
-        /// <summary>
-        /// Makes this process the owner of an orphaned queued run, or of a stranded one (recorded as
-        /// queued again, its submission dropped); null when it is not (or no longer) either.
-        /// </summary>
+        /// <summary>Makes this process the owner of an orphaned queued run; null when it is not (or no longer) one.</summary>
         public RunRecord? TryAdopt(string runId) => Store.WithLock(() =>
         {
             var record = Store.TryLoad(runId);
-            if (record == null) return null;
             // The dead process's claim stays: it tells the dispatcher to ask the backend first.
-            if (record.IsOrphan) return Store.Save(record.With(owner: _ctx.Me));
-            if (IsStranded(record))
-                return Store.Save(record.With(status: RunStatus.Queued, owner: _ctx.Me, clearClaim: true, clearSubmission: true));
-            return null;
-        });
-
-        /// <summary>
-        /// For a monitored run that ended without success: whether it was stranded (never started,
-        /// its holder died), and if so it is recorded as queued again and held here.
-        /// </summary>
-        public StrandedDecision DecideStranded(string runId, TaskRef monitored) => Store.WithLock(() =>
-        {
-            var record = Store.TryLoad(runId);
-            if (record == null || record.IsFinal) return StrandedDecision.OutcomeStands; // a final record wins in RecordOutcome
-            if (!record.IsSubmitted || !SameLocator(record.Submission!.Locator, monitored.Locator)) return StrandedDecision.DispatchedElsewhere;
-            if (!IsStranded(record)) return StrandedDecision.OutcomeStands;
-            Store.Save(record.With(status: RunStatus.Queued, owner: _ctx.Me, clearClaim: true, clearSubmission: true));
-            return StrandedDecision.RequeuedHere;
+            return record != null && record.IsOrphan ? Store.Save(record.With(owner: _ctx.Me)) : null;
         });
 
         /// <summary>Lets go of a queued run (this runner is going away) so any process can resume it.</summary>
@@ -291,8 +261,6 @@ namespace RayRunner.Core
         /// <summary>An earlier hand-over was interrupted: the backend may already have the run.</summary>
         public bool StaleClaim { get; }
     }
-
-    internal enum StrandedDecision { OutcomeStands, RequeuedHere, DispatchedElsewhere }
 
     /// <summary>What became of an attempt that ended with a reason to retry.</summary>
     internal enum RetryDecision

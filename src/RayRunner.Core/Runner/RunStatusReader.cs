@@ -33,11 +33,10 @@ namespace RayRunner.Core
 
             var (status, ready, output) = await AskBackendAsync(run.Ref, cancellationToken).ConfigureAwait(false);
             if (!ready) run.LastPhase = status;
-            // Seen it end: report and record that end now, as the monitor would a moment later, so a
-            // listing right after this answer agrees with it. A run that did not succeed on a backend
-            // that may strand runs is left to the monitor, which tells a stranded run from a failed one.
-            // An attempt that will be retried is not the run's end either: the monitor records the retry.
-            else if (output != null && (status == RunStatus.Completed || _ctx.Backend.Abilities.IsStranded == null) && !_monitor.WouldRetry(run, output))
+            // Seen it end, however it ended: report and record that end now, as the monitor would a
+            // moment later, so a listing right after this answer agrees with it. An attempt that will
+            // be retried is not the run's end: the monitor records the retry.
+            else if (output != null && !_monitor.WouldRetry(run, output))
                 _monitor.Complete(run, output);
             return status;
         }
@@ -50,7 +49,6 @@ namespace RayRunner.Core
             if (record.IsFinal) return RunStatus.Normalize(record.Result!.Status) ?? record.Status;
             if (!record.IsSubmitted) return RunStatus.Queued;
             if (record.Submission!.Backend != _ctx.Backend.Name) return record.Status;
-            if (_recorder.IsStranded(record)) return RunStatus.Queued; // never started; the next Wait or Resume dispatches it
 
             var (status, _, output) = await AskBackendAsync(record.ToTaskRef(), cancellationToken).ConfigureAwait(false);
             if (output == null) return status;

@@ -14,10 +14,11 @@ namespace RayRunner.Core
     /// </summary>
     internal sealed class RunnerContext
     {
-        readonly CancellationTokenSource _lifetime = new CancellationTokenSource();
+        readonly CancellationTokenSource _lifetime;
 
         public RunnerContext(IRayBackend backend, RayRunnerOptions options, IRunStore store)
         {
+            _lifetime = options.Lifetime ?? new CancellationTokenSource();
             Backend = backend;
             Options = options;
             Store = store;
@@ -40,6 +41,13 @@ namespace RayRunner.Core
             if (IsDisposed)
                 throw new ObjectDisposedException(nameof(ExperimentRunner), "The runner was disposed; its runs go on in the backend and in the run store. Create a new runner over the same store to follow them.");
         }
+
+        /// <summary>
+        /// A call's token, the child of the caller's and the runner's lifetime: a call into the backend
+        /// or the store ends when either does. Dispose it when the call returns.
+        /// </summary>
+        public CancellationTokenSource CallScope(CancellationToken caller) =>
+            CancellationTokenSource.CreateLinkedTokenSource(caller, Lifetime);
 
         /// <summary>
         /// Awaits what a run will produce until the caller cancels (OperationCanceledException) or the

@@ -64,9 +64,9 @@ namespace RayRunner.Core
 
         /// <summary>
         /// The one way a run's phase changes. Allowed: Queued to anything; Dispatching to Queued (its
-        /// holder died and it was adopted), Dispatched or Finished; Dispatched to Queued (stranded,
-        /// taken over), Dispatched (watched afresh after another process dispatched it again) or
-        /// Finished; Finished to Finished (no-op). Anything else is a bug in the runner and throws.
+        /// holder died and it was adopted, or the backend refused it as full), Dispatched or Finished;
+        /// Dispatched to Dispatched (watched afresh after another process dispatched it again),
+        /// Queued (a retry's next attempt, see <see cref="RetryScheduler"/>) or Finished; Finished to Finished (no-op). Anything else is a bug in the runner and throws.
         /// </summary>
         public void MoveTo(RunPhase next)
         {
@@ -93,7 +93,8 @@ namespace RayRunner.Core
         {
             RunPhase.Queued => true,
             RunPhase.Dispatching => to != RunPhase.Dispatching,
-            RunPhase.Dispatched => to != RunPhase.Dispatching,
+            // Dispatched to Queued only for a retry: the next attempt is recorded and queued afresh.
+            RunPhase.Dispatched => to == RunPhase.Dispatched || to == RunPhase.Finished || to == RunPhase.Queued,
             _ => to == RunPhase.Finished,
         };
 

@@ -31,8 +31,7 @@ namespace RayRunner.Core
         readonly RunIndex _index;
         readonly ConcurrentQueue<StoreProblem> _problems = new ConcurrentQueue<StoreProblem>();
         readonly ConcurrentDictionary<string, byte> _problemKeys = new ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
-        readonly LogRetention _retention;
-        long _logBytesTally = -1; // -1: not counted yet in this process
+        readonly LogTrimmer _logs;
 
         /// <param name="root">The store folder; null means <c>$RAYRUNNER_HOME</c>, else <c>~/.rayrunner</c>.</param>
         public FileRunStore(string? root = null, LogRetention? retention = null) : this(root, retention, readOnly: false) { }
@@ -51,8 +50,9 @@ namespace RayRunner.Core
         {
             Root = Path.GetFullPath(string.IsNullOrWhiteSpace(root) ? DefaultRoot() : root!);
             RunsFolder = Path.Combine(Root, RunsFolderName);
-            _retention = retention ?? LogRetention.Default;
-            _retention.Validate();
+            var kept = retention ?? LogRetention.Default;
+            kept.Validate();
+            _logs = new LogTrimmer(kept, List, runId => Path.Combine(RunsFolder, runId, LogFileName), write => WithLock(() => { write(); return 0; }));
             _readOnly = readOnly;
             _index = new RunIndex(Path.Combine(Root, "index.jsonl"));
             if (readOnly)
@@ -369,7 +369,7 @@ namespace RayRunner.Core
         }
 
         // ------------------------------------------------------------------------------------
-        // Log retention
+        // Log retention (the trimming itself is LogTrimmer's)
         // ------------------------------------------------------------------------------------
 
         /// <summary>Caps a finished run's log, and the store's logs in total (oldest finished runs first).</summary>
@@ -377,11 +377,7 @@ namespace RayRunner.Core
         {
             try
             {
-                var log = Path.Combine(RunFolder(runId), LogFileName);
-                TrimToTail(log, _retention.MaxBytesPerRun);
-                var size = File.Exists(log) ? new FileInfo(log).Length : 0;
-                if (_logBytesTally < 0 || (_logBytesTally += size) > _retention.MaxTotalBytes)
-                    _logBytesTally = EnforceTotal();
+                _logs.AfterRunEnded(Path.Combine(RunFolder(runId), LogFileName));
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
@@ -390,53 +386,6 @@ namespace RayRunner.Core
         }
 
         /// <summary>Empties the logs of the oldest finished runs until all logs fit; returns the total kept.</summary>
-        public long EnforceLogLimits() => EnforceTotal();
-
-        long EnforceTotal()
-        {
-            var logs = new List<(string Path, long Size, DateTimeOffset Finished, bool Final)>();
-            foreach (var record in List())
-            {
-                var log = Path.Combine(RunsFolder, record.RunId, LogFileName);
-                var info = new FileInfo(log);
-                if (!info.Exists) continue;
-                logs.Add((log, info.Length, record.Result?.CompletedAt ?? record.UpdatedAt, record.IsFinal));
-            }
-            var total = logs.Sum(l => l.Size);
-            foreach (var log in logs.Where(l => l.Final).OrderBy(l => l.Finished))
-            {
-                if (total <= _retention.MaxTotalBytes) break;
-                var kept = TrimToTail(log.Path, 0);
-                total -= log.Size - kept;
-            }
-            return total;
-        }
-
-        /// <summary>Keeps the last <paramref name="maxBytes"/> of a log behind a note saying what was cut; returns the new size.</summary>
-        long TrimToTail(string log, long maxBytes)
-        {
-            var info = new FileInfo(log);
-            if (!info.Exists || info.Length <= maxBytes) return info.Exists ? info.Length : 0;
-            var keep = (int)Math.Min(maxBytes, int.MaxValue / 2);
-            var tail = new byte[keep];
-            using (var stream = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
-            {
-                stream.Seek(-keep, SeekOrigin.End);
-                var read = 0;
-                while (read < keep)
-                {
-                    var n = stream.Read(tail, read, keep - read);
-                    if (n == 0) break;
-                    read += n;
-                }
-            }
-            var note = Encoding.UTF8.GetBytes(
-                $"[RayRunner: {info.Length - keep} bytes of earlier output were removed by the store's log retention ({DateTimeOffset.UtcNow:u}).]\n");
-            var content = new byte[note.Length + keep];
-            Buffer.BlockCopy(note, 0, content, 0, note.Length);
-            Buffer.BlockCopy(tail, 0, content, note.Length, keep);
-            WithLock(() => { PrivateFiles.WriteAtomic(log, content); return 0; });
-            return content.Length;
-        }
+        public long EnforceLogLimits() => _logs.EnforceTotal();
     }
 }

@@ -71,7 +71,7 @@ namespace RayRunner.Core
         /// <summary>
         /// A copy with the given parts replaced. Pass <paramref name="clearClaim"/>,
         /// <paramref name="clearOwner"/> or <paramref name="clearSubmission"/> to drop them (the last
-        /// only for a run its backend held but never started, see <see cref="BackendAbilities.IsStranded"/>).
+        /// when a retry's next attempt is recorded: the ended attempt's submission moves to the attempts).
         /// </summary>
         public RunRecord With(
             string? status = null, ProcessIdentity? owner = null, bool clearOwner = false,

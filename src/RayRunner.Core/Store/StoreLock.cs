@@ -62,7 +62,7 @@ namespace RayRunner.Core
             // .NET has no blocking flock, so retry with a short, growing pause: critical sections are
             // a few file writes long, so waits are short.
             var clock = Stopwatch.StartNew();
-            var pause = 1;
+            var backoff = new Backoff(TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(50));
             while (true)
             {
                 try
@@ -72,8 +72,7 @@ namespace RayRunner.Core
                 }
                 catch (IOException) when (clock.Elapsed < AcquireTimeout)
                 {
-                    Thread.Sleep(pause);
-                    pause = Math.Min(pause * 2, 50);
+                    Thread.Sleep(backoff.Next());
                 }
                 catch (IOException ex)
                 {

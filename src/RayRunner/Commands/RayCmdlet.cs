@@ -133,6 +133,20 @@ namespace RayRunner.PowerShell
         internal IRunView? ReadView() => (IRunView?)ModuleSession.Current?.Runner ?? StoreReader();
 
         /// <summary>
+        /// The connection that can follow a run the read view shows still going: the session's, else
+        /// one opened to the backend the run was made for (reading needs no backend; following does).
+        /// </summary>
+        internal ClusterConnection ConnectionToFollow(RunSnapshot run)
+        {
+            if (ModuleSession.Current is { } connection) return connection;
+            var (backend, address) = StoreReader()?.BackendOf(run.RunId) ?? (run.Backend, "");
+            return ConnectToFollow(run.RunId, backend, address);
+        }
+
+        /// <summary>The run store's records as this session reads them (the connection's store, else the store read-only); null when none exists.</summary>
+        internal RunStoreReader? Records() => ModuleSession.Current?.Runs.Store ?? StoreReader();
+
+        /// <summary>
         /// Connects to follow a recorded run that has not finished: following needs the backend the
         /// run was made for, so the session connects to that one (a Ray run: its recorded address).
         /// Auto-start stays off — a new cluster would not have the run. Connect-RayCluster first to

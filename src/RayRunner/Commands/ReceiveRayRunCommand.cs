@@ -26,28 +26,22 @@ namespace RayRunner.PowerShell
         {
             foreach (var id in RunId)
             {
-                var connection = ModuleSession.Current;
-                if (connection == null)
+                // One read view, connected or not: a result it already has (recorded, or seen in a
+                // local run's exit file) needs no backend; only a run still going is followed.
+                var view = ReadView();
+                var snapshot = view?.GetRun(id);
+                if (snapshot == null)
                 {
-                    // Not connected: a finished run of an earlier session or another process is
-                    // answered from the run store; only one still going needs its backend.
-                    var reader = StoreReader();
-                    var snapshot = reader?.GetRun(id);
-                    if (snapshot == null)
-                    {
-                        WriteRunNotFound(id);
-                        continue;
-                    }
-                    var recorded = reader!.TryGetResult(id);
-                    if (recorded != null)
-                    {
-                        WriteResult(recorded, reader.TagsOf(id), reader.ListRuns);
-                        continue;
-                    }
-                    var (backend, address) = reader.BackendOf(id) ?? (snapshot.Backend, "");
-                    connection = ConnectToFollow(id, backend, address);
+                    WriteRunNotFound(id);
+                    continue;
                 }
-                Receive(connection.Runs, id);
+                var recorded = view!.TryGetResult(id);
+                if (recorded != null)
+                {
+                    WriteResult(recorded, snapshot.Tags, view.ListRuns);
+                    continue;
+                }
+                Receive(ConnectionToFollow(snapshot).Runs, id);
             }
         }
 

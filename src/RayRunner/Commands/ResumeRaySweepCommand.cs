@@ -82,9 +82,10 @@ namespace RayRunner.PowerShell
             foreach (var sweepId in targets)
             {
                 var what = sweepId == null ? "the run store" : $"sweep {sweepId}";
-                var reader = connection?.Runs.Store ?? StoreReader();
+                var view = ReadView();
+                var reader = Records();
                 // A sweep nobody recorded is a mistake to report (a typo, the wrong $RAYRUNNER_HOME), not "nothing to do".
-                if (sweepId != null && (reader == null || !reader.ListRuns().Any(r => r.SweepId == sweepId)))
+                if (sweepId != null && (view == null || reader == null || !view.ListRuns().Any(r => r.SweepId == sweepId)))
                 {
                     WriteError(ErrorMapper.Make(ErrorIds.SweepNotFound, ErrorCategory.ObjectNotFound,
                         $"No sweep with id '{sweepId}' is recorded in the run store. Get-RayRun | Group-Object SweepId lists the sweeps that are.", sweepId));
@@ -108,12 +109,7 @@ namespace RayRunner.PowerShell
                         $"Dispatch to the {backend} backend"))
                     continue;
 
-                if (connection == null)
-                {
-                    var first = here[0];
-                    var (name, address) = reader!.BackendOf(first.RunId) ?? (first.Backend, "");
-                    connection = ConnectToFollow(first.RunId, name, address);
-                }
+                connection ??= ConnectionToFollow(here[0]);
                 try
                 {
                     var adopted = Await(connection.Runs.ResumeQueuedAsync(sweepId, StopToken));
@@ -149,11 +145,7 @@ namespace RayRunner.PowerShell
             if (!ShouldProcess($"sweep {sweepId}: {ended.Count} run(s) that ended {string.Join(" or ", statuses)} ({string.Join(", ", ended.Select(r => r.RunId))})",
                     "Start again as new runs of the sweep"))
                 return connection;
-            if (connection == null)
-            {
-                var (name, address) = reader.BackendOf(ended[0].RunId) ?? (ended[0].Backend, "");
-                connection = ConnectToFollow(ended[0].RunId, name, address);
-            }
+            connection ??= ConnectionToFollow(ended[0]);
             try
             {
                 var started = Await(SweepRerun.RunAsync(connection.Runner, sweepId, statuses, StopToken));

@@ -54,8 +54,8 @@ namespace RayRunner.PowerShell
         internal bool GatherFromStore()
         {
             if (ParameterSetName != "Store") return true;
-            var reader = StoreReader();
-            var runs = LatestAttempts(reader?.ListRuns().Where(r => r.SweepId == SweepId) ?? Enumerable.Empty<RunSnapshot>());
+            var view = ReadView();
+            var runs = LatestAttempts(view?.ListRuns().Where(r => r.SweepId == SweepId) ?? Enumerable.Empty<RunSnapshot>());
             if (runs.Count == 0)
             {
                 WriteError(ErrorMapper.Make(ErrorIds.RunNotFound, ErrorCategory.ObjectNotFound,
@@ -65,7 +65,7 @@ namespace RayRunner.PowerShell
             foreach (var run in runs)
             {
                 // A run still going counts as unfinished, with the status last recorded.
-                var result = reader!.TryGetResult(run.RunId) ?? new ExperimentResult
+                var result = view!.TryGetResult(run.RunId) ?? new ExperimentResult
                 {
                     RunId = run.RunId,
                     SweepId = run.SweepId,

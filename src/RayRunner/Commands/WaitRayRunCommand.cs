@@ -32,16 +32,29 @@ namespace RayRunner.PowerShell
 
         protected override void ProcessRecord() => CollectRunIds();
 
-        /// <summary>Set when this call connected to follow stored runs: the ids the store knew (the others were reported).</summary>
-        List<string>? _following;
-
         protected override void EndProcessing()
         {
             if (CollectedRunIds.Count == 0) return;
-            var connection = ModuleSession.Current ?? FinishedFromStoreOrConnect();
-            if (connection == null) return; // every run was already final in the store: written without connecting
+            // One read view, connected or not: runs that have all finished are written from it;
+            // only runs still going need a connection that follows them.
+            var view = ReadView();
+            var runs = new List<RayRun>();
+            foreach (var id in CollectedRunIds)
+            {
+                var snapshot = view?.GetRun(id);
+                if (snapshot == null) WriteRunNotFound(id);
+                else runs.Add(RayRun.FromSnapshot(snapshot, tracked: view!.IsTracked(id), snapshot.Tags));
+            }
+            var unfinished = runs.FirstOrDefault(r => !r.IsFinished);
+            if (unfinished == null)
+            {
+                // Nothing to wait for: every finished run is written, -Any or not.
+                foreach (var run in runs) WriteObject(run.ToPSObject());
+                return;
+            }
+            var connection = ConnectionToFollow(view!.GetRun(unfinished.RunId)!);
             var known = new List<string>();
-            foreach (var id in _following ?? CollectedRunIds)
+            foreach (var id in runs.Select(r => r.RunId))
             {
                 if (connection.Runs.Find(id) == null) WriteRunNotFound(id);
                 else if (connection.Runs.WhyCannotFollow(id) is { } why)
@@ -75,37 +88,6 @@ namespace RayRunner.PowerShell
             var more = open.Count > IdsNamedInWarning ? $" and {open.Count - IdsNamedInWarning} more" : "";
             return $"{open.Count} run(s) not finished after {waited:c}: {named}{more}. " +
                    "They go on running: wait again (Wait-RayRun) or stop them (Stop-RayRun).";
-        }
-
-        /// <summary>
-        /// No connection: runs of earlier sessions and other processes are looked up in the run store.
-        /// When all of them have finished there is nothing to wait for: they are written from their
-        /// records (null is returned, nothing connects). Otherwise the session connects to the
-        /// backend of the first unfinished one, since following a run needs its backend; a queued
-        /// run whose process died is then dispatched here by the wait.
-        /// </summary>
-        ClusterConnection? FinishedFromStoreOrConnect()
-        {
-            var reader = StoreReader();
-            var stored = new List<RayRun>();
-            foreach (var id in CollectedRunIds)
-            {
-                var snapshot = reader?.GetRun(id);
-                if (snapshot == null) WriteRunNotFound(id);
-                else stored.Add(RayRun.FromSnapshot(snapshot, tracked: false, reader!.TagsOf(id)));
-            }
-            var unfinished = stored.FirstOrDefault(r => !r.IsFinished);
-            if (unfinished == null)
-            {
-                // As when connected: every finished run is written, -Any or not.
-                foreach (var run in stored) WriteObject(run.ToPSObject());
-                return null;
-            }
-            var (backend, address) = reader!.BackendOf(unfinished.RunId) ?? (unfinished.Backend, "");
-            var connection = ConnectToFollow(unfinished.RunId, backend, address);
-            // Only the ids the store knows: the unknown ones were reported already.
-            _following = stored.Select(r => r.RunId).ToList();
-            return connection;
         }
     }
 }

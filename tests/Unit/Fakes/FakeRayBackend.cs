@@ -110,8 +110,12 @@ namespace RayRunner.Tests.Unit.Fakes
             End(submissionId, tcs, () => tcs.TrySetException(new RunLostException($"The fake cluster has no job '{submissionId}'.")));
         }
 
+        /// <summary>Awaited at the start of every GetAsync (a test holds the runner's monitor back with it); null: none.</summary>
+        public Func<TaskRef, Task>? BeforeGet { get; set; }
+
         public async Task<TaskOutput> GetAsync(TaskRef task, CancellationToken cancellationToken)
         {
+            if (BeforeGet != null) await BeforeGet(task);
             var tcs = Lookup(task);
             var cancelled = Task.Delay(Timeout.Infinite, cancellationToken);
             if (await Task.WhenAny(tcs.Task, cancelled) != tcs.Task) cancellationToken.ThrowIfCancellationRequested();

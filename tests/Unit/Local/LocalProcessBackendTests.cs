@@ -21,90 +21,25 @@ namespace RayRunner.Tests.Unit.Local
         // Slots
         // ------------------------------------------------------------------------------
 
-        /// <summary>
-        /// Submits gated runs, then releases them one at a time. Before every release it asks the
-        /// OS which runs have a live process (whatever the backend believes) and checks that the
-        /// others are reported pending. Every start after the first batch happens inside the release
-        /// (the next run is started before the ended one's result is handed out), so the check sees
-        /// a settled state, with no timing involved.
-        /// </summary>
-        async Task AssertRunsAtMostAtOnce(LocalProcessBackend backend, int limit, int runs, TaskOptions options)
-        {
-            var refs = new List<TaskRef>();
-            for (var i = 0; i < runs; i++) refs.Add(await _bed.Submit(backend, _bed.GatedSpec(), options));
-            var ids = refs.Select(r => r.RunId).ToList();
-
-            for (var released = 0; released < runs; released++)
-            {
-                var expectedLive = Math.Min(limit, runs - released);
-                await LocalTestBed.WaitUntil(() => _bed.Started().Count == released + expectedLive, $"{released + expectedLive} runs have started");
-                Assert.Equal(released + expectedLive, _bed.Started().Count);
-
-                var live = LocalTestBed.LiveRunIds(ids);
-                Assert.Equal(expectedLive, live.Count);
-                // Started strictly in submission order.
-                Assert.Equal(ids.Skip(released).Take(expectedLive).OrderBy(x => x), live.OrderBy(x => x));
-
-                var poll = await backend.WaitAsync(refs, refs.Count, TimeSpan.Zero, CancellationToken.None);
-                Assert.Equal(runs - released, poll.NotReady.Count);
-                Assert.Equal(runs - released - expectedLive, poll.NotReady.Count(r => poll.PhaseOf(r) == RunStatus.Pending));
-
-                var oldest = refs[released];
-                _bed.Open(oldest.RunId);
-                Assert.Equal(RunStatus.Completed, (await LocalTestBed.Result(backend, oldest)).Status);
-            }
-            Assert.True(_bed.MaxOverlapInEvents() <= limit);
-            Assert.Equal(limit, backend.MaxObservedRunning);
-        }
-
-        [LinuxFact]
-        public async Task Never_runs_more_than_max_concurrent_at_once()
-        {
-            var backend = _bed.Backend(maxConcurrent: 2);
-            await AssertRunsAtMostAtOnce(backend, limit: 2, runs: 5, LocalTestBed.Options(cpus: 1));
-        }
-
-        [LinuxFact]
-        public async Task Cpu_slots_limit_runs_below_max_concurrent()
-        {
-            var backend = _bed.Backend(maxConcurrent: 10, numCpus: 4);
-            await AssertRunsAtMostAtOnce(backend, limit: 2, runs: 4, LocalTestBed.Options(cpus: 2));
-        }
-
-        [LinuxFact]
-        public async Task Runs_of_one_backend_do_not_take_the_slots_of_another()
-        {
-            var first = _bed.Backend(maxConcurrent: 1);
-            var second = _bed.Backend(maxConcurrent: 1);
-            var blocking = await _bed.Submit(first, _bed.GatedSpec());
-            var queuedBehind = await _bed.Submit(first, _bed.GatedSpec());
-            await LocalTestBed.WaitUntil(() => _bed.Started().Count == 1, "the first backend's run has started");
-
-            // The first backend is full; the second has its own slot and runs at once.
-            var other = await _bed.Submit(second, _bed.ResultSpec("{\"metrics\": {\"x\": 1}}"));
-            var output = await LocalTestBed.Result(second, other);
-            Assert.Equal(RunStatus.Completed, output.Status);
-            Assert.Equal(1.0, output.Metrics["x"]);
-
-            var poll = await first.WaitAsync(new[] { blocking, queuedBehind }, 2, TimeSpan.Zero, CancellationToken.None);
-            Assert.Equal(RunStatus.Running, poll.PhaseOf(blocking));
-            Assert.Equal(RunStatus.Pending, poll.PhaseOf(queuedBehind));
-            _bed.Open(blocking.RunId);
-            _bed.Open(queuedBehind.RunId);
-            Assert.Equal(RunStatus.Completed, (await LocalTestBed.Result(first, queuedBehind)).Status);
-        }
+        // Runs beyond the slots wait in the runner's queue: the capacity tests are in LocalCapacityTests.
 
         [UnixFact]
-        public async Task Queued_runs_start_in_submission_order()
+        public async Task A_run_submitted_while_the_slots_are_taken_is_refused_and_nothing_of_it_is_kept()
         {
             var backend = _bed.Backend(maxConcurrent: 1);
-            var order = _bed.PathOf("order.txt");
-            var script = _bed.Script("order.sh", "echo \"$RAYRUNNER_RUN_ID\" >> \"$ORDER\"\n");
-            var env = new Dictionary<string, string> { ["ORDER"] = order };
-            var refs = new List<TaskRef>();
-            for (var i = 0; i < 6; i++) refs.Add(await _bed.Submit(backend, LocalTestBed.Spec("sh " + script, environment: env)));
-            foreach (var r in refs) Assert.Equal(RunStatus.Completed, (await LocalTestBed.Result(backend, r)).Status);
-            Assert.Equal(refs.Select(r => r.RunId), File.ReadAllLines(order));
+            var holder = await _bed.Submit(backend, _bed.GatedSpec());
+            var refused = _bed.GatedSpec();
+            var error = await Assert.ThrowsAsync<BackendFullException>(() => backend.SubmitAsync(refused, LocalTestBed.Options(), CancellationToken.None));
+            Assert.Equal(refused.RunId, error.RunId);
+            Assert.Contains("no free slot", error.Message);
+            Assert.False(Directory.Exists(Path.Combine(_bed.Logs, refused.RunId)), "a refused run leaves no files, so a later submission starts it");
+
+            _bed.Open(holder.RunId);
+            await LocalTestBed.Result(backend, holder);
+            var accepted = await _bed.Submit(backend, refused);
+            _bed.Open(refused.RunId);
+            Assert.Equal(RunStatus.Completed, (await LocalTestBed.Result(backend, accepted)).Status);
+            Assert.Equal(new[] { holder.RunId, refused.RunId }, _bed.Started());
         }
 
         [UnixFact]
@@ -115,17 +50,19 @@ namespace RayRunner.Tests.Unit.Local
             var a = await _bed.Submit(backend, _bed.GatedSpec(), LocalTestBed.Options(gpus: 1));
             var b = await _bed.Submit(backend, _bed.GatedSpec(), LocalTestBed.Options(gpus: 1));
             var cpuOnly = await _bed.Submit(backend, _bed.GatedSpec(), LocalTestBed.Options());
-            var c = await _bed.Submit(backend, _bed.GatedSpec(), LocalTestBed.Options(gpus: 1)); // no GPU left: waits
+            var cSpec = _bed.GatedSpec();
+            // No GPU left: refused (the runner keeps such a run queued, see LocalCapacityTests).
+            await Assert.ThrowsAsync<BackendFullException>(() => backend.SubmitAsync(cSpec, LocalTestBed.Options(gpus: 1), CancellationToken.None));
             await LocalTestBed.WaitUntil(() => _bed.Started().Count == 3, "two GPU runs and the CPU-only run have started");
 
             var devices = _bed.EventLines().Where(e => e[0] == "start").ToDictionary(e => e[1], e => e.Length > 2 ? e[2] : "");
             Assert.Equal(new[] { "3", "5" }, new[] { devices[a.RunId], devices[b.RunId] }.OrderBy(x => x));
             Assert.Equal("", devices[cpuOnly.RunId]); // set, and empty: it cannot grab a GPU given to another run
-            Assert.False(devices.ContainsKey(c.RunId));
-            Assert.Equal(RunStatus.Pending, (await backend.WaitAsync(new[] { c }, 1, TimeSpan.Zero, CancellationToken.None)).PhaseOf(c));
+            Assert.False(devices.ContainsKey(cSpec.RunId));
 
             _bed.Open(a.RunId);
             await LocalTestBed.Result(backend, a);
+            var c = await _bed.Submit(backend, cSpec, LocalTestBed.Options(gpus: 1));
             await LocalTestBed.WaitUntil(() => _bed.Started().Count == 4, "the third GPU run has started");
             var third = _bed.EventLines().Single(e => e[0] == "start" && e[1] == c.RunId);
             Assert.Equal(devices[a.RunId], third[2]);
@@ -410,35 +347,14 @@ namespace RayRunner.Tests.Unit.Local
         }
 
         [UnixFact]
-        public async Task Cancelling_a_waiting_run_takes_it_out_of_the_queue()
+        public async Task Shutdown_leaves_started_runs_running()
         {
             var backend = _bed.Backend(maxConcurrent: 1);
             var running = await _bed.Submit(backend, _bed.GatedSpec());
-            var waiting = await _bed.Submit(backend, _bed.GatedSpec());
-            var after = await _bed.Submit(backend, _bed.GatedSpec());
-            await backend.CancelAsync(waiting, CancellationToken.None);
-            Assert.Equal(RunStatus.Cancelled, (await LocalTestBed.Result(backend, waiting)).Status);
-
-            _bed.Open(running.RunId);
-            await LocalTestBed.Result(backend, running);
-            await LocalTestBed.WaitUntil(() => _bed.Started().Count == 2, "the run behind the cancelled one has started");
-            Assert.Equal(new[] { running.RunId, after.RunId }, _bed.Started());
-            _bed.Open(after.RunId);
-        }
-
-        [UnixFact]
-        public async Task Shutdown_cancels_runs_still_waiting_and_leaves_started_ones_running()
-        {
-            var backend = _bed.Backend(maxConcurrent: 1);
-            var running = await _bed.Submit(backend, _bed.GatedSpec());
-            var waiting = await _bed.Submit(backend, _bed.GatedSpec());
             await LocalTestBed.WaitUntil(() => _bed.Started().Count == 1, "the first run has started");
             await backend.ShutdownAsync(CancellationToken.None);
             Assert.False(backend.IsInitialized);
 
-            var cancelled = await LocalTestBed.Result(backend, waiting);
-            Assert.Equal(RunStatus.Cancelled, cancelled.Status);
-            Assert.Contains("shut down", cancelled.ErrorMessage);
             Assert.False((await backend.WaitAsync(new[] { running }, 1, TimeSpan.Zero, CancellationToken.None)).Ready.Any());
             _bed.Open(running.RunId);
             Assert.Equal(RunStatus.Completed, (await LocalTestBed.Result(backend, running)).Status);

@@ -93,20 +93,8 @@ namespace RayRunner.Tests.Unit.Local
             await LocalTestBed.WaitUntil(() => !LocalTestBed.IsAlive(grandchild), "the grandchild is gone");
         }
 
-        [UnixFact]
-        public async Task A_run_cancelled_elsewhere_while_waiting_for_a_slot_never_starts()
-        {
-            var owner = _bed.Backend(maxConcurrent: 1);
-            var first = await _bed.Submit(owner, _bed.GatedSpec());
-            var waiting = await _bed.Submit(owner, _bed.GatedSpec());
-            Assert.False(waiting.Locator.ContainsKey("pid"));
-
-            await _bed.Backend().CancelAsync(waiting, CancellationToken.None);
-            _bed.Open(first.RunId);
-            await LocalTestBed.Result(owner, first);
-            Assert.Equal(RunStatus.Cancelled, (await LocalTestBed.Result(owner, waiting)).Status);
-            Assert.Equal(new[] { first.RunId }, _bed.Started());
-        }
+        // A_run_cancelled_elsewhere_while_waiting_for_a_slot_never_starts: runs wait in the runner's
+        // queue now, so it moved to LocalCapacityTests.
 
         /// <summary>A pid that is certainly not running: a process that has already exited and been reaped.</summary>
         static int DeadPid()
@@ -156,37 +144,6 @@ namespace RayRunner.Tests.Unit.Local
             Assert.Equal(RunStatus.Failed, output.Status);
             Assert.Contains("never started", output.ErrorMessage);
             Assert.Contains("died with its host", output.ErrorMessage);
-        }
-
-        [UnixFact]
-        public async Task Only_a_run_that_never_started_and_whose_host_is_gone_is_stranded()
-        {
-            var dead = DeadPid();
-            var backend = _bed.Backend();
-            Assert.True(backend.IsStranded(Foreign("stranded", pid: null, hostPid: dead)));
-
-            Assert.False(backend.IsStranded(Foreign("started", dead, hostPid: dead))); // it has a pid file: it may have run
-            var exited = Foreign("exited", pid: null, hostPid: dead);
-            File.WriteAllText(exited.Locator["exit_file"], "cancelled\n");
-            Assert.False(backend.IsStranded(exited));
-            var cancelled = Foreign("cancelled", pid: null, hostPid: dead);
-            File.WriteAllText(cancelled.Locator["cancel_file"], "now\n");
-            Assert.False(backend.IsStranded(cancelled));
-
-            // Its host lives (this process; no start time recorded, so the pid alone decides): it may still start it.
-            var waiting = Foreign("waiting", pid: null, hostPid: Environment.ProcessId);
-            var locator = new Dictionary<string, string>(waiting.Locator);
-            locator.Remove("host_start");
-            Assert.False(backend.IsStranded(new TaskRef("local", "waiting", locator)));
-
-            // A run of this instance, even one waiting for a slot, is never stranded.
-            var busy = _bed.Backend(maxConcurrent: 1);
-            await _bed.Submit(busy, _bed.GatedSpec("holder"));
-            var queued = await _bed.Submit(busy, _bed.GatedSpec("queued"));
-            Assert.False(busy.IsStranded(queued));
-            _bed.Open("holder");
-            _bed.Open("queued");
-            Assert.Equal(RunStatus.Completed, (await LocalTestBed.Result(busy, queued)).Status);
         }
 
         [UnixFact]

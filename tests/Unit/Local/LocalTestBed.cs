@@ -85,7 +85,7 @@ namespace RayRunner.Tests.Unit.Local
 
         /// <summary>A backend with plenty of CPUs unless told otherwise, so only the limit under test binds.</summary>
         public LocalProcessBackend Backend(int maxConcurrent = 4, int numCpus = 64, int? numGpus = null,
-            IDictionary<string, string>? environment = null, LaunchMode? mode = null, string? logDirectory = null)
+            IDictionary<string, string>? environment = null, LaunchMode? mode = null, string? logDirectory = null, Action<string>? beforeLaunch = null)
         {
             var env = environment ?? new Dictionary<string, string>();
             var backend = new LocalProcessBackend(new LocalBackendOptions
@@ -96,6 +96,7 @@ namespace RayRunner.Tests.Unit.Local
                 EnvironmentReader = name => env.TryGetValue(name, out var v) ? v : (name == "CUDA_VISIBLE_DEVICES" ? null : Environment.GetEnvironmentVariable(name)),
                 LogDirectory = logDirectory ?? Logs,
                 ForceLaunchMode = mode,
+                BeforeLaunch = beforeLaunch,
             });
             _disposables.Add(backend);
             return backend;

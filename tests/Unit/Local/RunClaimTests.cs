@@ -49,66 +49,79 @@ namespace RayRunner.Tests.Unit.Local
             Assert.Equal(0, files.ReadExit()!.Code);
         }
 
+        /// <summary>
+        /// A backend whose launch of "late" is beaten by another launch: <paramref name="claimFirst"/>
+        /// runs after the backend accepted the run and just before it starts the process (the
+        /// window in which two processes that both took the run over race), given the run's files.
+        /// </summary>
+        LocalProcessBackend RacedBackend(Action<RunFiles> claimFirst)
+        {
+            return _bed.Backend(beforeLaunch: runId =>
+            {
+                if (runId == "late") claimFirst(RunFiles.ForLog(Path.Combine(_bed.Logs, runId, "run.log")));
+            });
+        }
+
         [UnixFact]
         public async Task A_launch_that_loses_the_claim_follows_the_winner_to_its_result()
         {
-            var backend = _bed.Backend(maxConcurrent: 4, numCpus: 1);
-            var blocker = await _bed.Submit(backend, _bed.GatedSpec("blocker"));
-            var late = await _bed.Submit(backend, _bed.GatedSpec("late")); // waits for the one CPU
-            await LocalTestBed.WaitUntil(() => _bed.Started().Contains("blocker"), "the blocker has started");
-            var files = LocalLocator.From(late.Locator)!.Files;
-
-            // Another launch of "late" claims it first and reports a result of its own.
-            var winner = Process.Start(new ProcessStartInfo("/bin/sh")
+            Process? winner = null;
+            RunFiles? files = null;
+            var backend = RacedBackend(runFiles =>
             {
-                UseShellExecute = false,
-                ArgumentList =
+                files = runFiles;
+                // Another launch of "late" claims it first and reports a result of its own.
+                winner = Process.Start(new ProcessStartInfo("/bin/sh")
                 {
-                    "-c", "sleep 1; echo 'RAYRUNNER_RESULT {\"metrics\": {\"won\": 1}}' >> \"$0\"; printf '0\\n' > \"$1\"",
-                    files.Log, files.Exit,
-                },
-            })!;
-            File.WriteAllText(files.Started, winner.Id + "\n");
-            _bed.Open("blocker");
+                    UseShellExecute = false,
+                    ArgumentList =
+                    {
+                        "-c", "sleep 1; echo 'RAYRUNNER_RESULT {\"metrics\": {\"won\": 1}}' >> \"$0\"; printf '0\\n' > \"$1\"",
+                        runFiles.Log, runFiles.Exit,
+                    },
+                })!;
+                File.WriteAllText(runFiles.Started, winner.Id + "\n");
+            });
+            var late = await _bed.Submit(backend, _bed.GatedSpec("late"));
 
             var output = await LocalTestBed.Result(backend, late);
-            winner.WaitForExit();
+            winner!.WaitForExit();
 
             Assert.Equal(RunStatus.Completed, output.Status);
             Assert.Equal(1.0, output.Metrics["won"]);
             Assert.DoesNotContain("late", _bed.Started()); // its own command never ran
-            Assert.Equal(winner.Id, files.ReadPid()!.ProcessId); // followers are pointed at the winner
-            await LocalTestBed.Result(backend, blocker);
+            Assert.Equal(winner.Id, files!.ReadPid()!.ProcessId); // followers are pointed at the winner
+            winner.Dispose();
         }
 
         [UnixFact]
         public async Task A_launch_that_loses_the_claim_to_a_winner_that_already_finished_still_points_at_the_winner()
         {
             // The slow-host case of the test above: the other launch ran and wrote its exit file before
-            // this backend got a CPU for "late". Its result and its pid file must still be the winner's.
-            var backend = _bed.Backend(maxConcurrent: 4, numCpus: 1);
-            var blocker = await _bed.Submit(backend, _bed.GatedSpec("blocker"));
-            var late = await _bed.Submit(backend, _bed.GatedSpec("late"));
-            await LocalTestBed.WaitUntil(() => _bed.Started().Contains("blocker"), "the blocker has started");
-            var files = LocalLocator.From(late.Locator)!.Files;
-
-            using var winner = Process.Start(new ProcessStartInfo("/bin/sh")
+            // this backend started "late". Its result and its pid file must still be the winner's.
+            var winnerId = 0;
+            RunFiles? files = null;
+            var backend = RacedBackend(runFiles =>
             {
-                UseShellExecute = false,
-                ArgumentList = { "-c", "echo 'RAYRUNNER_RESULT {\"metrics\": {\"won\": 2}}' >> \"$0\"; printf '0\\n' > \"$1\"", files.Log, files.Exit },
-            })!;
-            File.WriteAllText(files.Started, winner.Id + "\n");
-            Assert.True(winner.WaitForExit(30_000), "the winner finished");
-            Assert.NotNull(files.ReadExit());
-            _bed.Open("blocker");
+                files = runFiles;
+                using var winner = Process.Start(new ProcessStartInfo("/bin/sh")
+                {
+                    UseShellExecute = false,
+                    ArgumentList = { "-c", "echo 'RAYRUNNER_RESULT {\"metrics\": {\"won\": 2}}' >> \"$0\"; printf '0\\n' > \"$1\"", runFiles.Log, runFiles.Exit },
+                })!;
+                winnerId = winner.Id;
+                File.WriteAllText(runFiles.Started, winner.Id + "\n");
+                Assert.True(winner.WaitForExit(30_000), "the winner finished");
+                Assert.NotNull(runFiles.ReadExit());
+            });
+            var late = await _bed.Submit(backend, _bed.GatedSpec("late"));
 
             var output = await LocalTestBed.Result(backend, late);
 
             Assert.Equal(RunStatus.Completed, output.Status);
             Assert.Equal(2.0, output.Metrics["won"]);
             Assert.DoesNotContain("late", _bed.Started());
-            Assert.Equal(winner.Id, files.ReadPid()!.ProcessId);
-            await LocalTestBed.Result(backend, blocker);
+            Assert.Equal(winnerId, files!.ReadPid()!.ProcessId);
         }
     }
 }

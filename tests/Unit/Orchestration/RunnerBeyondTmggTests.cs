@@ -244,6 +244,41 @@ namespace RayRunner.Tests.Unit.Orchestration
             Assert.Equal(spawned.Take(2).Select(s => s.RunId), ray.SubmittedRunIds);
         }
 
+        /// <summary>
+        /// Moved from SlotPoolTests (A_run_that_does_not_fit_yet_holds_back_smaller_runs_behind_it):
+        /// the runner's queue is the only queue, so a run the backend refuses as full waits at its
+        /// front, queued, and the runs behind it never overtake it.
+        /// </summary>
+        [Fact]
+        public async Task ARunTheBackendRefusesAsFullWaitsAtTheFrontAndIsNotOvertaken()
+        {
+            var ray = new FakeRayBackend { IsInitialized = true, AutoComplete = null };
+            using var runner = new CoreRunner(ray, Samples.Options(maxConcurrent: 1));
+            var first = runner.SpawnExperiment(Samples.SweepConfig(0));
+            var refused = runner.SpawnExperiment(Samples.SweepConfig(1));
+            var behind = runner.SpawnExperiment(Samples.SweepConfig(2));
+
+            // The slot frees, but the backend is still full (say, a stopped run still ending).
+            ray.SubmitThrows = new BackendFullException(refused.RunId, "no free slot now");
+            ray.Complete(first.RunId, new TaskOutput());
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!ray.SubmittedRunIds.Contains(refused.RunId) && DateTime.UtcNow < deadline) await Task.Delay(5);
+            Assert.Equal(RunStatus.Queued, runner.GetStatus(refused.RunId)); // not failed: back in the queue
+            Assert.Equal(RunStatus.Queued, runner.GetStatus(behind.RunId));
+
+            ray.SubmitThrows = null;
+            while (!ray.SubmittedRunIds.Contains(behind.RunId) && DateTime.UtcNow < deadline)
+            {
+                if (runner.GetStatus(refused.RunId) == RunStatus.Running) ray.Complete(refused.RunId, new TaskOutput());
+                await Task.Delay(5);
+            }
+            var order = ray.SubmittedRunIds.Where(id => id != first.RunId).ToList();
+            Assert.Contains(behind.RunId, order);
+            Assert.True(order.Count(id => id == refused.RunId) >= 2, "the refused run was handed over again, and accepted");
+            Assert.True(order.IndexOf(behind.RunId) > order.LastIndexOf(refused.RunId), $"the run behind waited for the refused one: {string.Join(", ", order)}");
+            Assert.Equal(RunStatus.Completed, (await runner.GetResultAsync(refused.RunId)).Status);
+        }
+
         async Task WaitForSubmissions(int count)
         {
             // Dispatch after a completion happens on the monitor's thread: wait for it, boundedly.
@@ -259,6 +294,34 @@ namespace RayRunner.Tests.Unit.Orchestration
         readonly CoreRunner _runner;
 
         public RunnerStatusAndCancelTests() => _runner = new CoreRunner(_ray, Samples.Options());
+
+        /// <summary>
+        /// A status read that sees a run end records that end at once, however it ended (issue 10:
+        /// only completed ends used to be), so a listing right after the answer agrees with it. The
+        /// run's monitor is held back, so only the status read can have written the record.
+        /// </summary>
+        [Theory]
+        [InlineData(RunStatus.Failed)]
+        [InlineData(RunStatus.Cancelled)]
+        [InlineData(RunStatus.Completed)]
+        public async Task AStatusReadThatSeesARunEndRecordsEveryKindOfEndAtOnce(string status)
+        {
+            var monitorHeld = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var gets = 0;
+            _ray.BeforeGet = _ => Interlocked.Increment(ref gets) == 1 ? monitorHeld.Task : Task.CompletedTask;
+            var spawned = _runner.SpawnExperiment(Samples.SpawnConfig());
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (Volatile.Read(ref gets) < 1 && DateTime.UtcNow < deadline) await Task.Delay(5);
+            Assert.Equal(1, Volatile.Read(ref gets)); // the monitor is waiting, held
+
+            _ray.Complete(spawned.RunId, status == RunStatus.Completed ? new TaskOutput { Status = status } : TaskOutput.Failure(spawned.RunId, status, "it ended so"));
+            Assert.Equal(status, await _runner.GetStatusAsync(spawned.RunId));
+
+            var record = _runner.Store.TryLoad(spawned.RunId)!;
+            Assert.True(record.IsFinal, "the end was recorded by the status read, not left to the monitor");
+            Assert.Equal(status, record.Result!.Status);
+            monitorHeld.SetResult(true);
+        }
 
         [Fact]
         public void GetStatusReportsPendingWhenTheBackendSaysSo()

@@ -86,8 +86,9 @@ namespace RayRunner.Tests.Unit.Orchestration
             var run = new TrackedRun(new TaskSpec(new TaskInput(new Dictionary<string, object?>(), "abcd1234"), EntrypointTemplate.Parse(Entrypoint)),
                 new TaskOptions(), new Dictionary<string, object?>(), "fake", DateTimeOffset.UtcNow);
             run.MoveTo(RunPhase.Dispatching);
+            run.MoveTo(RunPhase.Queued); // refused by a full backend: back in the queue
+            run.MoveTo(RunPhase.Dispatching);
             run.MoveTo(RunPhase.Dispatched);
-            run.MoveTo(RunPhase.Queued); // a stranded run taken over
             run.MoveTo(RunPhase.Finished);
             run.MoveTo(RunPhase.Finished); // repeating the end is harmless
 

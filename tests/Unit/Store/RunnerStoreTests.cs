@@ -224,30 +224,18 @@ namespace RayRunner.Tests.Unit.Store
         [UnixTheory]
         [InlineData(true)]
         [InlineData(false)]
-        public async Task LocalRunStrandedInADeadHostsSlotQueueIsDispatchedAgainNotFailed(bool resumeFirst)
+        public async Task LocalRunQueuedInADeadHostsRunnerIsDispatchedAgainNotFailed(bool resumeFirst)
         {
-            // The dead host's local backend had accepted the run (recorded "submitted") but held it
-            // waiting for a CPU slot: it never started, and nothing else would ever start it.
+            // The dead host's runner held the run queued, waiting for a CPU slot (the backend holds
+            // none: the runner's queue is the only one), and had claimed it to hand it over when the
+            // host died: it never started, and this process must start it exactly once.
             var store = NewStore();
             var counts = _temp.Sub("counts");
             Directory.CreateDirectory(counts);
             var script = _temp.Sub("count.sh");
             File.WriteAllText(script, $"echo started >> '{counts}'/\"$1\"\necho 'RAYRUNNER_RESULT {{\"metrics\": {{\"ran\": 1}}}}'\n");
-            var log = store.LogPathFor("stranded1");
-            File.WriteAllText(log, "");
-            var locator = new Dictionary<string, string>
-            {
-                ["log"] = log,
-                ["exit_file"] = Path.ChangeExtension(log, ".exit"),
-                ["pid_file"] = Path.ChangeExtension(log, ".pid"),
-                ["cancel_file"] = Path.ChangeExtension(log, ".cancel"),
-                ["host_pid"] = DeadPid().ToString(),
-                ["host_start"] = "linux:gone:1",
-                ["mode"] = "detached",
-                ["program"] = "sh",
-            };
-            store.Save(StoreRecords.Queued("stranded1", RayRunner.Core.Local.LocalProcessBackend.BackendName, $"sh {script} {{run_id}}", config: Config(7))
-                .With(status: RunStatus.Pending, clearOwner: true, submission: new SubmissionRecord { Backend = "local", Locator = locator, SubmittedAt = DateTimeOffset.UtcNow }));
+            store.Save(StoreRecords.Queued("stranded1", RayRunner.Core.Local.LocalProcessBackend.BackendName, $"sh {script} {{run_id}}", config: Config(7),
+                owner: StoreRecords.DeadProcess, claim: new DispatchClaim { By = StoreRecords.DeadProcess, At = DateTimeOffset.UtcNow }));
             using var local = new RayRunner.Core.Local.LocalProcessBackend(new RayRunner.Core.Local.LocalBackendOptions { NumCpus = 4, LogPathFor = store.LogPathFor });
             using var runner = await NewRunner(local, NewStore());
 
@@ -260,15 +248,8 @@ namespace RayRunner.Tests.Unit.Store
             Assert.Equal(1, result.Metrics["ran"]);
             Assert.Single(File.ReadAllLines(Path.Combine(counts, "stranded1"))); // started exactly once
             var record = NewStore().TryLoad("stranded1")!;
-            Assert.Equal(Environment.ProcessId.ToString(), record.Submission!.Locator!["host_pid"]); // submitted again, by this process
+            Assert.Equal(Environment.ProcessId.ToString(), record.Submission!.Locator!["host_pid"]); // submitted by this process
             Assert.Equal(RunStatus.Completed, record.Result!.Status);
-        }
-
-        static int DeadPid()
-        {
-            using var p = Process.Start(new ProcessStartInfo("sh", "-c true") { UseShellExecute = false })!;
-            p.WaitForExit();
-            return p.Id;
         }
 
         [Fact]

@@ -1,0 +1,90 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+
+namespace RayRunner.Core
+{
+    /// <summary>
+    /// Keeps the store's logs within its <see cref="LogRetention"/>: a finished run's log is cut to
+    /// its tail, and when all logs together grow too big the oldest finished runs' logs are emptied.
+    /// Only logs of finished runs are touched; records never are.
+    /// </summary>
+    internal sealed class LogTrimmer
+    {
+        readonly LogRetention _retention;
+        readonly Func<IReadOnlyList<RunRecord>> _listRuns;
+        readonly Func<string, string> _logOf;
+        readonly Action<Action> _underStoreLock;
+        long _logBytesTally = -1; // -1: not counted yet in this process
+
+        /// <param name="listRuns">The store's records (to find finished runs' logs).</param>
+        /// <param name="logOf">A run id's log path.</param>
+        /// <param name="underStoreLock">Runs a write under the store lock, as every store write is.</param>
+        public LogTrimmer(LogRetention retention, Func<IReadOnlyList<RunRecord>> listRuns, Func<string, string> logOf, Action<Action> underStoreLock)
+        {
+            _retention = retention;
+            _listRuns = listRuns;
+            _logOf = logOf;
+            _underStoreLock = underStoreLock;
+        }
+
+        /// <summary>A run just ended: caps its log, then the total when the running tally passes the cap.</summary>
+        public void AfterRunEnded(string log)
+        {
+            TrimToTail(log, _retention.MaxBytesPerRun);
+            var size = File.Exists(log) ? new FileInfo(log).Length : 0;
+            if (_logBytesTally < 0 || (_logBytesTally += size) > _retention.MaxTotalBytes)
+                _logBytesTally = EnforceTotal();
+        }
+
+        /// <summary>Empties the logs of the oldest finished runs until all logs fit; returns the total kept.</summary>
+        public long EnforceTotal()
+        {
+            var logs = new List<(string Path, long Size, DateTimeOffset Finished, bool Final)>();
+            foreach (var record in _listRuns())
+            {
+                var log = _logOf(record.RunId);
+                var info = new FileInfo(log);
+                if (!info.Exists) continue;
+                logs.Add((log, info.Length, record.Result?.CompletedAt ?? record.UpdatedAt, record.IsFinal));
+            }
+            var total = logs.Sum(l => l.Size);
+            foreach (var log in logs.Where(l => l.Final).OrderBy(l => l.Finished))
+            {
+                if (total <= _retention.MaxTotalBytes) break;
+                var kept = TrimToTail(log.Path, 0);
+                total -= log.Size - kept;
+            }
+            return total;
+        }
+
+        /// <summary>Keeps the last <paramref name="maxBytes"/> of a log behind a note saying what was cut; returns the new size.</summary>
+        long TrimToTail(string log, long maxBytes)
+        {
+            var info = new FileInfo(log);
+            if (!info.Exists || info.Length <= maxBytes) return info.Exists ? info.Length : 0;
+            var keep = (int)Math.Min(maxBytes, int.MaxValue / 2);
+            var tail = new byte[keep];
+            using (var stream = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+            {
+                stream.Seek(-keep, SeekOrigin.End);
+                var read = 0;
+                while (read < keep)
+                {
+                    var n = stream.Read(tail, read, keep - read);
+                    if (n == 0) break;
+                    read += n;
+                }
+            }
+            var note = Encoding.UTF8.GetBytes(
+                $"[RayRunner: {info.Length - keep} bytes of earlier output were removed by the store's log retention ({DateTimeOffset.UtcNow:u}).]\n");
+            var content = new byte[note.Length + keep];
+            Buffer.BlockCopy(note, 0, content, 0, note.Length);
+            Buffer.BlockCopy(tail, 0, content, note.Length, keep);
+            _underStoreLock(() => PrivateFiles.WriteAtomic(log, content));
+            return content.Length;
+        }
+    }
+}

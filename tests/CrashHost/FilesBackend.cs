@@ -65,7 +65,7 @@ namespace RayRunner.CrashHost
 
         public async Task<TaskRef> SubmitAsync(TaskSpec spec, TaskOptions options, CancellationToken cancellationToken)
         {
-            var dir = RunDir(spec.RunId);
+            var dir = RunDir(spec.SubmissionId);
             Directory.CreateDirectory(dir);
             if (!Directory.Exists(Path.Combine(dir, "started")))
             {
@@ -80,12 +80,12 @@ namespace RayRunner.CrashHost
             }
             // Return once the run has recorded itself, so any process can find it from here on.
             var clock = Stopwatch.StartNew();
-            while (ReadProc(spec.RunId) == null)
+            while (ReadProc(spec.SubmissionId) == null)
             {
-                if (clock.Elapsed > StartGrace) throw new TimeoutException($"Run '{spec.RunId}' did not start within {StartGrace.TotalSeconds} s.");
+                if (clock.Elapsed > StartGrace) throw new TimeoutException($"Run '{spec.SubmissionId}' did not start within {StartGrace.TotalSeconds} s.");
                 await Task.Delay(5, cancellationToken).ConfigureAwait(false);
             }
-            return RefOf(spec.RunId);
+            return RefOf(spec.SubmissionId);
         }
 
         TaskRef RefOf(string runId, ProcessIdentity? identity = null)

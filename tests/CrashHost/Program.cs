@@ -19,6 +19,8 @@ namespace RayRunner.CrashHost
     ///   collect adopt orphans and wait for every run of --sweep; prints "result ID STATUS INDEX", "problems N", "done"
     /// Common options: --store DIR  --backend files|local|ray  --work DIR (files backend root and the
     /// experiment script)  --address URL (ray)  --sweep ID  --max-concurrent N  --delay SECONDS
+    /// --max-retries N  --fail-first 1 (sweep: each config fails its first attempt)
+    /// --die-on-retry 1 (count only retries' hand-overs, attempt 2 and later, for --die-on-submission)
     /// --die-at before-submit|after-submit  --die-on-submission K (kill this process with SIGKILL at
     /// the K-th hand-over, before or after the backend got the run).
     /// Every hand-over to the backend is logged in --work/attempts/ID (see RecordingBackend).
@@ -56,7 +58,7 @@ namespace RayRunner.CrashHost
                     {
                         var backend = RecordingBackend.Wrap(await CreateBackendAsync(opts, settings, ct), Get(opts, "work"));
                         return opts.TryGetValue("die-at", out var dieAt)
-                            ? new DyingBackend(backend, dieAt, int.Parse(Get(opts, "die-on-submission", "1")))
+                            ? new DyingBackend(backend, dieAt, int.Parse(Get(opts, "die-on-submission", "1")), retriesOnly: Get(opts, "die-on-retry", "0") == "1")
                             : backend;
                     },
                 }, cts.Token);
@@ -102,10 +104,22 @@ namespace RayRunner.CrashHost
         {
             var count = int.Parse(Get(opts, "count", "50"));
             var delay = Get(opts, "delay", "0.3");
+            var failFirst = Get(opts, "fail-first", "0") == "1";
             var configs = Enumerable.Range(0, count)
-                .Select(i => (object)new Dictionary<string, object?> { ["index"] = (long)i, ["delay"] = double.Parse(delay, System.Globalization.CultureInfo.InvariantCulture) })
+                .Select(i =>
+                {
+                    var config = new Dictionary<string, object?> { ["index"] = (long)i, ["delay"] = double.Parse(delay, System.Globalization.CultureInfo.InvariantCulture) };
+                    if (failFirst) config["failfirst"] = 1L; // the experiment fails its first attempt
+                    return (object)config;
+                })
                 .ToList();
-            var spawned = await runner.SpawnSweepAsync(configs, new RunRequest { SweepId = Get(opts, "sweep"), TimeoutSeconds = 600 }, cancellationToken);
+            var request = new RunRequest
+            {
+                SweepId = Get(opts, "sweep"),
+                TimeoutSeconds = 600,
+                Retry = RetryPolicy.Create(int.Parse(Get(opts, "max-retries", "0")), null),
+            };
+            var spawned = await runner.SpawnSweepAsync(configs, request, cancellationToken);
             foreach (var s in spawned) Say("spawned " + s.RunId);
             await ReportAsync(runner, spawned.Select(s => s.RunId).ToList(), cancellationToken);
             Say("done");
@@ -189,10 +203,12 @@ namespace RayRunner.CrashHost
             readonly IRayBackend _inner;
             readonly string _when;
             readonly int _at;
+            readonly bool _retriesOnly;
             int _submissions;
 
-            public DyingBackend(IRayBackend inner, string when, int at)
+            public DyingBackend(IRayBackend inner, string when, int at, bool retriesOnly)
             {
+                _retriesOnly = retriesOnly;
                 if (when != "before-submit" && when != "after-submit") throw new ArgumentException("--die-at is before-submit or after-submit");
                 _inner = inner;
                 _when = when;
@@ -208,10 +224,10 @@ namespace RayRunner.CrashHost
 
             public async Task<TaskRef> SubmitAsync(TaskSpec spec, TaskOptions options, CancellationToken cancellationToken)
             {
-                var n = Interlocked.Increment(ref _submissions);
-                if (n == _at && _when == "before-submit") Die(spec.RunId);
+                var n = _retriesOnly && spec.Attempt == 1 ? 0 : Interlocked.Increment(ref _submissions);
+                if (n == _at && _when == "before-submit") Die(spec.SubmissionId);
                 var result = await _inner.SubmitAsync(spec, options, cancellationToken);
-                if (n == _at && _when == "after-submit") Die(spec.RunId);
+                if (n == _at && _when == "after-submit") Die(spec.SubmissionId);
                 return result;
             }
 

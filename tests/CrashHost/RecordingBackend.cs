@@ -45,7 +45,8 @@ namespace RayRunner.CrashHost
         public Task<TaskRef> SubmitAsync(TaskSpec spec, TaskOptions options, CancellationToken cancellationToken)
         {
             // One short append (O_APPEND): whole lines even when two processes write at once.
-            File.AppendAllText(Path.Combine(_attempts, spec.RunId), Environment.ProcessId + "\n");
+            // Per submission id: a retry's attempt (<runid>-aN) is a hand-over of its own.
+            File.AppendAllText(Path.Combine(_attempts, spec.SubmissionId), Environment.ProcessId + "\n");
             return Inner.SubmitAsync(spec, options, cancellationToken);
         }
 

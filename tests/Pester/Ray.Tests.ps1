@@ -102,7 +102,10 @@ Describe 'Logs and stopping a run on Ray' {
         $run | Stop-RayRun -Confirm:$false
         $null = $run | Wait-RayRun -Timeout 30
         (Get-RayRunStatus -RunId $run.RunId).Status | Should -Be 'cancelled'
-        (Get-JobOf (Get-RayStandInState $script:StandIn) $run.RunId).status | Should -Be 'STOPPED'
+        # Ray stops a job asynchronously (SIGTERM, then SIGKILL after a grace): the run is cancelled
+        # once the stop is accepted, and the job turns STOPPED when its process has exited. Then
+        # RayRunner deletes it from the head (only an ended job can be deleted), so gone is ended too.
+        Wait-Until { $job = Get-JobOf (Get-RayStandInState $script:StandIn) $run.RunId; -not $job -or $job.status -eq 'STOPPED' } -Because 'the stopped job to end'
         { $run | Stop-RayRun -Confirm:$false -ErrorAction Stop } | Should -Not -Throw
     }
 }

@@ -42,6 +42,36 @@ namespace RayRunner.Core
 
         public static bool IsValid(string? runId) => runId != null && Valid.IsMatch(runId);
 
+        /// <summary>
+        /// The id a backend knows attempt <paramref name="attempt"/> of a run by (its Ray submission
+        /// id, its local files): the run id itself for the first attempt, so runs without retries are
+        /// exactly as before, then <c>&lt;runid&gt;-a2</c>, <c>-a3</c>, ...
+        /// </summary>
+        public static string ForAttempt(string runId, int attempt) =>
+            attempt <= 1 ? runId : runId + AttemptSuffix + attempt.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        /// <summary>The part of an attempt's id after the run id, before the attempt number.</summary>
+        public const string AttemptSuffix = "-a";
+
+        static readonly Regex AttemptId = new Regex("^(?<run>.+)-a(?<n>[1-9][0-9]{0,2})$", RegexOptions.CultureInvariant);
+
+        /// <summary>
+        /// Splits an attempt's id (<c>&lt;runid&gt;-aN</c>, N of 2 or more) into the run id and the
+        /// attempt number; false for anything else (a plain run id).
+        /// </summary>
+        public static bool TryParseAttempt(string? id, out string runId, out int attempt)
+        {
+            runId = id ?? "";
+            attempt = 1;
+            var m = id == null ? null : AttemptId.Match(id);
+            if (m == null || !m.Success) return false;
+            var n = int.Parse(m.Groups["n"].Value, System.Globalization.CultureInfo.InvariantCulture);
+            if (n < 2) return false;
+            runId = m.Groups["run"].Value;
+            attempt = n;
+            return true;
+        }
+
         /// <summary>Throws an <see cref="ArgumentException"/> that says what a valid id looks like.</summary>
         public static string Validate(string? runId, string parameterName = "runId")
         {

@@ -12,9 +12,12 @@ namespace RayRunner.Core
     public static class StoredRunLog
     {
         /// <summary>The log file of a local or Ray run (it may not exist yet); null for a run never started.</summary>
-        public static string? FileOf(RunRecord record)
+        public static string? FileOf(RunRecord record) => FileOf(record?.Submission);
+
+        /// <summary>The log file of one submission (an attempt) to the local or Ray backend; null for other backends or none.</summary>
+        public static string? FileOf(SubmissionRecord? submission)
         {
-            if (record?.Submission is not { } submission) return null;
+            if (submission == null) return null;
             var key = submission.Backend == LocalProcessBackend.BackendName ? LocalLocator.LogKey
                 : submission.Backend == Ray.RayJobsBackend.BackendName ? Ray.RayJobsBackend.LocatorLog
                 : null;

@@ -124,7 +124,7 @@ namespace RayRunner.Core.Local
         {
             if (spec == null) throw new ArgumentNullException(nameof(spec));
             if (options == null) throw new ArgumentNullException(nameof(options));
-            RunIds.Validate(spec.RunId, nameof(spec));
+            RunIds.Validate(spec.SubmissionId, nameof(spec));
             cancellationToken.ThrowIfCancellationRequested();
 
             TaskOutput? failure;
@@ -132,39 +132,39 @@ namespace RayRunner.Core.Local
             lock (_gate)
             {
                 ThrowIfDisposed();
-                if (_runs.TryGetValue(spec.RunId, out var known)) return Task.FromResult(known.Ref);
+                if (_runs.TryGetValue(spec.SubmissionId, out var known)) return Task.FromResult(known.Ref);
 
-                var files = _locators.FilesOf(spec.RunId);
+                var files = _locators.FilesOf(spec.SubmissionId);
                 if (files.Exists)
                 {
                     // Started before, by this or another process (a resubmission after a lost answer):
                     // follow that run rather than start a second one.
-                    return Task.FromResult(new TaskRef(BackendName, spec.RunId, _locators.New(files, null).ToDictionary()));
+                    return Task.FromResult(new TaskRef(BackendName, spec.SubmissionId, _locators.New(files, null).ToDictionary()));
                 }
 
                 var request = SlotRequest.From(options);
                 var never = _pool.WhyItCanNeverFit(request);
                 var grant = never == null ? _pool.TryTake(request) : null;
                 if (never == null && grant == null)
-                    throw new BackendFullException(spec.RunId,
-                        $"The local backend has no free slot for run {spec.RunId} now ({_pool.RunsInUse} of {_pool.MaxRuns} runs, {_pool.TotalCpus:0.##} CPUs): submit it again when a run has ended.");
+                    throw new BackendFullException(spec.SubmissionId,
+                        $"The local backend has no free slot for run {spec.SubmissionId} now ({_pool.RunsInUse} of {_pool.MaxRuns} runs, {_pool.TotalCpus:0.##} CPUs): submit it again when a run has ended.");
 
                 run = new LocalRun(spec, request, files) { Program = FirstWord(spec), Mode = _mode };
                 try
                 {
                     files.Prepare();
-                    _runs[spec.RunId] = run;
+                    _runs[spec.SubmissionId] = run;
                     failure = never != null ? RunStarter.FailToStart(run, never) : TryStart(run, grant!);
                 }
                 catch
                 {
                     // The run's folder could not be made (a full disk, no permission): nothing started.
-                    _runs.Remove(spec.RunId);
+                    _runs.Remove(spec.SubmissionId);
                     if (grant != null) _pool.Release(grant);
                     throw;
                 }
                 if (failure != null && grant != null) _pool.Release(grant);
-                run.Ref = new TaskRef(BackendName, spec.RunId, _locators.Of(run).ToDictionary());
+                run.Ref = new TaskRef(BackendName, spec.SubmissionId, _locators.Of(run).ToDictionary());
             }
             if (failure != null) run.Completion.TrySetResult(failure);
             return Task.FromResult(run.Ref);

@@ -23,7 +23,8 @@ namespace RayRunner.Core.Local
             Files = files;
         }
 
-        public string RunId => Spec.RunId;
+        /// <summary>The id this backend knows the run by: the attempt's (the run id for a first attempt).</summary>
+        public string RunId => Spec.SubmissionId;
         public TaskSpec Spec { get; }
         public SlotRequest Request { get; }
         public RunFiles Files { get; }

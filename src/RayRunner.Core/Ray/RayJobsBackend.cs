@@ -95,35 +95,36 @@ namespace RayRunner.Core.Ray
         // ----------------------------------------------------------------------------------
 
         /// <summary>
-        /// Submits the run as a Ray job with submission_id = run id, exactly once: a duplicate-id
+        /// Submits the run as a Ray job with submission_id = the attempt's id (the run id for the first), exactly once: a duplicate-id
         /// answer, or the job found by id after a lost response, counts as submitted.
         /// </summary>
         public async Task<TaskRef> SubmitAsync(TaskSpec spec, TaskOptions options, CancellationToken cancellationToken)
         {
             if (spec == null) throw new ArgumentNullException(nameof(spec));
             if (options == null) throw new ArgumentNullException(nameof(options));
-            RunIds.Validate(spec.RunId, nameof(spec));
+            RunIds.Validate(spec.SubmissionId, nameof(spec));
             var version = await ConnectAsync(cancellationToken).ConfigureAwait(false);
             string? workingDir = null;
             if (!string.IsNullOrEmpty(spec.WorkingDirectory))
                 workingDir = await _uploader.EnsureUploadedAsync(spec.WorkingDirectory!, cancellationToken).ConfigureAwait(false);
             var body = RaySubmitRequest.Build(spec, options, version, workingDir, name => _clusterResources.ContainsKey(name));
-            _pending.Asked(spec.RunId, RaySubmitRequest.DescribeAsk(options));
-            var outcome = await _client.SubmitJobAsync(spec.RunId, body, cancellationToken).ConfigureAwait(false);
+            _pending.Asked(spec.SubmissionId, RaySubmitRequest.DescribeAsk(options));
+            var outcome = await _client.SubmitJobAsync(spec.SubmissionId, body, cancellationToken).ConfigureAwait(false);
             if (outcome == SubmitOutcome.AlreadySubmitted)
                 await EnsureSameJobAsync(spec, cancellationToken).ConfigureAwait(false);
             var locator = new Dictionary<string, string>
             {
                 [LocatorAddress] = Address,
-                [LocatorSubmissionId] = spec.RunId,
+                [LocatorSubmissionId] = spec.SubmissionId,
             };
-            // Where the log will be kept once the job is over, so any session reads it without connecting.
-            if (_logs.PathFor(spec.RunId) is { } logPath) locator[LocatorLog] = logPath;
-            var taskRef = new TaskRef(Name, spec.RunId, locator);
+            // Where the log will be kept once the job is over, so any session reads it without
+            // connecting (an attempt's log goes beside its run's: the store maps <runid>-aN).
+            if (_logs.PathFor(spec.SubmissionId) is { } logPath) locator[LocatorLog] = logPath;
+            var taskRef = new TaskRef(Name, spec.SubmissionId, locator);
             // A look-up before this submission (a WaitAsync by run id after a crash) may have ended the
             // watch with "no such job": the job exists now, so watch it afresh.
-            _poller.ForgetIfNotFound(spec.RunId);
-            _poller.Track(spec.RunId);
+            _poller.ForgetIfNotFound(spec.SubmissionId);
+            _poller.Track(spec.SubmissionId);
             return taskRef;
         }
 
@@ -133,10 +134,10 @@ namespace RayRunner.Core.Ray
         /// </summary>
         async Task EnsureSameJobAsync(TaskSpec spec, CancellationToken ct)
         {
-            var existing = await _client.GetJobAsync(spec.RunId, ct).ConfigureAwait(false);
+            var existing = await _client.GetJobAsync(spec.SubmissionId, ct).ConfigureAwait(false);
             var ours = EntrypointTemplate.ToPosixShell(spec.Arguments());
             if (existing != null && existing.Entrypoint != null && existing.Entrypoint != ours)
-                throw new InvalidOperationException($"The Ray cluster at {Address} already has a different job with submission id '{spec.RunId}'. Ray ids cannot be reused: give this run another id (or leave -RunId out).");
+                throw new InvalidOperationException($"The Ray cluster at {Address} already has a different job with submission id '{spec.SubmissionId}'. Ray ids cannot be reused: give this run another id (or leave -RunId out).");
         }
 
         string SubmissionIdOf(TaskRef task)

@@ -230,7 +230,7 @@ namespace RayRunner.Core.Ray
     }
 
     /// <summary>The dashboard does not know the job (404): never submitted, deleted, or lost with the cluster.</summary>
-    public sealed class RayJobNotFoundException : InvalidOperationException
+    public sealed class RayJobNotFoundException : RunLostException
     {
         public RayJobNotFoundException(string address, string id)
             : base($"The Ray cluster at {address} has no job '{id}'. It was never submitted there, was deleted, or was lost when the cluster stopped (Ray keeps job records only while the head runs).")

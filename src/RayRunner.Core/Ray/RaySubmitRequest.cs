@@ -32,7 +32,7 @@ namespace RayRunner.Core.Ray
             {
                 w.WriteStartObject();
                 w.WriteString("entrypoint", EntrypointTemplate.ToPosixShell(spec.Arguments()));
-                w.WriteString("submission_id", spec.RunId);
+                w.WriteString("submission_id", spec.SubmissionId);
 
                 w.WriteStartObject("runtime_env");
                 using var userEnv = options.RuntimeEnv == null ? null : JsonDocument.Parse(options.RuntimeEnv);

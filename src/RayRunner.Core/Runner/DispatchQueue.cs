@@ -239,6 +239,9 @@ namespace RayRunner.Core
                 case ClaimKind.Missing:
                     throw new InvalidOperationException($"The record of run '{run.RunId}' disappeared from the run store before the run was handed over, so it was not started.");
             }
+            // The store says which attempt this hand-over is (a recovering process continues the sequence).
+            run.SyncAttempts(claim.Record!);
+            var spec = run.AttemptSpec();
 
             TaskRef? taskRef = null;
             if (claim.StaleClaim)
@@ -246,9 +249,9 @@ namespace RayRunner.Core
                 // A process died while handing this run over: it may or may not have reached the
                 // backend. Ask the backend by run id first (Ray: GET by submission id); only a run
                 // the backend does not know is submitted again (and SubmitAsync is idempotent per id).
-                taskRef = await FindOnBackendAsync(run.RunId, cancellationToken).ConfigureAwait(false);
+                taskRef = await FindOnBackendAsync(spec.SubmissionId, cancellationToken).ConfigureAwait(false);
             }
-            taskRef ??= await _ctx.Backend.SubmitAsync(run.Spec, run.Options, cancellationToken).ConfigureAwait(false);
+            taskRef ??= await _ctx.Backend.SubmitAsync(spec, run.Options, cancellationToken).ConfigureAwait(false);
             lock (_gate) _refusedBackoff = NewRefusedBackoff();
             run.Ref = taskRef;
             run.DispatchedAt = DateTimeOffset.UtcNow;
@@ -294,9 +297,9 @@ namespace RayRunner.Core
         }
 
         /// <summary>The backend's reference for a run it already has, or null when it has none (or cannot say).</summary>
-        async Task<TaskRef?> FindOnBackendAsync(string runId, CancellationToken cancellationToken)
+        async Task<TaskRef?> FindOnBackendAsync(string submissionId, CancellationToken cancellationToken)
         {
-            var bare = new TaskRef(_ctx.Backend.Name, runId);
+            var bare = new TaskRef(_ctx.Backend.Name, submissionId);
             try
             {
                 var answer = await _ctx.Backend.WaitAsync(new[] { bare }, 1, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);

@@ -62,6 +62,7 @@ namespace RayRunner.Core
             _attacher = new RunAttacher(_ctx, _recorder, _preparer, _queue, _monitor);
             _queue.Monitor = _monitor;
             _queue.Attacher = _attacher;
+            _monitor.Attacher = _attacher;
             _planner = new SweepPlanner(_ctx, _recorder);
             _status = new RunStatusReader(_ctx, _recorder, _monitor);
             _canceller = new RunCanceller(_ctx, _recorder, _queue, _monitor);
@@ -341,10 +342,15 @@ namespace RayRunner.Core
             }
             if (!record.IsFinal) throw Unfinished(runId, record.Status);
 
-            if (record.IsSubmitted && record.Submission!.Backend == _ctx.Backend.Name && _ctx.Backend.Abilities.KeepsRunRecords)
+            if (_ctx.Backend.Abilities.KeepsRunRecords)
             {
                 using var call = _ctx.CallScope(cancellationToken);
-                await _ctx.Backend.RemoveAsync(record.ToTaskRef(), call.Token).ConfigureAwait(false);
+                // Every attempt is its own job on the backend: earlier attempts go too.
+                foreach (var earlier in record.Attempts ?? Array.Empty<AttemptRecord>())
+                    if (earlier.Submission?.Backend == _ctx.Backend.Name)
+                        await _ctx.Backend.RemoveAsync(earlier.ToTaskRef(record.Spec.Backend), call.Token).ConfigureAwait(false);
+                if (record.IsSubmitted && record.Submission!.Backend == _ctx.Backend.Name)
+                    await _ctx.Backend.RemoveAsync(record.ToTaskRef(), call.Token).ConfigureAwait(false);
             }
             _recorder.Delete(runId);
             _ctx.Runs.Remove(runId);
@@ -354,6 +360,22 @@ namespace RayRunner.Core
         static InvalidOperationException Unfinished(string runId, string status) =>
             new InvalidOperationException(
                 $"Run '{runId}' has not finished (it is {status}), so it cannot be removed. Stop it first (Stop-RayRun, CancelAsync) or wait for it to end, then remove it.");
+
+        /// <summary>
+        /// The log of one attempt of a run (1 for the first); the current attempt's is
+        /// <see cref="GetLogAsync"/>. An attempt the run never had is an <see cref="ArgumentOutOfRangeException"/>.
+        /// </summary>
+        public Task<string> GetAttemptLogAsync(string runId, int attempt, int? tailLines = null, CancellationToken cancellationToken = default)
+        {
+            var record = _ctx.Store.TryLoad(runId) ?? throw RunnerContext.NotFound(runId);
+            if (attempt == record.Attempt) return GetLogAsync(runId, tailLines, cancellationToken);
+            var earlier = record.Attempts?.FirstOrDefault(a => a.Attempt == attempt)
+                ?? throw new ArgumentOutOfRangeException(nameof(attempt), attempt, $"Run '{runId}' has no attempt {attempt}: it has had {record.Attempt} (1 to {record.Attempt}).");
+            return _ctx.Backend.ReadLogAsync(earlier.ToTaskRef(record.Spec.Backend), tailLines, cancellationToken);
+        }
+
+        /// <summary>What the runner did on its own since the last call (a retried attempt and why), oldest first.</summary>
+        public IReadOnlyList<string> TakeNotices() => _ctx.TakeNotices();
 
         /// <summary>The run's log from the backend, when the backend keeps one.</summary>
         public async Task<string> GetLogAsync(string runId, int? tailLines = null, CancellationToken cancellationToken = default)

@@ -86,6 +86,9 @@ namespace RayRunner.Core
                 Output = output,
                 ObjectRef = run.Ref,
                 Tags = run.Spec.Input.AdditionalTags,
+                Attempt = run.Attempt,
+                PastAttempts = run.PastAttempts ?? Array.Empty<AttemptRecord>(),
+                Retry = run.Retry,
             };
         }
     }

@@ -48,6 +48,8 @@ namespace RayRunner.Core
         public RunResources? Resources { get; init; }
         public bool UseShell { get; init; }
         public System.Collections.Generic.IReadOnlyDictionary<string, string>? Environment { get; init; }
+        /// <summary>How often, and after which ends, each run is tried again (<see cref="RetryPolicy.Create"/>); null: once.</summary>
+        public RetryPolicy? Retry { get; init; }
 
         /// <summary>
         /// Sweeps only, with <see cref="SweepId"/>: resume that sweep as tmgg's coordinator does.

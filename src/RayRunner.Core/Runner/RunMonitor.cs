@@ -16,17 +16,26 @@ namespace RayRunner.Core
         readonly RunnerContext _ctx;
         readonly RunRecorder _recorder;
         readonly DispatchQueue _queue;
+        readonly RetryScheduler _retries;
 
         public RunMonitor(RunnerContext ctx, RunRecorder recorder, DispatchQueue queue)
         {
             _ctx = ctx;
             _recorder = recorder;
             _queue = queue;
+            _retries = new RetryScheduler(ctx, recorder, queue, this);
         }
+
+        /// <summary>Would this end of the run's current attempt be retried (so it is not the run's end)?</summary>
+        public bool WouldRetry(TrackedRun run, TaskOutput output) => RetryPolicy.ReasonToRetryAfter(run.Retry, run.Attempt, output, lost: false) != null;
+
+        /// <summary>Set once by the runner: who follows a run another process dispatched again.</summary>
+        public RunAttacher Attacher { get; set; } = null!;
 
         /// <summary>Starts monitoring a run the store says was submitted (by this or another process).</summary>
         public void Begin(TrackedRun run, RunRecord record)
         {
+            run.SyncAttempts(record);
             run.Ref = record.ToTaskRef();
             run.DispatchedAt = record.Submission!.SubmittedAt;
             run.LastPhase = RunStatus.IsTerminal(record.Status) || record.Status == RunStatus.Queued ? RunStatus.Pending : record.Status;
@@ -41,6 +50,8 @@ namespace RayRunner.Core
         async Task MonitorAsync(TrackedRun run)
         {
             TaskOutput output;
+            var lost = false;
+            var mayStillRun = false;
             var token = run.Watch.Token;
             try
             {
@@ -51,9 +62,8 @@ namespace RayRunner.Core
                     var remaining = TimeSpan.FromSeconds(timeout) - (DateTimeOffset.UtcNow - run.DispatchedAt!.Value);
                     var ended = await Waits.EndsFirstAsync(get, token, timeout: remaining < TimeSpan.Zero ? TimeSpan.Zero : remaining).ConfigureAwait(false);
                     token.ThrowIfCancellationRequested(); // a cancel, not a timeout
-                    output = ended || get.IsCompleted
-                        ? await get.ConfigureAwait(false)
-                        : await TimeOutAsync(run, timeout).ConfigureAwait(false);
+                    if (ended || get.IsCompleted) output = await get.ConfigureAwait(false);
+                    else (output, mayStillRun) = await TimeOutAsync(run, timeout).ConfigureAwait(false);
                 }
                 else
                 {
@@ -70,15 +80,20 @@ namespace RayRunner.Core
             }
             catch (Exception ex)
             {
-                // tmgg: a result that cannot be fetched means the run failed.
+                // tmgg: a result that cannot be fetched means the run failed; one the backend forgot is lost.
+                lost = ex is RunLostException || ex.InnerException is RunLostException;
                 output = TaskOutput.Failure(run.RunId, RunStatus.Failed, $"Fetching the result failed: {ex.Message}");
             }
 
+            // A timed-out attempt that could not be stopped may still run: another would run beside it.
+            if (!token.IsCancellationRequested && !mayStillRun && _retries.TryRetry(run, output, lost)) return;
             Complete(run, output);
         }
 
-        async Task<TaskOutput> TimeOutAsync(TrackedRun run, int timeoutSeconds)
+        /// <summary>Stops a run past its timeout; the output says so, and whether the run may still be running (the stop failed).</summary>
+        async Task<(TaskOutput Output, bool MayStillRun)> TimeOutAsync(TrackedRun run, int timeoutSeconds)
         {
+            var stopped = true;
             var message = $"The run exceeded its timeout of {timeoutSeconds} s and was stopped.";
             using var bound = CancellationTokenSource.CreateLinkedTokenSource(_ctx.Lifetime);
             bound.CancelAfter(StopBound);
@@ -89,8 +104,9 @@ namespace RayRunner.Core
             catch (Exception ex)
             {
                 message = $"The run exceeded its timeout of {timeoutSeconds} s; stopping it failed: {ex.Message}";
+                stopped = false;
             }
-            return TaskOutput.Failure(run.RunId, RunStatus.Timeout, message);
+            return (TaskOutput.Failure(run.RunId, RunStatus.Timeout, message), !stopped);
         }
 
         /// <summary>Frees the run's slot, then records and reports the outcome.</summary>

@@ -40,6 +40,10 @@ namespace RayRunner.Core
         {
             var (normalized, ownResources) = RunResources.FromConfig(ExperimentConfig.Normalize(config));
             runId = runId == null ? NewUniqueRunId(alsoTaken) : RunIds.Validate(runId, nameof(RunRequest.RunId));
+            if (RunIds.TryParseAttempt(runId, out var attemptOf, out _))
+                throw new ArgumentException($"'{runId}' ends like the id of a retry's attempt (run '{attemptOf}', '-a' and a number), which RayRunner gives to attempts after the first. Choose a run id that does not end in '-a' and a number.", nameof(RunRequest.RunId));
+            if (request.Retry is { } retry && !RunIds.IsValid(RunIds.ForAttempt(runId, retry.MaxRetries + 1)))
+                throw new ArgumentException($"Run id '{runId}' is too long for {retry.MaxRetries} retries: its last attempt would be '{RunIds.ForAttempt(runId, retry.MaxRetries + 1)}', over the 64 characters a run id may have. Choose a shorter run id.", nameof(RunRequest.RunId));
             if (request.TimeoutSeconds < 0)
                 throw new ArgumentOutOfRangeException(nameof(request.TimeoutSeconds), request.TimeoutSeconds, "TimeoutSeconds must be 0 (no limit) or more.");
             var template = request.Entrypoint ?? _ctx.Options.Entrypoint
@@ -77,6 +81,7 @@ namespace RayRunner.Core
                     Backend = backend.Name,
                     Address = backend.Address,
                     CreatedAt = createdAt,
+                    Retry = request.Retry,
                 },
             });
         }
@@ -111,6 +116,7 @@ namespace RayRunner.Core
                 SpecRecord = record.Spec,
                 IsFollower = follower,
             };
+            run.SyncAttempts(record);
             if (record.IsSubmitted)
             {
                 run.Ref = record.ToTaskRef();

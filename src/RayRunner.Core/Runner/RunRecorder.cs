@@ -66,6 +66,53 @@ namespace RayRunner.Core
         }
 
         // ----------------------------------------------------------------------------------
+        // Retries: the next attempt is recorded before it is handed over
+        // ----------------------------------------------------------------------------------
+
+        /// <summary>
+        /// Records that attempt <paramref name="attempt"/> ended with <paramref name="output"/> and
+        /// that attempt <paramref name="attempt"/> + 1 follows: the ended attempt moves to the
+        /// record's attempts, the run is queued again (held here when <paramref name="holdHere"/>,
+        /// else an orphan any process may resume), with no claim and no submission. Made under the
+        /// store lock, so of several processes that saw the same attempt end, one records the retry;
+        /// the others find the record moved on (<see cref="RetryDecision.MovedOn"/>) and follow it.
+        /// </summary>
+        public RetryDecision RecordRetry(string runId, int attempt, TaskOutput output, DateTimeOffset? dispatchedAt, string reason, bool holdHere, out RunRecord? next)
+        {
+            RunRecord? saved = null;
+            RetryDecision decision;
+            try
+            {
+                decision = Store.WithLock(() =>
+                {
+                    var record = Store.TryLoad(runId);
+                    if (record == null) return RetryDecision.OutcomeStands;
+                    if (record.IsFinal || record.Attempt != attempt) return RetryDecision.MovedOn;
+                    var ended = new AttemptRecord
+                    {
+                        Attempt = attempt,
+                        SubmissionId = record.SubmissionId,
+                        Submission = record.Submission,
+                        Result = Finalize(output, runId, dispatchedAt ?? record.Submission?.SubmittedAt),
+                        RetriedOn = reason,
+                    };
+                    var attempts = (record.Attempts ?? Array.Empty<AttemptRecord>()).Concat(new[] { ended }).ToArray();
+                    saved = Store.Save(record.With(
+                        status: RunStatus.Queued, owner: holdHere ? _ctx.Me : null, clearOwner: !holdHere, clearClaim: true,
+                        clearSubmission: true, attempt: attempt + 1, attempts: attempts));
+                    return RetryDecision.Retrying;
+                });
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                // The next attempt could not be recorded, so it must not start: the run ends as this attempt did.
+                decision = RetryDecision.OutcomeStands;
+            }
+            next = saved;
+            return decision;
+        }
+
+        // ----------------------------------------------------------------------------------
         // Claims: exactly-once hand-over
         // ----------------------------------------------------------------------------------
 
@@ -190,6 +237,8 @@ namespace RayRunner.Core
         RunRecord Record(TrackedRun run, string status, TaskOutput? result = null) => new RunRecord
         {
             RunId = run.RunId,
+            Attempt = run.Attempt,
+            Attempts = run.PastAttempts,
             Status = status,
             Spec = run.SpecRecord,
             // A run not yet handed over is held by this process's queue; say so, so that others
@@ -230,4 +279,14 @@ namespace RayRunner.Core
         public bool StaleClaim { get; }
     }
 
+    /// <summary>What became of an attempt that ended with a reason to retry.</summary>
+    internal enum RetryDecision
+    {
+        /// <summary>No retry: the record is gone or could not be written; the attempt's end is the run's.</summary>
+        OutcomeStands,
+        /// <summary>The next attempt is recorded as queued; it may be handed over.</summary>
+        Retrying,
+        /// <summary>Another process recorded the run's end or its next attempt first: follow the record.</summary>
+        MovedOn,
+    }
 }

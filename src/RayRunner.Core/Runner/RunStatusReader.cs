@@ -34,8 +34,9 @@ namespace RayRunner.Core
             var (status, ready, output) = await AskBackendAsync(run.Ref, cancellationToken).ConfigureAwait(false);
             if (!ready) run.LastPhase = status;
             // Seen it end, however it ended: report and record that end now, as the monitor would a
-            // moment later, so a listing right after this answer agrees with it.
-            else if (output != null)
+            // moment later, so a listing right after this answer agrees with it. An attempt that will
+            // be retried is not the run's end: the monitor records the retry.
+            else if (output != null && !_monitor.WouldRetry(run, output))
                 _monitor.Complete(run, output);
             return status;
         }
@@ -51,6 +52,13 @@ namespace RayRunner.Core
 
             var (status, _, output) = await AskBackendAsync(record.ToTaskRef(), cancellationToken).ConfigureAwait(false);
             if (output == null) return status;
+            if (RetryPolicy.ReasonToRetryAfter(record.Spec.Retry, record.Attempt, output, lost: false) is { } reason)
+            {
+                // The attempt ended and another follows: record that (the next attempt queued, held by
+                // nobody), so Resume-RaySweep or Wait-RayRun in any session hands it over.
+                var decision = _recorder.RecordRetry(runId, record.Attempt, output, record.Submission?.SubmittedAt, reason, holdHere: false, out _);
+                if (decision != RetryDecision.OutcomeStands) return RunStatus.Queued;
+            }
             // Seen it end: record it, so the result is never lost and never fetched twice.
             var stored = _recorder.RecordEnded(record, output);
             return RunStatus.Normalize(stored?.Result?.Status) ?? RunStatus.Normalize(output.Status) ?? RunStatus.Completed;

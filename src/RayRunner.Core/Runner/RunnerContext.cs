@@ -78,6 +78,24 @@ namespace RayRunner.Core
             $"Run '{record.RunId}' was started on the {record.Spec.Backend} backend at {record.Spec.Address}, but this runner uses the {Backend.Name} backend at {Backend.Address}. " +
             $"Connect to the {record.Spec.Backend} backend to follow it.";
 
+        /// <summary>What the runner did on its own that a user may want to know (a retried attempt), oldest first; bounded.</summary>
+        readonly ConcurrentQueue<string> _notices = new ConcurrentQueue<string>();
+        const int MaxNotices = 1000;
+
+        /// <summary>Keeps a notice for the next <see cref="TakeNotices"/> (a cmdlet writes it verbosely).</summary>
+        public void Notify(string notice)
+        {
+            _notices.Enqueue(notice);
+            while (_notices.Count > MaxNotices && _notices.TryDequeue(out _)) { }
+        }
+
+        public IReadOnlyList<string> TakeNotices()
+        {
+            var taken = new List<string>();
+            while (_notices.TryDequeue(out var notice)) taken.Add(notice);
+            return taken;
+        }
+
         public static KeyNotFoundException NotFound(string? runId) =>
             new KeyNotFoundException($"No run with id '{runId}' is tracked by this runner or recorded in its run store. List the known runs with Get-RayRun (ListRuns).");
     }

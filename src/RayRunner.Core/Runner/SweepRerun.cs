@@ -51,6 +51,7 @@ namespace RayRunner.Core
             Environment = record.Spec.Environment,
             // What the run asked for (per call or from its config's _resources, which the recorded config no longer holds).
             Resources = RunResources.FromOptions(record.Spec.Options),
+            Retry = record.Spec.Retry,
         };
 
         /// <summary>The config to send again (as recorded for the experiment, without the old run id).</summary>

@@ -65,8 +65,8 @@ namespace RayRunner.Core
         /// <summary>
         /// The one way a run's phase changes. Allowed: Queued to anything; Dispatching to Queued (its
         /// holder died and it was adopted, or the backend refused it as full), Dispatched or Finished;
-        /// Dispatched to Dispatched (watched afresh after another process dispatched it again) or
-        /// Finished; Finished to Finished (no-op). Anything else is a bug in the runner and throws.
+        /// Dispatched to Dispatched (watched afresh after another process dispatched it again),
+        /// Queued (a retry's next attempt, see <see cref="RetryScheduler"/>) or Finished; Finished to Finished (no-op). Anything else is a bug in the runner and throws.
         /// </summary>
         public void MoveTo(RunPhase next)
         {
@@ -93,9 +93,34 @@ namespace RayRunner.Core
         {
             RunPhase.Queued => true,
             RunPhase.Dispatching => to != RunPhase.Dispatching,
-            RunPhase.Dispatched => to == RunPhase.Dispatched || to == RunPhase.Finished,
+            // Dispatched to Queued only for a retry: the next attempt is recorded and queued afresh.
+            RunPhase.Dispatched => to == RunPhase.Dispatched || to == RunPhase.Finished || to == RunPhase.Queued,
             _ => to == RunPhase.Finished,
         };
+
+        /// <summary>How the run is retried; null when it is tried once.</summary>
+        public RetryPolicy? Retry => SpecRecord.Retry;
+
+        /// <summary>Which attempt is current (1 for the first); the store's record says the same.</summary>
+        public int Attempt
+        {
+            get => Volatile.Read(ref _attempt);
+            private set => Volatile.Write(ref _attempt, value);
+        }
+        int _attempt = 1;
+
+        /// <summary>The attempts that ended before the current one, oldest first (as recorded).</summary>
+        public IReadOnlyList<AttemptRecord>? PastAttempts { get; private set; }
+
+        /// <summary>Takes the attempt number and the earlier attempts from the run's record (the store decides).</summary>
+        public void SyncAttempts(RunRecord record)
+        {
+            PastAttempts = record.Attempts;
+            Attempt = record.Attempt;
+        }
+
+        /// <summary>What the backend is given for the current attempt (its own submission id).</summary>
+        public TaskSpec AttemptSpec() => Spec.ForAttempt(Attempt);
 
         /// <summary>The backend's reference once dispatched; a placeholder with no locator before.</summary>
         public volatile TaskRef Ref;
@@ -103,8 +128,16 @@ namespace RayRunner.Core
         /// <summary>The last non-final status seen (pending or running), for listings that must not call the backend.</summary>
         public volatile string LastPhase = RunStatus.Queued;
 
-        /// <summary>Completes once dispatch has ended, either way (cancel waits on it).</summary>
-        public readonly TaskCompletionSource<bool> DispatchEnded = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Completes once the current attempt's dispatch has ended, either way (cancel waits on it).</summary>
+        public TaskCompletionSource<bool> DispatchEnded => _dispatchEnded;
+        volatile TaskCompletionSource<bool> _dispatchEnded = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>
+        /// A retry's next attempt is about to be dispatched: a cancel from now on waits for that
+        /// hand-over, then stops the new attempt (not the ended one).
+        /// </summary>
+        public void BeginNextDispatch() =>
+            _dispatchEnded = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         /// <summary>The run's final output; the first completion wins (a cancel racing a finish).</summary>
         public readonly TaskCompletionSource<TaskOutput> Outcome = new TaskCompletionSource<TaskOutput>(TaskCreationOptions.RunContinuationsAsynchronously);
         /// <summary>

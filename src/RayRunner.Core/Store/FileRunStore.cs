@@ -103,6 +103,9 @@ namespace RayRunner.Core
 
         public string LogPathFor(string runId)
         {
+            // A retry's attempt (<runid>-aN) logs beside its run's first attempt: output.aN.log.
+            if (RunIds.TryParseAttempt(runId, out var attemptOf, out var attempt) && !Directory.Exists(RunFolder(runId)))
+                return Path.Combine(RunFolder(attemptOf), $"output.a{attempt}.log");
             var folder = RunFolder(runId);
             if (!Directory.Exists(folder) && !_readOnly) PrivateFiles.CreateFolder(folder);
             return Path.Combine(folder, LogFileName);

@@ -38,9 +38,21 @@ namespace RayRunner.Core
         public TaskOutput? Result { get; init; }
         public DateTimeOffset UpdatedAt { get; init; }
 
+        /// <summary>
+        /// Which attempt <see cref="Submission"/> and <see cref="Result"/> belong to (1 for the first).
+        /// Raised, with the attempt that ended moved to <see cref="Attempts"/>, before the next
+        /// attempt is handed over. Records from before retries have none and read as 1.
+        /// </summary>
+        public int Attempt { get; init; } = 1;
+
+        /// <summary>The earlier attempts, oldest first, each with its submission and how it ended; null when there were none.</summary>
+        public IReadOnlyList<AttemptRecord>? Attempts { get; init; }
+
         [JsonIgnore] public bool IsFinal => Result != null;
         [JsonIgnore] public bool IsSubmitted => Submission != null;
         [JsonIgnore] public string? SweepId => Spec.SweepId;
+        /// <summary>The id the backend knows the current attempt by (<see cref="RunIds.ForAttempt"/>).</summary>
+        [JsonIgnore] public string SubmissionId => RunIds.ForAttempt(RunId, Attempt);
 
         /// <summary>
         /// A queued run nobody holds: its owner process is gone (or let it go) and nobody alive is
@@ -54,27 +66,49 @@ namespace RayRunner.Core
 
         /// <summary>The backend reference to re-attach with: the recorded locator, or a bare one before submission.</summary>
         public TaskRef ToTaskRef() =>
-            new TaskRef(Submission?.Backend ?? Spec.Backend, RunId, Submission?.Locator);
+            new TaskRef(Submission?.Backend ?? Spec.Backend, SubmissionId, Submission?.Locator);
 
         /// <summary>
-        /// A copy with the given parts replaced. Pass <paramref name="clearClaim"/> or
-        /// <paramref name="clearOwner"/> to drop them.
+        /// A copy with the given parts replaced. Pass <paramref name="clearClaim"/>,
+        /// <paramref name="clearOwner"/> or <paramref name="clearSubmission"/> to drop them (the last
+        /// when a retry's next attempt is recorded: the ended attempt's submission moves to the attempts).
         /// </summary>
         public RunRecord With(
             string? status = null, ProcessIdentity? owner = null, bool clearOwner = false,
             DispatchClaim? claim = null, bool clearClaim = false,
-            SubmissionRecord? submission = null, TaskOutput? result = null) => new RunRecord
+            SubmissionRecord? submission = null, TaskOutput? result = null, bool clearSubmission = false,
+            int? attempt = null, IReadOnlyList<AttemptRecord>? attempts = null) => new RunRecord
             {
+                Attempt = attempt ?? Attempt,
+                Attempts = attempts ?? Attempts,
                 Format = Format,
                 RunId = RunId,
                 Status = status ?? Status,
                 Spec = Spec,
                 Owner = clearOwner ? null : owner ?? Owner,
                 Claim = clearClaim ? null : claim ?? Claim,
-                Submission = submission ?? Submission,
+                Submission = clearSubmission ? null : submission ?? Submission,
                 Result = result ?? Result,
                 UpdatedAt = DateTimeOffset.UtcNow,
             };
+    }
+
+    /// <summary>One attempt of a run that has ended and was followed by another: where it ran and how it ended.</summary>
+    public sealed class AttemptRecord
+    {
+        /// <summary>1 for the first attempt.</summary>
+        public int Attempt { get; init; } = 1;
+        /// <summary>The id the backend knew it by (<see cref="RunIds.ForAttempt"/>).</summary>
+        public string SubmissionId { get; init; } = "";
+        /// <summary>Where the backend put it (null when it never got that far).</summary>
+        public SubmissionRecord? Submission { get; init; }
+        /// <summary>How it ended: status, error, metrics, times.</summary>
+        public TaskOutput Result { get; init; } = new TaskOutput();
+        /// <summary>Why another attempt followed: one of <see cref="RetryPolicy.Reasons"/>.</summary>
+        public string RetriedOn { get; init; } = "";
+
+        /// <summary>The backend reference of this attempt, for its log.</summary>
+        public TaskRef ToTaskRef(string backend) => new TaskRef(Submission?.Backend ?? backend, SubmissionId, Submission?.Locator);
     }
 
     /// <summary>What was asked for a run: everything needed to dispatch it again from another process.</summary>
@@ -97,6 +131,8 @@ namespace RayRunner.Core
         public string Backend { get; init; } = "";
         public string Address { get; init; } = "";
         public DateTimeOffset CreatedAt { get; init; }
+        /// <summary>How the run is retried (-MaxRetries, -RetryOn); null when it is tried once.</summary>
+        public RetryPolicy? Retry { get; init; }
     }
 
     /// <summary>A process handing a run to the backend right now.</summary>

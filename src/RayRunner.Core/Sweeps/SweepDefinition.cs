@@ -50,5 +50,11 @@ namespace RayRunner.Core.Sweeps
 
         /// <summary>A sweep file's working directory, already resolved against the file's folder.</summary>
         public string? WorkingDirectory { get; set; }
+
+        /// <summary>A sweep file's max_retries (checked), handed to -MaxRetries by property name; null when it has none.</summary>
+        public int? MaxRetries { get; set; }
+
+        /// <summary>A sweep file's retry_on (checked), handed to -RetryOn by property name; null for all reasons.</summary>
+        public string[]? RetryOn { get; set; }
     }
 }

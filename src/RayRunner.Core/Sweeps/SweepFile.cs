@@ -23,6 +23,8 @@ namespace RayRunner.Core.Sweeps
     /// random: { samples: 20, seed: 7 }       # draw hyperparameters instead of the full grid
     /// run_name: "{name}_{model}_{data}_lr{learning_rate}_s{seed}"
     /// max_configs: 10000
+    /// max_retries: 2                         # each run's retries (-MaxRetries), and on what:
+    /// retry_on: [failed, lost]               # (-RetryOn; all of failed, timeout, lost when left out)
     /// </code>
     /// Any other top-level key is refused, so a typo never silently sweeps less than meant.
     /// </summary>
@@ -33,6 +35,7 @@ namespace RayRunner.Core.Sweeps
             "name", "description", "entrypoint", "working_directory", "base", "base_config",
             "seeds", "seed_key", "architectures", "architecture_key", "datasets", "dataset_key",
             "hyperparameters", "zip", "random", "run_name", "run_name_template", "max_configs",
+            "max_retries", "retry_on",
         };
 
         public static SweepDefinition Read(string path)
@@ -155,7 +158,33 @@ namespace RayRunner.Core.Sweeps
             if (map.TryGetValue("max_configs", out var max) && max != null)
                 sweep.MaxConfigs = max is long m && m > 0 ? (int)Math.Min(m, int.MaxValue)
                     : throw new SweepDefinitionException(SweepProblem.Invalid, $"{source}: max_configs must be a whole number above 0.", "max_configs");
+            ReadRetry(map, sweep, source);
             return sweep;
+        }
+
+        /// <summary>max_retries and retry_on: checked as -MaxRetries and -RetryOn are, and handed to them by property name.</summary>
+        static void ReadRetry(IReadOnlyDictionary<string, object?> map, SweepDefinition sweep, string source)
+        {
+            map.TryGetValue("max_retries", out var max);
+            map.TryGetValue("retry_on", out var on);
+            if (max == null && on == null) return;
+            if (max is not long retries || retries < 0 || retries > RetryPolicy.MaxAllowedRetries)
+                throw new SweepDefinitionException(SweepProblem.Invalid,
+                    $"{source}: max_retries must be a whole number from 0 to {RetryPolicy.MaxAllowedRetries}" + (max == null ? " (retry_on needs it)." : "."), "max_retries");
+            string[]? reasons = null;
+            if (on != null)
+                reasons = (on is List<object?> list ? list : new List<object?> { on }).Select(r => r as string
+                    ?? throw new SweepDefinitionException(SweepProblem.Invalid, $"{source}: retry_on holds a value that is not text; use any of {string.Join(", ", RetryPolicy.Reasons)}.", "retry_on")).ToArray();
+            try
+            {
+                RetryPolicy.Create((int)retries, reasons);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new SweepDefinitionException(SweepProblem.Invalid, $"{source}: {ex.Message.Split('\n')[0].Replace(" (Parameter 'retryOn')", "")}", "retry_on");
+            }
+            sweep.MaxRetries = (int)retries;
+            sweep.RetryOn = reasons;
         }
 
         static void Axis(IReadOnlyDictionary<string, object?> map, SweepDefinition sweep, string entry, string key, string source)

@@ -32,6 +32,12 @@ namespace RayRunner.Core
         public bool IsOrphan { get; init; }
         /// <summary>For a <see cref="RunStatus.Damaged"/> run: what is wrong with its record and what to do. Null otherwise.</summary>
         public string? Damage { get; init; }
+        /// <summary>The current (or last) attempt: 1 unless the run was retried.</summary>
+        public int Attempt { get; init; } = 1;
+        /// <summary>The attempts that ended before the current one, oldest first; empty when none.</summary>
+        public IReadOnlyList<AttemptRecord> PastAttempts { get; init; } = Array.Empty<AttemptRecord>();
+        /// <summary>How the run is retried; null when it is tried once.</summary>
+        public RetryPolicy? Retry { get; init; }
 
         /// <summary>A run as its record in the store says it stands (no backend asked).</summary>
         public static RunSnapshot FromRecord(RunRecord record) => new RunSnapshot
@@ -51,6 +57,9 @@ namespace RayRunner.Core
             ObjectRef = record.ToTaskRef(),
             Tags = record.Spec.Input?.AdditionalTags ?? Array.Empty<string>(),
             IsOrphan = record.IsOrphan,
+            Attempt = record.Attempt,
+            PastAttempts = record.Attempts ?? Array.Empty<AttemptRecord>(),
+            Retry = record.Spec.Retry,
         };
 
         /// <summary>
@@ -76,7 +85,7 @@ namespace RayRunner.Core
         {
             RunId = RunId, SweepId = SweepId, Status = status, Backend = Backend, Entrypoint = Entrypoint, Config = Config,
             ConfigHash = ConfigHash, SubmittedAt = SubmittedAt, StartedAt = StartedAt, CompletedAt = CompletedAt, Output = Output, ObjectRef = ObjectRef, Tags = Tags,
-            Damage = Damage, IsOrphan = IsOrphan,
+            Damage = Damage, IsOrphan = IsOrphan, Attempt = Attempt, PastAttempts = PastAttempts, Retry = Retry,
         };
 
         /// <summary>The order every listing uses: oldest first, then by id.</summary>

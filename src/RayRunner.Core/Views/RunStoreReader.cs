@@ -135,6 +135,9 @@ namespace RayRunner.Core
         {
             if (_endedSince == null || record.IsFinal || !record.IsSubmitted) return record;
             var output = _endedSince(record);
+            // An attempt that ended with a retry due is not the run's end: the last recorded status
+            // stands until a runner records the next attempt.
+            if (output != null && RetryPolicy.ReasonToRetryAfter(record.Spec.Retry, record.Attempt, output, lost: false) != null) return record;
             return output == null ? record : record.With(status: RunStatus.Normalize(output.Status) ?? RunStatus.Failed, result: output);
         }
 

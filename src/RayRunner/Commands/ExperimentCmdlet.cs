@@ -51,8 +51,23 @@ namespace RayRunner.PowerShell
 
         /// <summary>Your own id for a single run (not for a sweep).</summary>
         [Parameter]
-        [ValidateRunId("run id")]
+        [ValidateRunId("run id", RefuseAttemptIds = true)]
         public string? RunId { get; set; }
+
+        /// <summary>
+        /// How many times a run is tried again after its first attempt ends in one of -RetryOn (0,
+        /// the default: once). Each attempt is its own submission (&lt;runid&gt;-a2, ...), recorded first.
+        /// </summary>
+        /// <remarks>Also bound by property name: a New-RaySweep sweep file's max_retries.</remarks>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateRange(0, RetryPolicy.MaxAllowedRetries)]
+        public int MaxRetries { get; set; }
+
+        /// <summary>Which ends are retried: failed, timeout, lost (a job the backend forgot). All three when left out.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateSet(RetryPolicy.OnFailed, RetryPolicy.OnTimeout, RetryPolicy.OnLost)]
+        [ValidateNotNullOrEmpty]
+        public string[]? RetryOn { get; set; }
 
         /// <summary>Run the expanded command through the platform shell (the local backend); off by default.</summary>
         [Parameter]
@@ -102,6 +117,8 @@ namespace RayRunner.PowerShell
                     $"-Resume matches configs to the runs of a sweep and gives new runs new ids, so it cannot take -RunId '{RunId}'. Leave -RunId out.",
                     RunId));
             // Given on the command line they are checked now; bound from piped sweep configs, as they arrive.
+            if (RetryOn != null && MaxRetries == 0)
+                WriteWarning("-RetryOn has no effect without -MaxRetries: each run is tried once. Add -MaxRetries 2 (for example) to retry.");
             if (MyInvocation.BoundParameters.ContainsKey(nameof(Entrypoint))) CheckEntrypoint();
             if (WorkingDirectory != null) CheckWorkingDirectory();
             CheckResources();
@@ -128,6 +145,19 @@ namespace RayRunner.PowerShell
             _checkedEntrypoint = Entrypoint;
         }
 
+        string? _checkedRetry;
+
+        /// <summary>One call, one sweep, one retry policy: piped sweep configs must agree on it (a command-line value binds all).</summary>
+        void CheckRetry()
+        {
+            var retry = MaxRetries + ":" + string.Join(",", RetryOn ?? Array.Empty<string>());
+            if (_checkedRetry != null && _checkedRetry != retry)
+                ThrowTerminatingError(ErrorMapper.Make(ErrorIds.EntrypointMismatch, ErrorCategory.InvalidArgument,
+                    $"The piped configs carry different retries (max_retries, retry_on: '{_checkedRetry}' and '{retry}'); one call starts one sweep with one retry policy. Start them in separate calls, or give -MaxRetries and -RetryOn.",
+                    retry));
+            _checkedRetry = retry;
+        }
+
         void CheckWorkingDirectory()
         {
             if (WorkingDirectory == null || _checkedWorkingDirectory == WorkingDirectory) return;
@@ -149,6 +179,7 @@ namespace RayRunner.PowerShell
         {
             CheckEntrypoint();
             CheckWorkingDirectory();
+            CheckRetry();
             foreach (var item in Config ?? Array.Empty<object?>())
             {
                 // Blank lines of a .jsonl file (Get-Content configs.jsonl | Start-RayExperiment) are not configs.
@@ -198,6 +229,7 @@ namespace RayRunner.PowerShell
             RunId = RunId,
             UseShell = UseShell.IsPresent,
             Resume = Resume.IsPresent && !_freshRuns,
+            Retry = RetryPolicy.Create(MaxRetries, RetryOn),
         };
 
         /// <summary>Says what a resume did with each config, as the runner's plan says: reused a completed run, followed one still going, or started a new one.</summary>

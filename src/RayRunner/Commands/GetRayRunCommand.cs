@@ -17,6 +17,7 @@ namespace RayRunner.PowerShell
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "RayRun")]
     [OutputType(typeof(RayRun))]
+    [OutputType(typeof(RayRunAttempt))]
     public sealed class GetRayRunCommand : RayCmdlet
     {
         [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -42,6 +43,13 @@ namespace RayRunner.PowerShell
         [ValidateSet(RunStatus.Queued, RunStatus.Pending, RunStatus.Running, RunStatus.Completed, RunStatus.Failed,
             RunStatus.Timeout, RunStatus.Cancelled, RunStatus.Unknown, RunStatus.Damaged, IgnoreCase = true)]
         public string[]? Status { get; set; }
+
+        /// <summary>
+        /// One object per attempt of each run (RayRunner.RayRunAttempt) instead of one per run: each
+        /// retry's status, error and why it was retried. Pipe them to Get-RayRunLog for each attempt's log.
+        /// </summary>
+        [Parameter]
+        public SwitchParameter IncludeAttempts { get; set; }
 
         readonly List<string> _runIds = new List<string>();
         readonly List<string> _sweepIds = new List<string>();
@@ -94,7 +102,10 @@ namespace RayRunner.PowerShell
                 // Listed, never dropped: the run is there, and the user should know its record is not.
                 if (shown.Status == RunStatus.Damaged) WriteWarning($"Run {shown.RunId}: {shown.ErrorMessage}");
                 if (shown.IsOrphan) orphans.Add((shown.RunId, shown.SweepId));
-                WriteObject(shown.ToPSObject());
+                if (IncludeAttempts && shown.Snapshot != null)
+                    foreach (var attempt in RayRunAttempt.Of(shown.Snapshot, shown)) WriteObject(attempt.ToPSObject());
+                else
+                    WriteObject(shown.ToPSObject());
             }
             if (OrphanedRunsWarning.For(orphans) is { } orphaned) WriteWarning(orphaned);
 

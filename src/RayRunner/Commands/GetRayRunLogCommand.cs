@@ -24,6 +24,13 @@ namespace RayRunner.PowerShell
         [ValidateRange(0, int.MaxValue)]
         public int? Tail { get; set; }
 
+        /// <summary>
+        /// The log of this attempt of a retried run (1 for the first); the current attempt's when left
+        /// out. Bound by property name from Get-RayRun -IncludeAttempts.
+        /// </summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateRange(1, RetryPolicy.MaxAllowedRetries + 1)]
+        public int? Attempt { get; set; }
 
         protected override void ProcessRecord()
         {
@@ -52,7 +59,9 @@ namespace RayRunner.PowerShell
                 try
                 {
                     WriteVerbose($"Reading the log of run {id} from the {Connection.Backend.Name} backend at {Connection.Backend.Address}" + (Tail.HasValue ? $" (last {Tail} lines)." : "."));
-                    var text = Await(Connection.Runs.GetLogAsync(id, Tail, StopToken));
+                    var text = Await(Attempt.HasValue
+                        ? Connection.Runs.GetAttemptLogAsync(id, Attempt.Value, Tail, StopToken)
+                        : Connection.Runs.GetLogAsync(id, Tail, StopToken));
                     WriteLines(id, SplitLines(text));
                 }
                 catch (PipelineStoppedException)
@@ -62,6 +71,10 @@ namespace RayRunner.PowerShell
                 catch (NotSupportedException ex)
                 {
                     WriteError(new ErrorRecord(ex, ErrorIds.LogNotAvailable, ErrorCategory.NotImplemented, id));
+                }
+                catch (ArgumentOutOfRangeException) when (Attempt.HasValue)
+                {
+                    WriteNoSuchAttempt(id);
                 }
                 catch (Exception ex)
                 {
@@ -79,7 +92,18 @@ namespace RayRunner.PowerShell
                 WriteRunNotFound(id);
                 return;
             }
-            var file = StoredRunLog.FileOf(record);
+            SubmissionRecord? submission = record.Submission;
+            if (Attempt.HasValue && Attempt.Value != record.Attempt)
+            {
+                var earlier = record.Attempts?.FirstOrDefault(a => a.Attempt == Attempt.Value);
+                if (earlier == null)
+                {
+                    WriteNoSuchAttempt(id);
+                    return;
+                }
+                submission = earlier.Submission;
+            }
+            var file = StoredRunLog.FileOf(submission);
             if (file == null)
             {
                 var where = string.IsNullOrEmpty(record.Spec.Address) ? "" : $" -Address {record.Spec.Address}";
@@ -107,6 +131,10 @@ namespace RayRunner.PowerShell
                 WriteMappedError(ex, ErrorIds.LogReadFailed, id);
             }
         }
+
+        void WriteNoSuchAttempt(string id) =>
+            WriteError(ErrorMapper.Make(ErrorIds.AttemptNotFound, ErrorCategory.ObjectNotFound,
+                $"Run '{id}' has no attempt {Attempt}. Get-RayRun {id} -IncludeAttempts lists the attempts it has had.", id));
 
         IEnumerable<string> ReadLines(string file)
         {

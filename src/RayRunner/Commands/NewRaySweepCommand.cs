@@ -84,7 +84,7 @@ namespace RayRunner.PowerShell
             WriteVerbose($"Sweep{(sweep.Name != null ? " " + sweep.Name : "")}: {configs.Count} config(s)" +
                          (sweep.RandomSamples is int n ? $", {n} random draw(s) with seed {sweep.RandomSeed}" : "") + ".");
             foreach (var config in configs)
-                WriteObject(new RaySweepConfig(config, sweep.Name).ToPSObject(sweep.Entrypoint, sweep.WorkingDirectory));
+                WriteObject(new RaySweepConfig(config, sweep.Name).ToPSObject(sweep.Entrypoint, sweep.WorkingDirectory, sweep.MaxRetries, sweep.RetryOn));
         }
 
         SweepDefinition? FromFile()

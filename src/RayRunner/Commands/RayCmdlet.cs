@@ -311,7 +311,11 @@ namespace RayRunner.PowerShell
         internal void WriteBackendWarnings()
         {
             if (ModuleSession.Current is { } connection)
+            {
                 foreach (var warning in connection.TakeWarnings()) WriteWarning(warning);
+                // What the runner did on its own, such as retrying a failed attempt (and why).
+                foreach (var notice in connection.Runner.TakeNotices()) WriteVerbose(notice);
+            }
         }
 
         /// <summary>Runs work for every item at once (HTTP calls overlap), then hands back the outcomes in input order.</summary>

@@ -42,6 +42,7 @@ namespace RayRunner.PowerShell
         public const string RemoveFailed = "RemoveFailed";
         public const string LogNotAvailable = "LogNotAvailable";
         public const string LogReadFailed = "LogReadFailed";
+        public const string AttemptNotFound = "AttemptNotFound";
         public const string ResultFailed = "ResultFailed";
         public const string SweepIdInvalid = "SweepIdInvalid";
         public const string SweepNotFound = "SweepNotFound";

@@ -30,6 +30,10 @@ namespace RayRunner.PowerShell
         /// <summary>The tags given with -Tag when the run was started; Get-RayRun -Tag selects by them.</summary>
         public string[] Tags { get; internal set; } = Array.Empty<string>();
         public string? ErrorMessage { get; internal set; }
+        /// <summary>How many attempts the run has had so far: 1 unless it was retried (-MaxRetries). Get-RayRun -IncludeAttempts lists them.</summary>
+        public int Attempts { get; internal set; } = 1;
+        /// <summary>The snapshot the object was made from, for the attempt listing.</summary>
+        internal RunSnapshot? Snapshot { get; private set; }
         /// <summary>Whether this session's runner tracks the run (false for runs known only from the run store).</summary>
         public bool IsTracked { get; internal set; }
 
@@ -53,6 +57,8 @@ namespace RayRunner.PowerShell
             run.Tags = tags?.ToArray() ?? Array.Empty<string>();
             run.ConfigHash = s.ConfigHash;
             run.IsOrphan = s.IsOrphan && status == RunStatus.Queued;
+            run.Attempts = s.Attempt;
+            run.Snapshot = s;
             return run;
         }
 

@@ -39,12 +39,14 @@ namespace RayRunner.PowerShell
         public override string ToString() => Label;
 
 
-        internal PSObject ToPSObject(string? entrypoint, string? workingDirectory)
+        internal PSObject ToPSObject(string? entrypoint, string? workingDirectory, int? maxRetries = null, string[]? retryOn = null)
         {
             var pso = PSValues.WithTypeName(this, TypeNames.SweepConfig);
             // Only when the sweep file has them: a null Entrypoint would fail binding instead of asking for -Entrypoint.
             if (entrypoint != null) pso.Properties.Add(new PSNoteProperty("Entrypoint", entrypoint));
             if (workingDirectory != null) pso.Properties.Add(new PSNoteProperty("WorkingDirectory", workingDirectory));
+            if (maxRetries != null) pso.Properties.Add(new PSNoteProperty("MaxRetries", maxRetries.Value));
+            if (retryOn != null) pso.Properties.Add(new PSNoteProperty("RetryOn", retryOn));
             return pso;
         }
     }

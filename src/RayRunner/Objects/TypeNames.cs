@@ -8,6 +8,7 @@ namespace RayRunner.PowerShell
     public static class TypeNames
     {
         public const string RayRun = "RayRunner.RayRun";
+        public const string RayRunAttempt = "RayRunner.RayRunAttempt";
         public const string ExperimentResult = "RayRunner.ExperimentResult";
         public const string RayCluster = "RayRunner.RayCluster";
         public const string RunStatus = "RayRunner.RunStatus";

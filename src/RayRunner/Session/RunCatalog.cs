@@ -73,6 +73,10 @@ namespace RayRunner.PowerShell
         public Task<string> GetLogAsync(string runId, int? tail, CancellationToken cancellationToken) =>
             _runner.GetLogAsync(runId, tail, cancellationToken);
 
+        /// <summary>One attempt's log of a retried run.</summary>
+        public Task<string> GetAttemptLogAsync(string runId, int attempt, int? tail, CancellationToken cancellationToken) =>
+            _runner.GetAttemptLogAsync(runId, attempt, tail, cancellationToken);
+
         /// <summary>Forgets a finished run everywhere: the backend's record of it (a Ray job), the runner and the store.</summary>
         public Task<bool> RemoveAsync(string runId, CancellationToken cancellationToken) => _runner.RemoveRunAsync(runId, cancellationToken);
 

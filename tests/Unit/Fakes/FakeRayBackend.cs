@@ -82,12 +82,13 @@ namespace RayRunner.Tests.Unit.Fakes
             // A repeat is answered as Ray's backend answers a duplicate submission id ("already
             // submitted": the same reference, nothing new runs), so the runner cannot notice it;
             // only the count in Submissions shows it.
-            if (!_runs.TryAdd(spec.RunId, tcs)) return Task.FromResult(RefOf(spec.RunId));
+            // Keyed by the attempt's submission id, as Ray keys jobs: a retry is a new job, a repeat is not.
+            if (!_runs.TryAdd(spec.SubmissionId, tcs)) return Task.FromResult(RefOf(spec.SubmissionId));
             var now = Interlocked.Increment(ref _running);
             InterlockedMax(ref MaxObservedRunning, now);
             var output = AutoComplete?.Invoke(spec);
-            if (output != null) End(spec.RunId, tcs, () => tcs.TrySetResult(output));
-            return Task.FromResult(RefOf(spec.RunId));
+            if (output != null) End(spec.SubmissionId, tcs, () => tcs.TrySetResult(output));
+            return Task.FromResult(RefOf(spec.SubmissionId));
         }
 
         TaskRef RefOf(string runId) => new TaskRef(Name, runId, new Dictionary<string, string> { ["fake_id"] = "obj-" + runId });
@@ -97,7 +98,17 @@ namespace RayRunner.Tests.Unit.Fakes
 
         /// <summary>Run ids handed over more than once: empty unless the runner dispatched a run twice.</summary>
         public IReadOnlyList<string> RepeatedSubmissions =>
-            Submissions.GroupBy(s => s.Spec.RunId).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+            Submissions.GroupBy(s => s.Spec.SubmissionId).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+
+        /// <summary>Every submission id handed over, in order (a retry's attempts are <c>&lt;runid&gt;-aN</c>).</summary>
+        public IReadOnlyList<string> SubmissionIds => Submissions.Select(s => s.Spec.SubmissionId).ToList();
+
+        /// <summary>Forgets a run, as a Ray head that restarted forgets its jobs: waiting on it throws <see cref="RunLostException"/>.</summary>
+        public void Lose(string submissionId)
+        {
+            var tcs = _runs[submissionId];
+            End(submissionId, tcs, () => tcs.TrySetException(new RunLostException($"The fake cluster has no job '{submissionId}'.")));
+        }
 
         /// <summary>Awaited at the start of every GetAsync (a test holds the runner's monitor back with it); null: none.</summary>
         public Func<TaskRef, Task>? BeforeGet { get; set; }

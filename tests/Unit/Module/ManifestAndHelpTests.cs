@@ -137,7 +137,7 @@ namespace RayRunner.Tests.Unit.Module
             var viewed = xml.Descendants("TypeName").Select(e => e.Value).ToHashSet();
             using var host = new ModuleHost();
             var names = ModuleConstants(host, "TypeNames");
-            Assert.Equal(6, names.Count);
+            Assert.Equal(7, names.Count);
             foreach (var name in names) Assert.Contains(name, viewed);
             var runColumns = xml.Descendants("View").Single(v => v.Element("Name")!.Value == "RayRunner.RayRun")
                 .Descendants("Label").Select(l => l.Value).ToList();

@@ -29,7 +29,9 @@ namespace RayRunner.Tests.Unit.Ray
             Environment = env ?? Env(),
             RequestTimeout = requestTimeout ?? TimeSpan.FromSeconds(5),
             SubmitTimeout = requestTimeout ?? TimeSpan.FromSeconds(5),
-            ProbeTimeout = TimeSpan.FromSeconds(2),
+            // The stand-in answers at once when the machine is idle; under a full suite on a shared
+            // 2-core machine a 2 s probe timed out and the backend reported Ray as not installed.
+            ProbeTimeout = TimeSpan.FromSeconds(15),
             PollIntervalMin = TimeSpan.FromMilliseconds(20),
             PollIntervalMax = TimeSpan.FromMilliseconds(200),
             RetryDelay = TimeSpan.FromMilliseconds(10),

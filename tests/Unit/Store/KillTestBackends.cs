@@ -82,7 +82,8 @@ namespace RayRunner.Tests.Unit.Store
         public override Task<IRayBackend> CreateAsync() =>
             Task.FromResult<IRayBackend>(new LocalProcessBackend(new LocalBackendOptions { MaxConcurrent = 4, LogPathFor = new FileRunStore(Store).LogPathFor }));
         // SubmitAsync creates the run's log before anything else (LogPathFor itself would create the folder: not used to look).
-        public override bool HasRun(string runId) => File.Exists(Path.Combine(new FileRunStore(Store).RunFolder(runId), FileRunStore.LogFileName));
+        // LogPathFor knows where a retry's attempt (<runid>-aN) logs: beside its run's first attempt.
+        public override bool HasRun(string runId) => File.Exists(new FileRunStore(Store).LogPathFor(runId));
     }
 
     /// <summary>

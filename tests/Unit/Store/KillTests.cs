@@ -41,13 +41,15 @@ namespace RayRunner.Tests.Unit.Store
         {
             var work = _temp.Sub("work");
             Directory.CreateDirectory(Path.Combine(work, "executions"));
-            // The experiment: records that it started (so a duplicate start shows), works for
-            // "delay" seconds, reports its index as a metric.
+            // The experiment: records that it started (so a duplicate start shows; a retry's attempt
+            // N as <run_id>-aN), works for "delay" seconds, reports its index as a metric; with
+            // failfirst=1 its first attempt fails.
             File.WriteAllText(Path.Combine(work, "experiment.sh"),
                 "run_id=\"$1\"; shift\n" +
-                "index=-1; delay=0.2\n" +
-                "for a in \"$@\"; do case \"$a\" in index=*) index=\"${a#index=}\";; delay=*) delay=\"${a#delay=}\";; esac; done\n" +
-                "echo \"$$\" >> \"" + Path.Combine(work, "executions") + "/$run_id\"\n" +
+                "index=-1; delay=0.2; failfirst=0\n" +
+                "for a in \"$@\"; do case \"$a\" in index=*) index=\"${a#index=}\";; delay=*) delay=\"${a#delay=}\";; failfirst=*) failfirst=\"${a#failfirst=}\";; esac; done\n" +
+                "echo \"$$\" >> \"" + Path.Combine(work, "executions") + "/$run_id${RAYRUNNER_ATTEMPT:+-a$RAYRUNNER_ATTEMPT}\"\n" +
+                "if [ \"$failfirst\" = 1 ] && [ -z \"$RAYRUNNER_ATTEMPT\" ]; then echo \"first attempt fails\"; exit 3; fi\n" +
                 "echo \"starting $run_id\"\n" +
                 "sleep \"$delay\"\n" +
                 "echo \"RAYRUNNER_RESULT {\\\"status\\\": \\\"completed\\\", \\\"metrics\\\": {\\\"index\\\": $index}}\"\n");
@@ -139,6 +141,63 @@ namespace RayRunner.Tests.Unit.Store
             Assert.All(results, r => Assert.Equal(RunStatus.Completed, r.Status));
             // The victim exactly once; another run caught mid-hand-over by the same crash may be handed over again.
             Assert.All(ids, id => AssertRanOnce(backend, id, handedOverAgainIf: id != victim && atCrash.TryGetValue(id, out var r) && KilledMidHandOver(r)));
+        }
+
+        [LinuxTheory] // the files backend reads /proc; the experiment is a POSIX shell script for every backend
+        [InlineData("files", "before-submit")]
+        [InlineData("files", "after-submit")]
+        [InlineData("local", "before-submit")]
+        [InlineData("local", "after-submit")]
+        [InlineData("ray", "before-submit")]
+        [InlineData("ray", "after-submit")]
+        public async Task CrashBetweenRecordingARetryAndSubmittingItNeitherLosesNorDuplicatesTheAttempt(string backendName, string dieAt)
+        {
+            using var backend = await Backend(backendName);
+            // Two runs whose first attempts fail; the host dies at the first retry's hand-over.
+            var host = StartHost(backend, "sweep", "--sweep", "retry", "--count", "2", "--max-concurrent", "2", "--delay", "0.5",
+                "--max-retries", "2", "--fail-first", "1", "--die-at", dieAt, "--die-on-submission", "1", "--die-on-retry", "1");
+
+            var dying = (await host.WaitForLinesAsync(l => l.StartsWith("dying "), count: 1, Bound)).Single();
+            Assert.True(host.WaitForExit(Bound), "the host kills itself");
+            var attemptId = dying.Substring("dying ".Length);
+            Assert.True(RunIds.TryParseAttempt(attemptId, out var victim, out var attempt), $"the host died at '{attemptId}', not at a retry");
+            Assert.Equal(2, attempt);
+            var record = new FileRunStore(StorePath).TryLoad(victim)!;
+            // The crash hit the window between claiming attempt 2 and recording its submission:
+            // attempt 1's end and the retry were recorded before.
+            Assert.Equal(2, record.Attempt);
+            Assert.NotNull(record.Claim);
+            Assert.False(record.IsSubmitted);
+            Assert.Equal(RunStatus.Failed, record.Attempts!.Single().Result.Status);
+            Assert.Equal(dieAt == "after-submit", backend.HasRun(attemptId));
+
+            using var runner = await FreshRunner(backend);
+            using var cts = new CancellationTokenSource(Bound);
+            await runner.ResumeQueuedAsync("retry", cts.Token);
+            var ids = new FileRunStore(StorePath).List().Where(r => r.SweepId == "retry").Select(r => r.RunId).ToList();
+            var results = await Task.WhenAll(ids.Select(id => runner.GetResultAsync(id, cts.Token)));
+
+            // A fast failure may be retried before the sweep's second config is recorded: then the
+            // crash left that config unrecorded (and never reported to the caller). Every recorded run ends, once.
+            Assert.InRange(ids.Count, 1, 2);
+            Assert.Contains(victim, ids);
+            Assert.All(results, r => Assert.Equal(RunStatus.Completed, r.Status));
+            foreach (var id in ids)
+            {
+                var final = new FileRunStore(StorePath).TryLoad(id)!;
+                Assert.Equal(2, final.Attempt); // continued at attempt 2, never restarted at 1 nor skipped to 3
+                // Each attempt ran once: attempt 1 by the dead host, attempt 2 once, whoever handed it over.
+                Assert.True(backend.Executions(id) == 1, $"attempt 1 of {id} started {backend.Executions(id)} times.\n{Describe(backend, id)}");
+                var second = RunIds.ForAttempt(id, 2);
+                Assert.True(backend.Executions(second) == 1, $"attempt 2 of {id} started {backend.Executions(second)} times.\n{Describe(backend, id)}");
+                var handOvers = backend.Attempts(second);
+                Assert.True(handOvers.Count >= 1 && handOvers.GroupBy(p => p).All(g => g.Count() == 1),
+                    $"attempt 2 of {id} was handed over {handOvers.Count} times (by processes {string.Join(", ", handOvers)}).");
+                var accepted = backend.Accepted(second);
+                if (accepted != null) Assert.True(accepted == 1, $"the {backend.Name} backend accepted {second} {accepted} times.");
+                var received = backend.Received(second);
+                if (received != null) Assert.True(received == 1, $"the {backend.Name} backend received {received} submit requests for {second}.");
+            }
         }
 
         [LinuxTheory] // the files backend reads /proc; the experiment is a POSIX shell script for every backend

@@ -141,5 +141,31 @@ random: { samples: 5, seed: 3 }
             var ex = Assert.Throws<SweepDefinitionException>(() => SweepExpander.Expand(SweepFile.Read(Write("bad.yaml", text))));
             Assert.Equal(problem, ex.Problem);
         }
+
+        [Fact]
+        public void Max_retries_and_retry_on_are_read_for_the_cmdlets()
+        {
+            var sweep = SweepFile.Read(Write("r.yaml", "max_retries: 2\nretry_on: [failed, lost]\nseeds: [1]\n"));
+            Assert.Equal(2, sweep.MaxRetries);
+            Assert.Equal(new[] { "failed", "lost" }, sweep.RetryOn);
+            var one = SweepFile.Read(Write("r1.yaml", "max_retries: 1\nretry_on: timeout\nseeds: [1]\n"));
+            Assert.Equal(new[] { "timeout" }, one.RetryOn);
+            var none = SweepFile.Read(Write("r0.yaml", "seeds: [1]\n"));
+            Assert.Null(none.MaxRetries);
+            Assert.Null(none.RetryOn);
+        }
+
+        [Theory]
+        [InlineData("max_retries: -1\n", "max_retries", "from 0 to 100")]
+        [InlineData("max_retries: 1.5\n", "max_retries", "whole number")]
+        [InlineData("retry_on: [failed]\n", "max_retries", "retry_on needs it")]
+        [InlineData("max_retries: 1\nretry_on: [oom]\n", "retry_on", "'oom', which is not a reason to retry")]
+        public void Bad_retries_are_refused_naming_the_key(string text, string key, string expected)
+        {
+            var ex = Assert.Throws<SweepDefinitionException>(() => SweepFile.Read(Write("bad-retry.yaml", text + "seeds: [1]\n")));
+            Assert.Equal(SweepProblem.Invalid, ex.Problem);
+            Assert.Equal(key, ex.Key);
+            Assert.Contains(expected, ex.Message);
+        }
     }
 }

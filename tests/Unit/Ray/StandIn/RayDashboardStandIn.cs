@@ -91,6 +91,12 @@ namespace RayRunner.Tests.Unit.Ray.StandIn
             lock (_gate) return _jobs.TryGetValue(id, out var j) ? j : null;
         }
 
+        /// <summary>Forgets a job as a head that restarted does: it is no longer listed nor found by id (its process ends on its own).</summary>
+        public bool ForgetJob(string id)
+        {
+            lock (_gate) return _jobs.Remove(id);
+        }
+
         public IReadOnlyList<StandInJob> AllJobs()
         {
             lock (_gate) return _jobs.Values.ToList();

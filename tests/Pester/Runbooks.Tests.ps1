@@ -201,15 +201,19 @@ Describe 'Item 3: statuses refresh without connecting' {
         $exiter = Join-Path $TestDrive 'exiter.py'
         Set-Content -LiteralPath $exiter -Value @'
 import json, os, sys, time
-time.sleep(2)
+deadline = time.time() + 120
+while not os.path.exists(sys.argv[1]) and time.time() < deadline:
+    time.sleep(0.05)
 sys.exit(json.loads(os.environ["RAYRUNNER_TASK_INPUT"])["config"]["code"])
 '@
-        # Two runs that end 2 s after they start, one well and one badly; the session is killed first,
+        # Two runs that end once the gate file appears, one well and one badly; the session is killed
+        # first (a gate, not a sleep, so a slow kill under load cannot let the session see the ends),
         # so nobody records how they ended.
+        $gate = Join-Path $TestDrive 'refresh-gate'
         Set-Content -LiteralPath $script -Value @"
 Import-Module '$($script:ModulePath)'
 `$null = Connect-RayCluster -Backend Local
-`$runs = @{ code = 0 }, @{ code = 3 } | Start-RayExperiment -Entrypoint "'$($script:Python)' '$exiter'" -SweepId refresh
+`$runs = @{ code = 0 }, @{ code = 3 } | Start-RayExperiment -Entrypoint "'$($script:Python)' '$exiter' '$gate'" -SweepId refresh
 `$runs.RunId -join ',' | Set-Content -LiteralPath '$marker'
 Start-Sleep -Seconds 300
 "@
@@ -221,7 +225,9 @@ Start-Sleep -Seconds 300
         $good, $bad = (Get-Content $marker) -split ','
         # The records still say what the killed session last wrote.
         (Get-Content (Join-Path $env:RAYRUNNER_HOME "runs/$good/run.json") -Raw | ConvertFrom-Json).result | Should -BeNullOrEmpty
-        Start-Sleep -Seconds 4
+        Set-Content -LiteralPath $gate -Value go
+        Wait-Until -TimeoutSec 60 -Because 'both runs to end after the gate opened' -Condition {
+            (Test-Path (Join-Path $env:RAYRUNNER_HOME "runs/$good/output.exit")) -and (Test-Path (Join-Path $env:RAYRUNNER_HOME "runs/$bad/output.exit")) }
 
         $b = Invoke-Session -Folder (New-Folder 'refresh-b') -Body @"
 `$failed = @(Get-RayRun -Status failed).RunId

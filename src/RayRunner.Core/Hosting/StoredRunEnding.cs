@@ -19,5 +19,14 @@ namespace RayRunner.Core
             if (submission.Backend != LocalProcessBackend.BackendName || submission.Locator is not IReadOnlyDictionary<string, string> locator) return null;
             return AttachedRun.LookOnce(record.RunId, locator);
         }
+
+        /// <summary>True when a local run's process has claimed the run (its claim file exists): it has started, whatever its record says.</summary>
+        public static bool Started(RunRecord record)
+        {
+            if (record == null || record.IsFinal || !record.IsSubmitted) return false;
+            var submission = record.Submission!;
+            return submission.Backend == LocalProcessBackend.BackendName && submission.Locator is IReadOnlyDictionary<string, string> locator
+                && LocalLocator.From(locator) is { } found && System.IO.File.Exists(found.Files.Started);
+        }
     }
 }

@@ -25,12 +25,15 @@ namespace RayRunner.Core
     {
         readonly IRunStore _store;
         readonly Func<RunRecord, TaskOutput?>? _endedSince;
+        readonly Func<RunRecord, bool>? _startedSince;
 
         /// <param name="endedSince">Tells, without a backend, whether an unfinished run has ended since it was recorded (its output), else null.</param>
-        public RunStoreReader(IRunStore store, Func<RunRecord, TaskOutput?>? endedSince = null)
+        /// <param name="startedSince">Tells, without a backend, whether a run recorded as pending has started since (a local run's claim file).</param>
+        public RunStoreReader(IRunStore store, Func<RunRecord, TaskOutput?>? endedSince = null, Func<RunRecord, bool>? startedSince = null)
         {
             _store = store ?? throw new ArgumentNullException(nameof(store));
             _endedSince = endedSince;
+            _startedSince = startedSince;
         }
 
         /// <summary>
@@ -39,11 +42,11 @@ namespace RayRunner.Core
         /// (<see cref="FileRunStore.OpenForReading"/>): looking must not leave a store behind on a
         /// machine that never ran anything, and must work on a store the user cannot write.
         /// </summary>
-        public static RunStoreReader? OpenExisting(string? root = null, Func<RunRecord, TaskOutput?>? endedSince = null)
+        public static RunStoreReader? OpenExisting(string? root = null, Func<RunRecord, TaskOutput?>? endedSince = null, Func<RunRecord, bool>? startedSince = null)
         {
             var folder = Path.GetFullPath(string.IsNullOrWhiteSpace(root) ? FileRunStore.DefaultRoot() : root!);
             if (!Directory.Exists(Path.Combine(folder, "runs"))) return null;
-            return new RunStoreReader(FileRunStore.OpenForReading(folder), endedSince);
+            return new RunStoreReader(FileRunStore.OpenForReading(folder), endedSince, startedSince);
         }
 
         /// <summary>Files that could not be read (skipped and reported, never thrown).</summary>
@@ -138,7 +141,10 @@ namespace RayRunner.Core
             // An attempt that ended with a retry due is not the run's end: the last recorded status
             // stands until a runner records the next attempt.
             if (output != null && RetryPolicy.ReasonToRetryAfter(record.Spec.Retry, record.Attempt, output, lost: false) != null) return record;
-            return output == null ? record : record.With(status: RunStatus.Normalize(output.Status) ?? RunStatus.Failed, result: output);
+            if (output != null) return record.With(status: RunStatus.Normalize(output.Status) ?? RunStatus.Failed, result: output);
+            // Still going: a run recorded pending whose process has visibly started is running (the
+            // recorder writes "running" only when a runner looks; a killed session never will).
+            return record.Status == RunStatus.Pending && _startedSince?.Invoke(record) == true ? record.With(status: RunStatus.Running) : record;
         }
 
         RunRecord? Load(string runId) => RunIds.IsValid(runId) ? _store.TryLoad(runId) : null;

@@ -128,7 +128,7 @@ namespace RayRunner.PowerShell
             var root = HostSetup.StoreRootOf(HostSetup.For(this));
             try
             {
-                _storeReader = RunStoreReader.OpenExisting(root, StoredRunEnding.Look);
+                _storeReader = RunStoreReader.OpenExisting(root, StoredRunEnding.Look, StoredRunEnding.Started);
             }
             catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)
             {

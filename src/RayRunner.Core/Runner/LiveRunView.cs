@@ -27,9 +27,10 @@ namespace RayRunner.Core
             var tracked = _ctx.Runs.All;
             var snapshots = tracked.Select(Snapshot).ToList();
             var seen = new HashSet<string>(tracked.Select(r => r.RunId), StringComparer.Ordinal);
-            foreach (var record in _ctx.Store.List())
+            var listing = _ctx.Store.ListAll();
+            foreach (var record in listing.Records)
                 if (seen.Add(record.RunId)) snapshots.Add(RunSnapshot.FromRecord(record));
-            foreach (var damaged in RunStoreReader.DamagedRuns(_ctx.Store))
+            foreach (var damaged in RunStoreReader.DamagedRuns(listing.Damaged))
                 if (seen.Add(damaged.RunId)) snapshots.Add(damaged);
             snapshots.Sort(RunSnapshot.Compare);
             return snapshots;

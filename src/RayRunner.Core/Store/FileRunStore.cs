@@ -179,7 +179,9 @@ namespace RayRunner.Core
             return problem;
         }
 
-        public IReadOnlyList<RunRecord> List()
+        public IReadOnlyList<RunRecord> List() => ListAll().Records;
+
+        public StoreListing ListAll()
         {
             var scan = Scan();
             // A reader leaves the index as it is: the scan is right without it (it checks every entry).
@@ -194,8 +196,9 @@ namespace RayRunner.Core
                     return 0;
                 });
             }
-            return scan.Entries.Select(e => e.Record)
+            var records = scan.Entries.Select(e => e.Record)
                 .OrderBy(r => r.Spec.CreatedAt).ThenBy(r => r.RunId, StringComparer.Ordinal).ToList();
+            return new StoreListing(records, scan.Damaged);
         }
 
         public bool Delete(string runId)

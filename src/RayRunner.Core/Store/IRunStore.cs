@@ -37,6 +37,9 @@ namespace RayRunner.Core
         /// </summary>
         IReadOnlyList<StoreProblem> ListDamaged();
 
+        /// <summary><see cref="List"/> and <see cref="ListDamaged"/> from one pass over the store (what a listing of every run needs).</summary>
+        StoreListing ListAll();
+
         /// <summary>What is wrong with the run's record when its folder holds one that cannot be read; null otherwise.</summary>
         StoreProblem? DamageOf(string runId);
 
@@ -108,6 +111,8 @@ namespace RayRunner.Core
 
         /// <summary>Records in memory are never damaged.</summary>
         public IReadOnlyList<StoreProblem> ListDamaged() => new StoreProblem[0];
+
+        public StoreListing ListAll() => new StoreListing(List(), ListDamaged());
 
         public StoreProblem? DamageOf(string runId) => null;
 

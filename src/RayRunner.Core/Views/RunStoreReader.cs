@@ -58,8 +58,12 @@ namespace RayRunner.Core
         public bool IsTracked(string runId) => false;
 
         /// <summary>Every readable run, oldest first (the order <see cref="ExperimentRunner.ListRuns"/> uses).</summary>
-        public IReadOnlyList<RunSnapshot> ListRuns() =>
-            Sorted(_store.List().Select(Current).Select(RunSnapshot.FromRecord).Concat(DamagedRuns(_store)));
+        public IReadOnlyList<RunSnapshot> ListRuns()
+        {
+            // One pass over the store for both: each pass stats every run folder.
+            var listing = _store.ListAll();
+            return Sorted(listing.Records.Select(Current).Select(RunSnapshot.FromRecord).Concat(DamagedRuns(listing.Damaged)));
+        }
 
         /// <summary>One run as recorded (a damaged record as a <c>damaged</c> run); null when the store has no record of it.</summary>
         public RunSnapshot? GetRun(string runId)
@@ -69,8 +73,8 @@ namespace RayRunner.Core
         }
 
         /// <summary>The runs whose record cannot be read, as <c>damaged</c> snapshots (shared with the live runner's view).</summary>
-        internal static IEnumerable<RunSnapshot> DamagedRuns(IRunStore store) =>
-            store.ListDamaged().Where(p => p.RunId != null).Select(RunSnapshot.FromDamage);
+        internal static IEnumerable<RunSnapshot> DamagedRuns(IEnumerable<StoreProblem> damaged) =>
+            damaged.Where(p => p.RunId != null).Select(RunSnapshot.FromDamage);
 
         /// <summary>The run as a <c>damaged</c> snapshot when its record cannot be read; else null.</summary>
         internal static RunSnapshot? Damaged(IRunStore store, string runId) =>

@@ -13,8 +13,9 @@ namespace RayRunner.Tests.Unit.Fakes
 
         public virtual RunRecord Save(RunRecord record) => Inner.Save(record);
         public RunRecord? TryLoad(string runId) => Inner.TryLoad(runId);
-        public IReadOnlyList<RunRecord> List() => Inner.List();
-        public IReadOnlyList<StoreProblem> ListDamaged() => Inner.ListDamaged();
+        public virtual IReadOnlyList<RunRecord> List() => Inner.List();
+        public virtual IReadOnlyList<StoreProblem> ListDamaged() => Inner.ListDamaged();
+        public virtual StoreListing ListAll() => Inner.ListAll();
         public StoreProblem? DamageOf(string runId) => Inner.DamageOf(runId);
         public bool Delete(string runId) => Inner.Delete(runId);
         public T WithLock<T>(Func<T> action) => Inner.WithLock(action);

@@ -109,6 +109,7 @@ namespace RayRunner.Core
                 decision = RetryDecision.OutcomeStands;
             }
             next = saved;
+            if (decision == RetryDecision.Retrying && saved?.Attempts is { Count: > 0 } kept) TellResultStored(kept[kept.Count - 1]);
             return decision;
         }
 
@@ -190,12 +191,23 @@ namespace RayRunner.Core
         }
 
         /// <summary>The result is safely in the store: the backend may drop its own copy (Ray deletes the job). Never fails the caller.</summary>
-        void TellResultStored(RunRecord stored)
+        void TellResultStored(RunRecord stored) => TellResultStored(stored.Submission!, stored.ToTaskRef());
+
+        /// <summary>
+        /// The same for an attempt that ended and was retried: its outcome is in the record's
+        /// attempts, so its job may go too (else every retried attempt's job stayed on the head).
+        /// </summary>
+        void TellResultStored(AttemptRecord ended)
         {
-            if (_ctx.Backend.Abilities.ResultStored is not { } tell || stored.Submission!.Backend != _ctx.Backend.Name) return;
+            if (ended.Submission != null) TellResultStored(ended.Submission, ended.ToTaskRef(ended.Submission.Backend));
+        }
+
+        void TellResultStored(SubmissionRecord submission, TaskRef reference)
+        {
+            if (_ctx.Backend.Abilities.ResultStored is not { } tell || submission.Backend != _ctx.Backend.Name) return;
             try
             {
-                tell(stored.ToTaskRef());
+                tell(reference);
             }
             catch (Exception)
             {

@@ -381,6 +381,23 @@ $runs.RunId
         (Get-Starts $count | Sort-Object) | Should -Be ($ids | Sort-Object) -Because 'each run started once'
     }
 
+    It 'a connected Get-RayRun shows a run another process left as ended once it has, as the store alone does' {
+        $count = Join-Path $TestDrive 'ended-starts.txt'
+        $ids = @(Start-SweepInAnotherProcess -SweepId pester-ended -MaxConcurrent 3 -CountFile $count -Sleep 0.5)
+        $ids | Should -HaveCount 3
+        # Bounded: without a connection the listing reads each run's exit file, so it turns
+        # completed as soon as the runs end (0.5 s each), and nothing records that in the store.
+        $deadline = [DateTime]::UtcNow.AddSeconds(120)
+        while (@(Get-RayRun -SweepId pester-ended -Status completed).Count -lt 3) {
+            if ([DateTime]::UtcNow -gt $deadline) { throw 'The runs the other process left did not end within 120 s.' }
+            Start-Sleep -Milliseconds 200
+        }
+
+        Connect-Local | Out-Null
+        (Get-RayRun -SweepId pester-ended).Status | Should -Be 'completed', 'completed', 'completed' -Because 'connecting must not show an older status than the store alone'
+        (Get-RayRun -SweepId pester-ended | Receive-RayRun).loss | Should -Be 1, 2, 3
+    }
+
     It 'Resume-RaySweep -WhatIf dispatches nothing; Resume-RaySweep dispatches the queued runs a dead process left' {
         $count = Join-Path $TestDrive 'orphan-starts.txt'
         # MaxConcurrent 1: the first run starts, the other two are still queued when the process exits

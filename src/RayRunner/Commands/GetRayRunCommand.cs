@@ -64,12 +64,15 @@ namespace RayRunner.PowerShell
         {
             // The session's read view: the live runner, or without a connection the run store alone
             // (runs of earlier sessions and other processes, with their recorded status), so nothing
-            // connects or starts a cluster. Only runs a runner tracks live are asked of the backend.
+            // connects or starts a cluster. With a connection every unfinished run is asked of the
+            // backend, those of earlier sessions too, as Get-RayRunStatus does: listing only the
+            // tracked ones fresh showed a run a killed session left going as pending after it ended,
+            // though the store alone (no connection) already showed it completed.
             var view = ReadView();
             var runs = view == null ? Array.Empty<RayRun>()
                 : (IReadOnlyList<RayRun>)view.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: view.IsTracked(s.RunId), s.Tags)).ToList();
             var fresh = RunAll(Select(runs), async (run, ct) =>
-                run.IsTracked && !run.IsFinished && await view!.RefreshAsync(run.RunId, ct).ConfigureAwait(false) is { } s
+                !run.IsFinished && await view!.RefreshAsync(run.RunId, ct).ConfigureAwait(false) is { } s
                     ? RayRun.FromSnapshot(s, tracked: view.IsTracked(run.RunId), s.Tags)
                     : run);
             Write(runs, fresh);

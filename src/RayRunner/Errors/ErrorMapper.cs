@@ -23,7 +23,7 @@ namespace RayRunner.PowerShell
                 var where = string.IsNullOrEmpty(cve.KeyPath) ? "" : $" (key path: {cve.KeyPath})";
                 record.ErrorDetails = new ErrorDetails(cve.Message + where)
                 {
-                    RecommendedAction = cve.Advice ?? "Fix the named setting: configs hold numbers, strings, booleans, null, lists and nested maps, with keys free of dots, '=', brackets and blanks.",
+                    RecommendedAction = cve.Advice ?? DefaultConfigAdvice(cve.KeyPath),
                 };
             }
             else if (ex is ArgumentException arg && arg.ParamName != null)
@@ -93,5 +93,14 @@ namespace RayRunner.PowerShell
                 ex = ex.InnerException!;
             return ex;
         }
+
+        /// <summary>
+        /// What to do about a bad config value: a mistake in a config's own _resources entry is about
+        /// the resources it may ask for, not the rules for config keys and values.
+        /// </summary>
+        static string DefaultConfigAdvice(string keyPath) =>
+            keyPath == RunResources.ConfigKey || keyPath.StartsWith(RunResources.ConfigKey + ".", StringComparison.Ordinal)
+                ? $"Fix the config's {RunResources.ConfigKey} entry: a map of num_cpus, num_gpus, memory (bytes), resources (name = amount) and runtime_env, such as @{{ num_cpus = 2; num_gpus = 1 }}; or ask for them for every run with -NumCpus, -NumGpus, -Memory, -Resources and -RuntimeEnv."
+                : "Fix the named setting: configs hold numbers, strings, booleans, null, lists and nested maps, with keys free of dots, '=', brackets and blanks.";
     }
 }

@@ -162,8 +162,26 @@ namespace RayRunner.Tests.Unit.Module
             Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
             Assert.Contains("Config #2", error.ToString());
             Assert.Contains("model.bad.key", error.ErrorDetails.Message);
+            Assert.Contains("keys free of dots", error.ErrorDetails.RecommendedAction);
             Assert.Equal(2, host.Backend.Submissions.Count);
             Assert.Equal("ConfigInvalid,RayRunner.PowerShell.StartRayExperimentCommand", host.LastErrorId());
+        }
+
+        [Fact]
+        public void ABadResourcesEntryAdvisesOnResourcesNotOnConfigKeys()
+        {
+            using var host = new ModuleHost();
+            var o = host.Run($"@{{ lr = 1; _resources = @{{ num_cpu = 2 }} }}, @{{ lr = 2; _resources = 'lots' }} | Start-RayExperiment {Ep}");
+            Assert.Null(o.Terminating);
+            Assert.Equal(2, o.Errors.Count);
+            foreach (var error in o.Errors)
+            {
+                Assert.Equal("ConfigInvalid,RayRunner.PowerShell.StartRayExperimentCommand", error.FullyQualifiedErrorId);
+                Assert.Contains("_resources entry", error.ErrorDetails.RecommendedAction);
+                Assert.Contains("-NumCpus", error.ErrorDetails.RecommendedAction);
+                Assert.DoesNotContain("keys free of dots", error.ErrorDetails.RecommendedAction);
+            }
+            Assert.Empty(host.Backend.Submissions);
         }
 
         [Fact]

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -26,6 +27,8 @@ namespace RayRunner.Core.Ray
         Task? _loop;
         long _ticks;
         long _requests;
+        /// <summary>When the last tick started (Stopwatch ticks; 0: never), to space ticks that new jobs ask for.</summary>
+        long _lastTickAt;
         int _lastListSize = -1;
 
         /// <summary>
@@ -68,7 +71,12 @@ namespace RayRunner.Core.Ray
             public bool IsDone => Terminal.Task.IsCompleted;
         }
 
-        /// <summary>Starts (or keeps) watching a job; the loop looks at it on its next tick, which comes at once.</summary>
+        /// <summary>
+        /// Starts (or keeps) watching a job; the loop looks at it on its next tick, which comes at once
+        /// unless a tick ran less than <see cref="RayBackendOptions.PollIntervalMin"/> ago: then at
+        /// that interval, so a sweep that submits many jobs a second sends one status request per
+        /// interval, not one per job.
+        /// </summary>
         public JobWatch Track(string id)
         {
             var added = false;
@@ -146,6 +154,7 @@ namespace RayRunner.Core.Ray
                     lastSuccess = DateTimeOffset.UtcNow;
                     CurrentInterval = Timeout.InfiniteTimeSpan;
                     if (await WaitForWakeAsync(Timeout.InfiniteTimeSpan, stop).ConfigureAwait(false) == null) return;
+                    if (await SpaceFromLastTickAsync(stop).ConfigureAwait(false) == null) return;
                     continue;
                 }
 
@@ -204,6 +213,29 @@ namespace RayRunner.Core.Ray
                 if (woken == null) return;
                 // A new run or an explicit refresh: look closely again (unless the dashboard is failing).
                 if (woken == true && lastError == null) interval = _options.PollIntervalMin;
+                if (woken == true && await SpaceFromLastTickAsync(stop).ConfigureAwait(false) == null) return;
+            }
+        }
+
+        /// <summary>
+        /// After a wake by a new job: waits out the rest of <see cref="RayBackendOptions.PollIntervalMin"/>
+        /// since the last tick began. An explicit refresh (RefreshAsync) is never delayed: it cuts the
+        /// wait short. Null when stopping.
+        /// </summary>
+        async Task<bool?> SpaceFromLastTickAsync(CancellationToken stop)
+        {
+            while (true)
+            {
+                lock (_gate)
+                {
+                    if (_refreshRequested != null) return true;
+                }
+                var last = Interlocked.Read(ref _lastTickAt);
+                if (last == 0) return true;
+                var since = TimeSpan.FromSeconds((Stopwatch.GetTimestamp() - last) / (double)Stopwatch.Frequency);
+                var rest = _options.PollIntervalMin - since;
+                if (rest <= TimeSpan.Zero) return true;
+                if (await WaitForWakeAsync(rest, stop).ConfigureAwait(false) == null) return null;
             }
         }
 
@@ -230,6 +262,7 @@ namespace RayRunner.Core.Ray
         async Task<bool> TickAsync(List<JobWatch> active, CancellationToken stop)
         {
             Interlocked.Increment(ref _ticks);
+            Interlocked.Exchange(ref _lastTickAt, Stopwatch.GetTimestamp());
             var changed = false;
             var listTooBig = _lastListSize > Math.Max(ListSizeFloor, ListJobsPerActiveRunLimit * active.Count);
             if (active.Count == 1 || listTooBig)

@@ -23,11 +23,12 @@ namespace RayRunner.Core.Ray
 
     /// <summary>
     /// Reads a finished job's log once and keeps it in the run store, so it outlives the job's
-    /// deletion, <c>ray stop</c> and this session. The tail WebSocket is streamed (bounded memory)
-    /// into a private temp file; then GET /logs fetches the whole log once (up to
-    /// <see cref="RayBackendOptions.LogFallbackMaxBytes"/>) to reconcile: a tail can lose its last
-    /// lines (ray#46413, ray#48701), so when the full log has more, it wins, and its result line is
-    /// the one that counts. Per submission id: an attempt's own job is read and kept on its own.
+    /// deletion, <c>ray stop</c> and this session. The job has ended, so GET /logs returns the whole
+    /// log (up to <see cref="RayBackendOptions.LogFallbackMaxBytes"/>) in one request, and that is
+    /// what is scanned and kept: a tail can lose its last lines (ray#46413, ray#48701), the whole
+    /// file cannot. Only a bigger log (or a GET that keeps failing) is streamed through the tail
+    /// WebSocket into a private temp file (bounded memory). Per submission id: an attempt's own job
+    /// is read and kept on its own.
     /// </summary>
     internal sealed class RayLogArchive
     {
@@ -83,24 +84,16 @@ namespace RayRunner.Core.Ray
             try
             {
                 var path = PathFor(runId);
-                using var copy = path == null ? null : new TailCopy(path, _options.StoredLogMaxBytes);
-                var scanner = await TailAsync(id, copy).ConfigureAwait(false);
-                if (scanner != null)
-                {
-                    var full = await TryFetchWholeAsync(id).ConfigureAwait(false);
-                    if (full != null && copy != null && full.Length > copy.Chars)
-                    {
-                        _options.Log?.Invoke($"The log tail of Ray job {id} ended {full.Length - copy.Chars} characters early (ray#46413); the whole log fetched once is what is kept and read.");
-                        return new ArchivedLog(ScanAll(full), Keep(path!, full, copy));
-                    }
-                    if (full != null && copy == null) scanner = ScanAll(full); // nothing tailed is kept: the whole log is the better read
-                    return new ArchivedLog(scanner, copy == null ? null : copy.Commit());
-                }
+                // The job has ended, so GET /logs answers with the whole file: one request, and no
+                // tail to reconcile (a tail can lose its last lines, ray#46413). Only a log too big
+                // for one answer, or a GET that keeps failing, is streamed through the tail.
+                var whole = await TryFetchWholeAsync(id).ConfigureAwait(false);
+                if (whole != null) return new ArchivedLog(ScanAll(whole), path == null ? null : Keep(path, whole, null));
 
-                // The WebSocket failed every try (a proxy without upgrade support): the whole log, size-capped.
-                var logs = await _client.GetLogsAsync(id, _options.LogFallbackMaxBytes, _lifetime).ConfigureAwait(false)
-                    ?? throw new RayJobNotFoundException(_address, id);
-                return new ArchivedLog(ScanAll(logs), path == null ? null : Keep(path, logs, copy));
+                using var copy = path == null ? null : new TailCopy(path, _options.StoredLogMaxBytes);
+                var scanner = await TailAsync(id, copy).ConfigureAwait(false)
+                    ?? throw new RayConnectionException($"The log of Ray job {id} could not be read from {_address}: GET /logs and every try of the log tail failed (see -Verbose).", isTimeout: false);
+                return new ArchivedLog(scanner, copy == null ? null : copy.Commit());
             }
             finally
             {
@@ -141,16 +134,20 @@ namespace RayRunner.Core.Ray
             return null;
         }
 
-        /// <summary>GET /logs once, to reconcile with the tail; null when the log is too big or the call fails (the tail then stands).</summary>
+        /// <summary>
+        /// GET /logs once; null when the log is too big for one answer or the call keeps failing (the
+        /// tail is read then). A job the dashboard does not know is <see cref="RayJobNotFoundException"/>.
+        /// </summary>
         async Task<string?> TryFetchWholeAsync(string id)
         {
             try
             {
-                return await _client.GetLogsAsync(id, _options.LogFallbackMaxBytes, _lifetime).ConfigureAwait(false);
+                return await _client.GetLogsAsync(id, _options.LogFallbackMaxBytes, _lifetime).ConfigureAwait(false)
+                    ?? throw new RayJobNotFoundException(_address, id);
             }
             catch (Exception ex) when (ex is RayConnectionException || ex is RayApiException)
             {
-                _options.Log?.Invoke($"The whole log of Ray job {id} could not be fetched to check the tail ({ex.Message}); the tail read is kept.");
+                _options.Log?.Invoke($"The whole log of Ray job {id} could not be fetched ({ex.Message}); reading it through the log tail instead.");
                 return null;
             }
         }

@@ -110,8 +110,8 @@ namespace RayRunner.Tests.Unit.Ray
             using var backend = await RayTestSupport.ConnectAsync(standIn);
             standIn.Faults.Once("GET", p => p == "/api/jobs/drop001", FaultKind.Drop);
             standIn.Faults.Once("GET", p => p == "/api/jobs/drop001", FaultKind.ServerError);
-            standIn.Faults.Once("GET", p => p == "/api/jobs/drop001/logs/tail", FaultKind.Drop);
-            standIn.Faults.Once("GET", p => p == "/api/jobs/drop001/logs/tail", FaultKind.ServerError);
+            standIn.Faults.Once("GET", p => p == "/api/jobs/drop001/logs", FaultKind.Drop);
+            standIn.Faults.Once("GET", p => p == "/api/jobs/drop001/logs", FaultKind.ServerError);
             var output = await RunOneAsync(backend, "drop001");
             Assert.Equal(5, output.Metrics["value"]);
             Assert.True(standIn.Faults.Injected(FaultKind.Drop) >= 2);

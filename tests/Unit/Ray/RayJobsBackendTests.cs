@@ -293,6 +293,29 @@ namespace RayRunner.Tests.Unit.Ray
         }
 
         [Fact]
+        public async Task Jobs_submitted_in_a_burst_share_status_ticks_spaced_by_the_minimum_interval()
+        {
+            // Issue 14c: every new job used to wake the poller for a tick of its own, so a sweep sent
+            // about one GET /api/jobs/ per run. Ticks now stay PollIntervalMin apart; an explicit
+            // refresh still cuts in at once.
+            await using var standIn = await RayDashboardStandIn.StartAsync();
+            var options = RayTestSupport.Fast(standIn.Address) with { PollIntervalMin = TimeSpan.FromSeconds(5), PollIntervalMax = TimeSpan.FromSeconds(5) };
+            using var backend = await RayTestSupport.ConnectAsync(standIn, options);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var tasks = new List<TaskRef>();
+            for (var i = 0; i < 12; i++)
+                tasks.Add(await backend.SubmitAsync(RayTestSupport.Spec($"burst{i:000}", new Dictionary<string, object?> { ["sleep"] = 30L }), new TaskOptions(), default));
+            var ticks = backend.Poller.Ticks;
+            var elapsed = clock.Elapsed;
+            // The first job's tick comes at once; after that one per 5 s at most (+1 for a tick under way).
+            Assert.InRange(ticks, 0, 2 + (long)(elapsed.TotalSeconds / 5));
+
+            await backend.Poller.RefreshAsync(new CancellationTokenSource(Generous).Token);
+            Assert.All(tasks, t => Assert.NotNull(backend.Poller.Find(t.RunId)!.Last));
+            foreach (var t in tasks) await backend.CancelAsync(t, default);
+        }
+
+        [Fact]
         public async Task With_a_long_job_history_the_poller_asks_by_id_instead_of_listing_everything()
         {
             await using var standIn = await RayDashboardStandIn.StartAsync();

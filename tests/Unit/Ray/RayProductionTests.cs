@@ -135,7 +135,7 @@ namespace RayRunner.Tests.Unit.Ray
         }
 
         [Fact]
-        public async Task A_tail_that_drops_its_last_lines_is_reconciled_and_the_whole_log_is_kept()
+        public async Task An_ended_jobs_log_is_read_whole_in_one_request_so_a_tail_that_drops_its_last_lines_cannot_lose_the_result()
         {
             await using var standIn = await RayDashboardStandIn.StartAsync(new StandInSettings { TailDropsLastLines = 2 });
             var logs = RayTestSupport.NewTempDir();
@@ -144,14 +144,35 @@ namespace RayRunner.Tests.Unit.Ray
             var task = await backend.SubmitAsync(RayTestSupport.Spec("drop-1", new Dictionary<string, object?> { ["value"] = 42L }), RayTestSupport.SlotOptions(), default);
 
             var output = await backend.GetAsync(task, new CancellationTokenSource(Generous).Token);
-            // The tail lost the final result line (value 42) and kept the early one (-1): the whole log decides.
+            // The tail would lose the final result line (value 42) and keep the early one (-1): the whole log decides.
             Assert.Equal(42, output.Metrics["value"]);
             var kept = File.ReadAllText(Path.Combine(logs, "drop-1", "run.log"));
             Assert.EndsWith("stderr line\n", kept);
             Assert.Contains("\"value\": 42", kept);
             Assert.Equal(Path.Combine(logs, "drop-1", "run.log"), task.Locator[RayJobsBackend.LocatorLog]);
-            Assert.Contains(notes, n => n.Contains("ray#46413"));
+            // One request for the log of an ended job (issue 14c): GET /logs, no tail to reconcile.
+            Assert.Equal(1, standIn.CountRequests("GET", p => p == "/api/jobs/drop-1/logs"));
+            Assert.Equal(0, standIn.CountRequests("GET", p => p == "/api/jobs/drop-1/logs/tail"));
             Assert.Empty(Directory.GetFiles(Path.Combine(logs, "drop-1"), "*.tmp", SearchOption.AllDirectories));
+        }
+
+        [Fact]
+        public async Task A_log_too_big_for_one_answer_is_streamed_through_the_tail_and_kept()
+        {
+            await using var standIn = await RayDashboardStandIn.StartAsync();
+            var logs = RayTestSupport.NewTempDir();
+            var notes = new ConcurrentQueue<string>();
+            // 16 bytes: every log of the fixture experiment is bigger, so GET /logs refuses it unread.
+            using var backend = await RayTestSupport.ConnectAsync(standIn, Options(standIn, logs, notes) with { LogFallbackMaxBytes = 16 });
+            var task = await backend.SubmitAsync(RayTestSupport.Spec("big-1", new Dictionary<string, object?> { ["value"] = 7L }), RayTestSupport.SlotOptions(), default);
+
+            var output = await backend.GetAsync(task, new CancellationTokenSource(Generous).Token);
+            Assert.Equal(7, output.Metrics["value"]);
+            Assert.Equal(1, standIn.CountRequests("GET", p => p == "/api/jobs/big-1/logs/tail"));
+            var kept = File.ReadAllText(Path.Combine(logs, "big-1", "run.log"));
+            Assert.Contains("\"value\": 7", kept);
+            Assert.Contains(notes, n => n.Contains("reading it through the log tail instead"));
+            Assert.Empty(Directory.GetFiles(Path.Combine(logs, "big-1"), "*.tmp", SearchOption.AllDirectories));
         }
 
         [Fact]

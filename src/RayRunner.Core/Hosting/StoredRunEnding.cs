@@ -12,21 +12,16 @@ namespace RayRunner.Core
     public static class StoredRunEnding
     {
         /// <summary>The run's final output when its backend's files show it has ended; null when they do not, or cannot tell.</summary>
-        public static TaskOutput? Look(RunRecord record)
-        {
-            if (record == null || record.IsFinal || !record.IsSubmitted) return null;
-            var submission = record.Submission!;
-            if (submission.Backend != LocalProcessBackend.BackendName || submission.Locator is not IReadOnlyDictionary<string, string> locator) return null;
-            return AttachedRun.LookOnce(record.RunId, locator);
-        }
+        public static TaskOutput? Look(RunRecord record) =>
+            LocalLocatorOf(record) is { } locator ? AttachedRun.LookOnce(record.RunId, locator) : null;
 
         /// <summary>True when a local run's process has claimed the run (its claim file exists): it has started, whatever its record says.</summary>
-        public static bool Started(RunRecord record)
-        {
-            if (record == null || record.IsFinal || !record.IsSubmitted) return false;
-            var submission = record.Submission!;
-            return submission.Backend == LocalProcessBackend.BackendName && submission.Locator is IReadOnlyDictionary<string, string> locator
-                && LocalLocator.From(locator) is { } found && System.IO.File.Exists(found.Files.Started);
-        }
+        public static bool Started(RunRecord record) =>
+            LocalLocatorOf(record) is { } locator && LocalLocator.From(locator) is { } found && System.IO.File.Exists(found.Files.Started);
+
+        /// <summary>The locator of an unfinished run handed to the local backend; null for any other run.</summary>
+        static IReadOnlyDictionary<string, string>? LocalLocatorOf(RunRecord record) =>
+            record != null && !record.IsFinal && record.Submission is { Backend: LocalProcessBackend.BackendName, Locator: IReadOnlyDictionary<string, string> locator }
+                ? locator : null;
     }
 }

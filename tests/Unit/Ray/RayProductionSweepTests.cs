@@ -35,8 +35,9 @@ namespace RayRunner.Tests.Unit.Ray
                 using var _ = backend;
                 using var runner = await Runner.CreateAsync(backend, new RayRunnerOptions { MaxConcurrent = 16, Entrypoint = RayTestSupport.Entrypoint, Store = store });
 
+                standIn.Faults.StallFor = TimeSpan.FromSeconds(2);
                 standIn.Faults.Once("POST", p => p == "/api/jobs/", FaultKind.LoseResponse);
-                standIn.Faults.Random = StandInFaults.RandomPlan(0.10, seed: 20261204, FaultKind.ServerError, FaultKind.Drop, FaultKind.LoseResponse);
+                standIn.Faults.Random = StandInFaults.RandomPlan(0.10, seed: 20261204, FaultKind.ServerError, FaultKind.Drop, FaultKind.LoseResponse, FaultKind.Stall);
                 // Every tenth run fails on its first attempt.
                 var configs = Enumerable.Range(0, 200).Select(i => (object)(i % 10 == 7
                     ? new Dictionary<string, object?> { ["value"] = (long)i, ["failfirst"] = 1L }
@@ -49,12 +50,15 @@ namespace RayRunner.Tests.Unit.Ray
                 {
                     Assert.True(results[i].Status == RunStatus.Completed, $"run {i}: {results[i].Status} {results[i].ErrorMessage}");
                     Assert.Equal(i, results[i].Metrics["value"]);
+                    // Only the runs made to fail needed a second attempt: an injected fault never fails a run.
+                    Assert.Equal(i % 10 == 7 ? 2 : 1, store.TryLoad(results[i].RunId)!.Attempt);
                 }
+                Assert.True(standIn.MaxActive <= 16, $"at most MaxConcurrent jobs are handed to Ray at once, saw {standIn.MaxActive}");
                 // One Ray job per attempt, each created once: 200 first attempts and 20 second ones.
                 Assert.Equal(220, standIn.JobsCreated.Count);
                 Assert.All(standIn.JobsCreated, kv => Assert.Equal(1, kv.Value));
                 Assert.Empty(standIn.DuplicateSubmits);
-                Assert.True(standIn.Faults.TotalInjected >= 20, $"only {standIn.Faults.TotalInjected} faults were injected");
+                Assert.True(standIn.Faults.TotalInjected >= 40, $"only {standIn.Faults.TotalInjected} faults were injected");
 
                 // Zero jobs left on the head once every result and log is kept.
                 Assert.Equal(0, await backend.Janitor.DrainAsync(Generous, default));

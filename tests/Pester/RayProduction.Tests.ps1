@@ -71,6 +71,13 @@ Describe 'Per-run resources and runtime_env on Ray' {
             Should -Throw -ErrorId 'RunResourcesInvalid,RayRunner.PowerShell.StartRayExperimentCommand' -ExpectedMessage '*-WorkingDirectory*'
         { Start-RayExperiment -Config @{ value = 1; _resources = @{ num_cpu = 1 } } -Entrypoint $script:Ep -ErrorAction Stop } |
             Should -Throw -ErrorId 'ConfigInvalid,RayRunner.PowerShell.StartRayExperimentCommand' -ExpectedMessage '*_resources.num_cpu*'
+        # Ray's own resources asked for as custom ones never schedule: refused, pointing at the right parameter, in any case.
+        foreach ($case in @{ Name = 'CPU'; Use = '-NumCpus' }, @{ Name = 'gpu'; Use = '-NumGpus' }, @{ Name = 'Memory'; Use = '-Memory' }) {
+            { Start-RayExperiment -Config @{ value = 1 } -Entrypoint $script:Ep -Resources @{ $case.Name = 2 } -ErrorAction Stop } |
+                Should -Throw -ErrorId 'RunResourcesInvalid,RayRunner.PowerShell.StartRayExperimentCommand' -ExpectedMessage "*'$($case.Name)'*Use $($case.Use)*"
+        }
+        { Start-RayExperiment -Config @{ value = 1; _resources = @{ resources = @{ cpu = 1 } } } -Entrypoint $script:Ep -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ConfigInvalid,RayRunner.PowerShell.StartRayExperimentCommand' -ExpectedMessage '*_resources.resources.cpu*_resources.num_cpus*'
         @((Get-RayStandInState $script:Head).dashboard.jobs).Count | Should -Be $before
     }
 }

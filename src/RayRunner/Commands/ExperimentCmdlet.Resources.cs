@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Management.Automation;
 using RayRunner.Core;
+using static RayRunner.Core.RunResources;
 
 namespace RayRunner.PowerShell
 {
@@ -65,6 +66,8 @@ namespace RayRunner.PowerShell
                     }
                     if (string.IsNullOrWhiteSpace(name) || double.IsNaN(amount) || amount < 0)
                         Refuse($"-Resources takes resource names with amounts of 0 or more, such as @{{ TPU = 1 }}; '{name}' = '{value}' is not one.", Resources);
+                    if (ReservedResourceProblem(name!, forConfig: false) is string problem)
+                        Refuse("-Resources: " + problem, Resources);
                     custom[name!] = amount;
                 }
             }

@@ -113,6 +113,26 @@ namespace RayRunner.Tests.Unit.Ray
             Assert.Equal("_resources.num_cpu", ex.KeyPath);
         }
 
+        [Theory]
+        [InlineData("CPU", "num_cpus", "-NumCpus")]
+        [InlineData("gpu", "num_gpus", "-NumGpus")]
+        [InlineData("Memory", "memory", "-Memory")]
+        [InlineData("object_store_memory", "memory", "-Memory")]
+        public void Rays_own_resources_are_refused_as_custom_resources_naming_the_key_to_use(string name, string use, string parameter)
+        {
+            // Ray schedules CPU, GPU and memory itself: as a custom resource no node offers them and the job stays PENDING.
+            var config = ExperimentConfig.Normalize(new Dictionary<string, object?>
+            {
+                ["_resources"] = new Dictionary<string, object?> { ["resources"] = new Dictionary<string, object?> { [name] = 2L } },
+            });
+            var ex = Assert.Throws<ConfigValidationException>(() => RunResources.FromConfig(config));
+            Assert.Equal("_resources.resources." + name, ex.KeyPath);
+            Assert.Contains("'_resources." + use + "'", ex.Message);
+            Assert.Contains("Use " + parameter, RunResources.ReservedResourceProblem(name, forConfig: false)); // what -Resources says
+            Assert.Null(RunResources.ReservedResourceProblem("TPU", forConfig: false));
+            Assert.Null(RunResources.ReservedResourceProblem("CPUs", forConfig: false)); // only Ray's exact names, in any case
+        }
+
         [Fact]
         public void A_rerun_of_a_failed_run_asks_for_what_the_run_asked_for()
         {

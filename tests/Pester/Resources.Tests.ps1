@@ -7,6 +7,8 @@
 #>
 
 BeforeAll {
+    . (Join-Path $PSScriptRoot 'ChildPwsh.ps1')
+    . (Join-Path $PSScriptRoot 'RayStandIn.Helpers.ps1')
     $repoRoot = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
     $script:ModulePath = if ($env:RAYRUNNER_MODULE_PATH) { $env:RAYRUNNER_MODULE_PATH } else { Join-Path $repoRoot 'out/RayRunner/RayRunner.psd1' }
     $script:SavedHome = $env:RAYRUNNER_HOME
@@ -49,5 +51,31 @@ Describe 'A runtime_env on the local backend' -Tag 'LocalBackend' {
         { Start-RayExperiment -Config @{ n = 1 } -Entrypoint $script:EchoEp -RuntimeEnv @{ env_vars = @{ FOO = 4 } } -ErrorAction Stop } |
             Should -Throw -ErrorId 'RunResourcesInvalid,RayRunner.PowerShell.StartRayExperimentCommand' -ExpectedMessage '*env_vars.FOO must be text*'
         @(Get-RayRun).Count | Should -Be $before
+    }
+}
+
+Describe 'What a run asked for' -Tag 'LocalBackend' {
+    It 'is shown by Format-List, in this session and in a new one that reads the store; the table still fits 80 columns' {
+        $run = Start-RayExperiment -Config @{ n = 1 } -Entrypoint $script:EchoEp -NumCpus 1 -Memory 2GB -Resources @{ TPU = 1; accel = 0.5 } `
+            -RuntimeEnv @{ env_vars = @{ FOO = 'x' } }
+        $null = $run | Wait-RayRun -Timeout 60
+        $shown = Get-RayRun -RunId $run.RunId
+        $shown.NumCpus | Should -Be 1
+        $shown.Memory | Should -Be 2GB
+        $shown.Resources['TPU'] | Should -Be 1
+        $shown.Resources.ContainsKey('experiment_slot') | Should -BeFalse -Because 'the MaxConcurrent cap is RayRunner''s, not the user''s'
+        $list = $shown | Format-List | Out-String -Width 80
+        $list | Should -Match 'Requested\s*: 1 CPU, 2 GiB memory, TPU=1, accel=0\.5'
+        $list | Should -Match 'RuntimeEnv\s*: \{"env_vars":\{"FOO":"x"\}\}'
+        # The table keeps its 80-column layout: the resources are for Format-List only.
+        ($shown | Format-Table | Out-String -Width 80) | Should -Match 'RunId\s+SweepId\s+Status\s+Submitted\s+Duration\s+Entrypoint\s*\r?\n'
+
+        $child = Invoke-ChildPwshScript -WorkingDirectory $TestDrive -Environment @{ RAYRUNNER_HOME = $env:RAYRUNNER_HOME; RR_MODULE = $script:ModulePath; RR_ID = $run.RunId } -Script @'
+$ErrorActionPreference = 'Stop'
+Import-Module $env:RR_MODULE
+Get-RayRun -RunId $env:RR_ID | Format-List | Out-String -Width 80
+'@
+        $child.ExitCode | Should -Be 0 -Because $child.Stderr
+        $child.Stdout | Should -Match 'Requested\s*: 1 CPU, 2 GiB memory, TPU=1, accel=0\.5'
     }
 }

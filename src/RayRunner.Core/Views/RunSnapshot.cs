@@ -38,6 +38,8 @@ namespace RayRunner.Core
         public IReadOnlyList<AttemptRecord> PastAttempts { get; init; } = Array.Empty<AttemptRecord>();
         /// <summary>How the run is retried; null when it is tried once.</summary>
         public RetryPolicy? Retry { get; init; }
+        /// <summary>What the run asked the backend for (CPUs, GPUs, memory, custom resources, runtime_env); null when not recorded (a damaged record).</summary>
+        public TaskOptions? Options { get; init; }
 
         /// <summary>A run as its record in the store says it stands (no backend asked).</summary>
         public static RunSnapshot FromRecord(RunRecord record) => new RunSnapshot
@@ -60,6 +62,7 @@ namespace RayRunner.Core
             Attempt = record.Attempt,
             PastAttempts = record.Attempts ?? Array.Empty<AttemptRecord>(),
             Retry = record.Spec.Retry,
+            Options = record.Spec.Options,
         };
 
         /// <summary>
@@ -85,7 +88,7 @@ namespace RayRunner.Core
         {
             RunId = RunId, SweepId = SweepId, Status = status, Backend = Backend, Entrypoint = Entrypoint, Config = Config,
             ConfigHash = ConfigHash, SubmittedAt = SubmittedAt, StartedAt = StartedAt, CompletedAt = CompletedAt, Output = Output, ObjectRef = ObjectRef, Tags = Tags,
-            Damage = Damage, IsOrphan = IsOrphan, Attempt = Attempt, PastAttempts = PastAttempts, Retry = Retry,
+            Damage = Damage, IsOrphan = IsOrphan, Attempt = Attempt, PastAttempts = PastAttempts, Retry = Retry, Options = Options,
         };
 
         /// <summary>The order every listing uses: oldest first, then by id.</summary>

@@ -64,7 +64,7 @@ namespace RayRunner.PowerShell
         {
             var status = statusOverride ?? s.Status;
             var run = Build(s.RunId, s.SweepId, status, s.Backend, s.SubmittedAt, s.StartedAt, s.CompletedAt,
-                s.Entrypoint, PSValues.ToOrderedMap(s.Config), s.Output?.ErrorMessage ?? s.Damage, tracked);
+                s.Entrypoint, PSValues.ToOrderedMap(s.Config), s.Output?.ErrorMessage ?? s.Damage ?? s.StatusNote, tracked);
             run.Tags = tags?.ToArray() ?? Array.Empty<string>();
             run.ConfigHash = s.ConfigHash;
             run.IsOrphan = s.IsOrphan && status == RunStatus.Queued;

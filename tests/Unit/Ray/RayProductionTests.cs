@@ -295,6 +295,31 @@ namespace RayRunner.Tests.Unit.Ray
         }
 
         [Fact]
+        public async Task The_pending_warning_names_a_custom_resource_no_node_offers()
+        {
+            await using var standIn = await RayDashboardStandIn.StartAsync(new StandInSettings { Cpus = 4, ExperimentSlots = 4 });
+            var warnings = new ConcurrentQueue<string>();
+            using var backend = await RayTestSupport.ConnectAsync(standIn, Options(standIn, null, warnings: warnings, pendingAfter: TimeSpan.FromMilliseconds(300)));
+            var task = await backend.SubmitAsync(RayTestSupport.Spec("tpu-1"),
+                new TaskOptions { NumCpus = 1, Resources = new Dictionary<string, double> { ["experiment_slot"] = 1, ["TPU"] = 1 } }, default);
+            await backend.WaitAsync(new[] { task }, 1, TimeSpan.Zero, default);
+            var warning = await RayTestSupport.EventuallyAsync(() => Task.FromResult(warnings.FirstOrDefault(w => w.Contains("tpu-1"))), w => w != null, Generous);
+            Assert.NotNull(warning);
+            Assert.Contains("asked for 1 CPU, 1 experiment_slot, 1 TPU", warning);
+            Assert.Contains("No node offers resource TPU at all", warning);
+            Assert.DoesNotContain("experiment_slot at all", warning); // the cluster has that one, only busy or free
+            await backend.CancelAsync(task, default);
+        }
+
+        [Fact]
+        public void Only_resources_the_cluster_lacks_entirely_are_named_and_none_when_it_does_not_report()
+        {
+            const string status = " 3.0/4.0 CPU\n 4.0/4.0 experiment_slot\n 0.0/0.0 accel\n";
+            Assert.Equal(new[] { "TPU", "accel" }, RayPendingWarning.Absent(new[] { "experiment_slot", "TPU", "accel" }, status));
+            Assert.Empty(RayPendingWarning.Absent(new[] { "TPU" }, null)); // unknown is not absent
+        }
+
+        [Fact]
         public void Free_resources_are_unknown_when_the_head_does_not_report_them()
         {
             Assert.Contains("unknown", RayPendingWarning.DescribeFree(null));

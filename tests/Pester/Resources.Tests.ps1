@@ -77,5 +77,8 @@ Get-RayRun -RunId $env:RR_ID | Format-List | Out-String -Width 80
 '@
         $child.ExitCode | Should -Be 0 -Because $child.Stderr
         $child.Stdout | Should -Match 'Requested\s*: 1 CPU, 2 GiB memory, TPU=1, accel=0\.5'
+
+        $plain = Start-RayExperiment -Config @{ n = 2 } -Entrypoint $script:EchoEp
+        ($plain | Format-List | Out-String -Width 80) | Should -Match 'Requested\s*: nothing reserved' -Because 'a local run without -NumCpus reserves no CPU slot'
     }
 }

@@ -171,6 +171,11 @@ Describe 'Runs that wait or lose their head' {
             Connect-StandIn $head
             $r = Start-RayExperiment -Config @{ value = 1 } -Entrypoint $script:Ep -NumCpus 64   # never fits: stays PENDING
             Wait-Until -Because 'the job to be on the head' -TimeoutSec 30 -Condition { (Get-JobOf $head $r.RunId).status -eq 'PENDING' }
+            # The submission is recorded right after the head took the job: wait for the record, not for luck.
+            $record = Join-Path $env:RAYRUNNER_HOME "runs/$($r.RunId)/run.json"
+            Wait-Until -Because 'the store to record the submission' -TimeoutSec 30 -Condition {
+                (Test-Path $record) -and (Get-Content -Raw $record | ConvertFrom-Json).status -eq 'pending'
+            }
             Disconnect-RayCluster -Confirm:$false   # the head is the user's: it keeps running, and so does the job
             # No connection, head answering: the recorded phase stands, and nothing warns.
             (Get-RayRun -RunId $r.RunId -WarningVariable w1).Status | Should -Be 'pending'

@@ -36,6 +36,9 @@ namespace RayRunner.PowerShell
         {
             foreach (var id in RunId)
             {
+                // A damaged record names no backend and no log file; without this check the error
+                // read "ran on the  backend" (connected) or "no run" (not connected).
+                if (ReadView()?.GetRun(id) is { } stored && WriteIfDamaged(stored)) continue;
                 if (ModuleSession.Current == null)
                 {
                     ReadFromStore(id);

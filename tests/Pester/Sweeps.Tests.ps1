@@ -275,6 +275,15 @@ Describe 'Results as data' {
         ([regex]::Matches($html, '<tr data-run=')).Count | Should -Be 3
         { $script:Results | Export-RaySweepReport $page -NoClobber } | Should -Throw -ErrorId 'ReportWriteFailed,RayRunner.PowerShell.*'
     }
+
+    It 'Export-RaySweepReport into a folder that does not exist names that folder and writes nothing' {
+        $folder = Join-Path $TestDrive 'no-such-folder'
+        $err = { $script:Results | Export-RaySweepReport (Join-Path $folder 'r.html') } | Should -Throw -ErrorId 'ReportWriteFailed,RayRunner.PowerShell.*' -PassThru
+        $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $err.Exception.Message | Should -BeLike "*The folder '$folder' does not exist*New-Item -ItemType Directory*"
+        $err.Exception.Message | Should -Not -Match '\.tmp'
+        Test-Path $folder | Should -BeFalse
+    }
 }
 
 Describe 'The whole flow, as a new user runs it' {

@@ -32,6 +32,20 @@ namespace RayRunner.Core
         readonly ConcurrentQueue<StoreProblem> _problems = new ConcurrentQueue<StoreProblem>();
         readonly ConcurrentDictionary<string, byte> _problemKeys = new ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
         readonly LogTrimmer _logs;
+        /// <summary>Whole records this store read or wrote, with the stamp of the run.json they came from.</summary>
+        readonly ConcurrentDictionary<string, StampedRecord> _records = new ConcurrentDictionary<string, StampedRecord>(StringComparer.Ordinal);
+
+        sealed class StampedRecord
+        {
+            public StampedRecord(string stamp, RunRecord record)
+            {
+                Stamp = stamp;
+                Record = record;
+            }
+
+            public string Stamp { get; }
+            public RunRecord Record { get; }
+        }
 
         /// <param name="root">The store folder; null means <c>$RAYRUNNER_HOME</c>, else <c>~/.rayrunner</c>.</param>
         public FileRunStore(string? root = null, LogRetention? retention = null) : this(root, retention, readOnly: false) { }
@@ -149,7 +163,11 @@ namespace RayRunner.Core
                     if (flushed == null || !PrivateFiles.TryCommit(flushed, path))
                         PrivateFiles.WriteAtomic(path, bytes, flushToDisk: record.IsFinal);
                     flushed = null;
-                    _index.Append(RunIndex.StampOf(path), record);
+                    if (RunIndex.StampOf(path) is { } stamp)
+                    {
+                        _index.Append(RunSummary.Of(record, stamp));
+                        _records[record.RunId] = new StampedRecord(stamp, record);
+                    }
                     return record;
                 });
                 if (ReferenceEquals(saved, record) && record.IsFinal) ApplyRetention(record.RunId);
@@ -196,9 +214,27 @@ namespace RayRunner.Core
                     return 0;
                 });
             }
-            var records = scan.Entries.Select(e => e.Record)
-                .OrderBy(r => r.Spec.CreatedAt).ThenBy(r => r.RunId, StringComparer.Ordinal).ToList();
-            return new StoreListing(records, scan.Damaged);
+            var summaries = scan.Entries
+                .OrderBy(s => s.CreatedAt).ThenBy(s => s.RunId, StringComparer.Ordinal).ToList();
+            return new StoreListing(summaries, Load, scan.Damaged);
+        }
+
+        /// <summary>
+        /// The whole record of a listed run: from this store's cache when the summary's stamp says
+        /// the cached record is the one on disk, else read from run.json (the freshest there is).
+        /// </summary>
+        RunRecord? Load(RunSummary summary)
+        {
+            if (summary.Stamp.Length > 0 && _records.TryGetValue(summary.RunId, out var cached) && cached.Stamp == summary.Stamp)
+                return cached.Record;
+            if (!RunIds.IsValid(summary.RunId)) return null;
+            var path = Path.Combine(RunFolder(summary.RunId), RecordFileName);
+            var before = RunIndex.StampOf(path);
+            var record = Read(summary.RunId, path);
+            // Kept only when the file did not change while it was read, so a stamp never names another record.
+            if (record != null && before != null && before == RunIndex.StampOf(path))
+                _records[summary.RunId] = new StampedRecord(before, record);
+            return record;
         }
 
         public bool Delete(string runId)
@@ -211,6 +247,7 @@ namespace RayRunner.Core
                 // ignores and the next delete sweeps away, never half a run.
                 var graveyard = Path.Combine(RunsFolder, DeletedPrefix + runId + "-" + Guid.NewGuid().ToString("N").Substring(0, 8));
                 Directory.Move(folder, graveyard);
+                _records.TryRemove(runId, out _);
                 SweepGraveyard();
                 return true;
             });
@@ -307,7 +344,7 @@ namespace RayRunner.Core
 
         sealed class ScanResult
         {
-            public List<RunIndex.Entry> Entries { get; } = new List<RunIndex.Entry>();
+            public List<RunSummary> Entries { get; } = new List<RunSummary>();
             /// <summary>Run folders whose run.json cannot be read.</summary>
             public List<StoreProblem> Damaged { get; } = new List<StoreProblem>();
             public bool IndexNeedsRewrite;
@@ -360,7 +397,8 @@ namespace RayRunner.Core
                 var record = Read(name, path, out var problem);
                 if (record != null)
                 {
-                    result.Entries.Add(new RunIndex.Entry(stamp, record));
+                    result.Entries.Add(RunSummary.Of(record, stamp));
+                    if (stamp == RunIndex.StampOf(path)) _records[name] = new StampedRecord(stamp, record);
                     result.IndexNeedsRewrite = true;
                 }
                 // A damaged record has no index entry: rewriting the index would not change that.

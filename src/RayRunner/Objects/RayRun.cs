@@ -25,11 +25,26 @@ namespace RayRunner.PowerShell
         /// <summary>Run time so far (running) or in total (finished); null before the run started.</summary>
         public TimeSpan? Duration { get; internal set; }
         public string Entrypoint { get; internal set; } = "";
-        /// <summary>The config as sent, as ordered hashtables: <c>$run.Config.lr</c>.</summary>
-        public OrderedDictionary Config { get; internal set; } = new OrderedDictionary();
+        /// <summary>
+        /// The config as sent, as ordered hashtables: <c>$run.Config.lr</c>. Made when first read: a
+        /// listed run's config stays in its record until then (listing 10,000 runs reads none).
+        /// </summary>
+        public OrderedDictionary Config
+        {
+            get => _config ??= Snapshot == null ? new OrderedDictionary() : PSValues.ToOrderedMap(Snapshot.Config);
+            internal set => _config = value;
+        }
+        OrderedDictionary? _config;
         /// <summary>The tags given with -Tag when the run was started; Get-RayRun -Tag selects by them.</summary>
         public string[] Tags { get; internal set; } = Array.Empty<string>();
-        public string? ErrorMessage { get; internal set; }
+        /// <summary>Why the run failed (the result's error message), or what is wrong with a damaged record.</summary>
+        public string? ErrorMessage
+        {
+            get => _errorSet ? _error : Snapshot?.ErrorMessage;
+            internal set { _error = value; _errorSet = true; }
+        }
+        string? _error;
+        bool _errorSet;
         /// <summary>How many attempts the run has had so far: 1 unless it was retried (-MaxRetries). Get-RayRun -IncludeAttempts lists them.</summary>
         public int Attempts { get; internal set; } = 1;
         /// <summary>The snapshot the object was made from, for the attempt listing.</summary>
@@ -52,8 +67,7 @@ namespace RayRunner.PowerShell
         internal static RayRun FromSnapshot(RunSnapshot s, bool tracked, IReadOnlyList<string>? tags, string? statusOverride = null)
         {
             var status = statusOverride ?? s.Status;
-            var run = Build(s.RunId, s.SweepId, status, s.Backend, s.SubmittedAt, s.StartedAt, s.CompletedAt,
-                s.Entrypoint, PSValues.ToOrderedMap(s.Config), s.Output?.ErrorMessage ?? s.Damage, tracked);
+            var run = Build(s.RunId, s.SweepId, status, s.Backend, s.SubmittedAt, s.StartedAt, s.CompletedAt, s.Entrypoint, tracked);
             run.Tags = tags?.ToArray() ?? Array.Empty<string>();
             run.ConfigHash = s.ConfigHash;
             run.IsOrphan = s.IsOrphan && status == RunStatus.Queued;
@@ -63,7 +77,7 @@ namespace RayRunner.PowerShell
         }
 
         static RayRun Build(string runId, string? sweepId, string status, string backend, DateTimeOffset submitted,
-            DateTimeOffset? started, DateTimeOffset? completed, string entrypoint, OrderedDictionary config, string? error, bool tracked)
+            DateTimeOffset? started, DateTimeOffset? completed, string entrypoint, bool tracked)
         {
             TimeSpan? duration = null;
             if (started.HasValue)
@@ -82,8 +96,6 @@ namespace RayRunner.PowerShell
                 Completed = completed?.LocalDateTime,
                 Duration = duration,
                 Entrypoint = entrypoint,
-                Config = config,
-                ErrorMessage = error,
                 IsTracked = tracked,
             };
         }

@@ -178,7 +178,7 @@ namespace RayRunner.Tests.Unit.Store
         }
 
         [Fact]
-        public void Two_writers_and_a_lister_on_separate_store_objects_agree_at_every_listing()
+        public async Task Two_writers_and_a_lister_on_separate_store_objects_agree_at_every_listing()
         {
             // Two writers (as two processes would: each its own FileRunStore, sharing only the files
             // and the lock) record runs queued then completed while a third object lists again and
@@ -216,7 +216,7 @@ namespace RayRunner.Tests.Unit.Store
                     }
                 }
             }
-            Task.WaitAll(writing);
+            await Task.WhenAll(writing);
             Assert.True(listings >= 2);
             var last = new RunStoreReader(NewStore()).ListRuns();
             Assert.Equal(Runs, last.Count);

@@ -195,7 +195,7 @@ namespace RayRunner.Core
                 if (length > 0)
                 {
                     into.Lines++;
-                    var summary = TryParse(new ReadOnlySpan<byte>(bytes, start, length));
+                    var summary = RunSummaryReader.TryRead(new ReadOnlySpan<byte>(bytes, start, length));
                     if (summary != null && summary.Stamp.Length > 0 && RunIds.IsValid(summary.RunId))
                         into.Entries[summary.RunId] = summary;
                     else
@@ -206,16 +206,5 @@ namespace RayRunner.Core
             return start;
         }
 
-        static RunSummary? TryParse(ReadOnlySpan<byte> utf8)
-        {
-            try
-            {
-                return JsonSerializer.Deserialize<RunSummary>(utf8, RayRunnerJson.Options);
-            }
-            catch (Exception ex) when (ex is JsonException || ex is NotSupportedException || ex is InvalidOperationException || ex is ArgumentException || ex is FormatException)
-            {
-                return null;
-            }
-        }
     }
 }

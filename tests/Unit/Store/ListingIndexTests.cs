@@ -241,6 +241,36 @@ namespace RayRunner.Tests.Unit.Store
             Assert.Equal("late", run.ErrorMessage);
         }
 
+        [Fact]
+        public void The_index_reader_reads_back_every_part_the_serializer_writes()
+        {
+            var claim = new DispatchClaim { By = new ProcessIdentity { Pid = 42, StartTime = "proc:7", Host = "h\"1" }, At = DateTimeOffset.Parse("2026-12-01T10:00:00.1234567+02:00") };
+            var queued = StoreRecords.Queued("r1", "ray", "python \"t.py\" {overrides}", "s\u00e9", owner: StoreRecords.DeadProcess, claim: claim);
+            var full = new RunRecord
+            {
+                RunId = queued.RunId, Status = RunStatus.Failed, Spec = new RunSpecRecord
+                {
+                    SweepId = queued.SweepId, ConfigHash = "abc", Config = queued.Spec.Config, Entrypoint = queued.Spec.Entrypoint, Backend = "ray",
+                    CreatedAt = DateTimeOffset.Parse("2026-11-30T23:59:59.9999999-05:00"),
+                    Input = new TaskInput(queued.Spec.Config, "r1") { AdditionalTags = new[] { "a", "b,c" } },
+                },
+                Owner = queued.Owner, Claim = claim, Attempt = 3,
+                Submission = new SubmissionRecord { Backend = "ray", SubmittedAt = DateTimeOffset.UtcNow },
+                Result = new TaskOutput { RunId = "r1", Status = RunStatus.Failed, ErrorMessage = "line one\nline two", StartedAt = DateTimeOffset.UtcNow, CompletedAt = DateTimeOffset.UtcNow },
+            };
+            foreach (var summary in new[] { RunSummary.Of(full, "12:34"), RunSummary.Of(queued, "5:6") })
+            {
+                var line = JsonSerializer.Serialize(summary, RayRunnerJson.Options);
+                var read = RunSummaryReader.TryRead(System.Text.Encoding.UTF8.GetBytes(line));
+                Assert.NotNull(read);
+                Assert.Equal(line, JsonSerializer.Serialize(read, RayRunnerJson.Options));
+            }
+            Assert.Null(RunSummaryReader.TryRead(System.Text.Encoding.UTF8.GetBytes("{\"run_id\":\"r1\",\"attempt\":\"x\"}")));
+            Assert.Null(RunSummaryReader.TryRead(System.Text.Encoding.UTF8.GetBytes("{\"run_id\":\"r1\"} {}")));
+            Assert.Null(RunSummaryReader.TryRead(System.Text.Encoding.UTF8.GetBytes("{\"run_id\":\"r1\",")));
+            Assert.Equal("r1", RunSummaryReader.TryRead(System.Text.Encoding.UTF8.GetBytes("{\"later\":{\"x\":[1,{}]},\"run_id\":\"r1\"}"))!.RunId);
+        }
+
         string StampOf(string runId)
         {
             var info = new FileInfo(RecordPath(runId));

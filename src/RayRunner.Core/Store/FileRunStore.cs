@@ -66,7 +66,7 @@ namespace RayRunner.Core
             RunsFolder = Path.Combine(Root, RunsFolderName);
             var kept = retention ?? LogRetention.Default;
             kept.Validate();
-            _logs = new LogTrimmer(kept, List, runId => Path.Combine(RunsFolder, runId, LogFileName), write => WithLock(() => { write(); return 0; }));
+            _logs = new LogTrimmer(kept, () => ListAll().Summaries, runId => Path.Combine(RunsFolder, runId, LogFileName), write => WithLock(() => { write(); return 0; }));
             _readOnly = readOnly;
             _index = new RunIndex(Path.Combine(Root, "index.jsonl"));
             if (readOnly)

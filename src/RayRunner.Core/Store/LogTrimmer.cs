@@ -14,7 +14,7 @@ namespace RayRunner.Core
     internal sealed class LogTrimmer
     {
         readonly LogRetention _retention;
-        readonly Func<IReadOnlyList<RunRecord>> _listRuns;
+        readonly Func<IReadOnlyList<RunSummary>> _listRuns;
         readonly Func<string, string> _logOf;
         readonly Action<Action> _underStoreLock;
         long _logBytesTally = -1; // -1: not counted yet in this process
@@ -22,7 +22,7 @@ namespace RayRunner.Core
         /// <param name="listRuns">The store's records (to find finished runs' logs).</param>
         /// <param name="logOf">A run id's log path.</param>
         /// <param name="underStoreLock">Runs a write under the store lock, as every store write is.</param>
-        public LogTrimmer(LogRetention retention, Func<IReadOnlyList<RunRecord>> listRuns, Func<string, string> logOf, Action<Action> underStoreLock)
+        public LogTrimmer(LogRetention retention, Func<IReadOnlyList<RunSummary>> listRuns, Func<string, string> logOf, Action<Action> underStoreLock)
         {
             _retention = retention;
             _listRuns = listRuns;
@@ -43,12 +43,12 @@ namespace RayRunner.Core
         public long EnforceTotal()
         {
             var logs = new List<(string Path, long Size, DateTimeOffset Finished, bool Final)>();
-            foreach (var record in _listRuns())
+            foreach (var run in _listRuns())
             {
-                var log = _logOf(record.RunId);
+                var log = _logOf(run.RunId);
                 var info = new FileInfo(log);
                 if (!info.Exists) continue;
-                logs.Add((log, info.Length, record.Result?.CompletedAt ?? record.UpdatedAt, record.IsFinal));
+                logs.Add((log, info.Length, run.CompletedAt ?? run.CreatedAt, run.IsFinal));
             }
             var total = logs.Sum(l => l.Size);
             foreach (var log in logs.Where(l => l.Final).OrderBy(l => l.Finished))

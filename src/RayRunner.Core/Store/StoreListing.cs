@@ -46,6 +46,13 @@ namespace RayRunner.Core
         public IReadOnlyList<RunRecord> Records =>
             _records ??= Summaries.Select(_load).Where(r => r != null).Select(r => r!).ToList();
 
+        /// <summary>
+        /// The whole records of the runs whose summary passes <paramref name="keep"/>, oldest first:
+        /// what a caller that needs records of some runs (one sweep, the orphans) reads, instead of all.
+        /// </summary>
+        public IReadOnlyList<RunRecord> RecordsWhere(Func<RunSummary, bool> keep) =>
+            Summaries.Where(keep ?? throw new ArgumentNullException(nameof(keep))).Select(_load).Where(r => r != null).Select(r => r!).ToList();
+
         /// <summary>One run's whole record, read now; null when it is gone or cannot be read.</summary>
         public RunRecord? Load(RunSummary summary) => _load(summary ?? throw new ArgumentNullException(nameof(summary)));
 

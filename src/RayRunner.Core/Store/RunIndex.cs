@@ -49,6 +49,8 @@ namespace RayRunner.Core
         {
             public int Format { get; set; }
             public string? Generation { get; set; }
+            /// <summary>How many bytes of summaries the rewrite wrote: the index is compacted once it is twice that.</summary>
+            public long LiveBytes { get; set; }
         }
 
         /// <summary>Size and last write time of run.json (rename replaces the file, so both move on every save); null when absent.</summary>
@@ -60,29 +62,58 @@ namespace RayRunner.Core
                    info.LastWriteTimeUtc.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        /// <summary>Appends one summary (a header first when the index is new). Called under the store lock, after the record itself is in place.</summary>
-        public void Append(RunSummary summary)
+        /// <summary>Below this size the index is never compacted during saves (a listing still does, see FileRunStore).</summary>
+        const long CompactionFloorBytes = 64 * 1024;
+
+        /// <summary>
+        /// Appends one summary (a header first when the index is new). Called under the store lock,
+        /// after the record itself is in place. True when the index has grown to more than twice the
+        /// summaries its last rewrite held (every save appends a line, so a sweep of N runs leaves
+        /// about five lines per run): the caller compacts it then, so a new session never parses
+        /// many times more lines than there are runs.
+        /// </summary>
+        public bool Append(RunSummary summary)
         {
             var line = Serialize(summary) + "\n";
             var info = new FileInfo(_path);
-            if (!info.Exists || info.Length == 0) line = HeaderLine(Guid.NewGuid().ToString("N")) + line;
-            PrivateFiles.Append(_path, Encoding.UTF8.GetBytes(line));
+            var length = info.Exists ? info.Length : 0;
+            if (length == 0) line = HeaderLine(Guid.NewGuid().ToString("N"), 0) + line;
+            var bytes = Encoding.UTF8.GetBytes(line);
+            PrivateFiles.Append(_path, bytes);
+            length += bytes.Length;
+            return length > CompactionFloorBytes && length > 2 * LiveBytesOfRewrite() + CompactionFloorBytes / 4;
+        }
+
+        long LiveBytesOfRewrite()
+        {
+            try
+            {
+                using var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                return ReadHeader(stream).LiveBytes;
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                return long.MaxValue / 4; // cannot tell: leave it to the next listing
+            }
         }
 
         /// <summary>Replaces the whole index with these summaries (called under the store lock).</summary>
         public void Rewrite(IEnumerable<RunSummary> entries)
         {
             var generation = Guid.NewGuid().ToString("N");
-            var sb = new StringBuilder();
-            sb.Append(HeaderLine(generation));
+            var body = new StringBuilder();
             var snapshot = new Snapshot();
             foreach (var e in entries)
             {
-                sb.Append(Serialize(e)).Append('\n');
+                body.Append(Serialize(e)).Append('\n');
                 snapshot.Entries[e.RunId] = e;
                 snapshot.Lines++;
             }
-            var bytes = Encoding.UTF8.GetBytes(sb.ToString());
+            var summaries = Encoding.UTF8.GetBytes(body.ToString());
+            var header = Encoding.UTF8.GetBytes(HeaderLine(generation, summaries.Length));
+            var bytes = new byte[header.Length + summaries.Length];
+            Buffer.BlockCopy(header, 0, bytes, 0, header.Length);
+            Buffer.BlockCopy(summaries, 0, bytes, header.Length, summaries.Length);
             PrivateFiles.WriteAtomic(_path, bytes, flushToDisk: false);
             lock (_gate)
             {
@@ -92,8 +123,8 @@ namespace RayRunner.Core
             }
         }
 
-        static string HeaderLine(string generation) =>
-            JsonSerializer.Serialize(new Header { Format = CurrentFormat, Generation = generation }, RayRunnerJson.Options) + "\n";
+        static string HeaderLine(string generation, long liveBytes) =>
+            JsonSerializer.Serialize(new Header { Format = CurrentFormat, Generation = generation, LiveBytes = liveBytes }, RayRunnerJson.Options) + "\n";
 
         static string Serialize(RunSummary summary) => JsonSerializer.Serialize(summary, RayRunnerJson.Options);
 
@@ -109,7 +140,7 @@ namespace RayRunner.Core
                 {
                     using var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
                     var length = stream.Length;
-                    var (generation, headerLength) = ReadHeader(stream);
+                    var (generation, headerLength, _) = ReadHeader(stream);
                     if (generation == null)
                         return Forget();
                     if (_cached.Missing || length < _offset || generation != _generation)
@@ -151,22 +182,22 @@ namespace RayRunner.Core
             return copy;
         }
 
-        /// <summary>The generation and length of a format-2 header line; (null, 0) for anything else.</summary>
-        static (string? Generation, long Length) ReadHeader(FileStream stream)
+        /// <summary>The generation, length and live bytes of a format-2 header line; (null, 0, 0) for anything else.</summary>
+        static (string? Generation, long Length, long LiveBytes) ReadHeader(FileStream stream)
         {
             var head = new byte[Math.Min(stream.Length, 256)];
             var n = stream.Read(head, 0, head.Length);
             var end = Array.IndexOf(head, (byte)'\n', 0, n);
-            if (end <= 0) return (null, 0);
+            if (end <= 0) return (null, 0, 0);
             try
             {
                 var header = JsonSerializer.Deserialize<Header>(new ReadOnlySpan<byte>(head, 0, end), RayRunnerJson.Options);
                 return header != null && header.Format == CurrentFormat && !string.IsNullOrEmpty(header.Generation)
-                    ? (header.Generation, end + 1) : (null, 0);
+                    ? (header.Generation, end + 1, header.LiveBytes) : (null, 0, 0);
             }
             catch (JsonException)
             {
-                return (null, 0);
+                return (null, 0, 0);
             }
         }
 

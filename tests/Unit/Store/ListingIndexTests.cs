@@ -242,6 +242,29 @@ namespace RayRunner.Tests.Unit.Store
         }
 
         [Fact]
+        public void Saves_compact_the_index_once_it_grows_past_twice_its_live_summaries()
+        {
+            // A sweep appends a line per save (queued, claimed, submitted, running, result): without
+            // compaction a new session would parse several lines per run. (No log retention: its
+            // recount lists the store, which compacts too, and would hide the saves' own compaction.)
+            var store = new FileRunStore(Root, LogRetention.Unlimited);
+            const int Runs = 100, SavesPerRun = 8;
+            for (var i = 0; i < Runs; i++)
+            {
+                var record = StoreRecords.Queued($"r{i:D3}", "fake", "x", config: Config($"r{i:D3}", i));
+                for (var k = 0; k < SavesPerRun - 1; k++) store.Save(record = record.With(status: k % 2 == 0 ? RunStatus.Pending : RunStatus.Running));
+                store.Save(Ended(record));
+            }
+
+            var lines = File.ReadAllLines(IndexPath);
+            Assert.True(lines.Length < Runs * SavesPerRun * 3 / 4, $"the index holds {lines.Length} lines for {Runs} runs");
+            Assert.Matches("^\\{\"format\":2,\"generation\":\"[0-9a-f]+\",\"live_bytes\":[1-9][0-9]*\\}$", lines[0]);
+            var runs = new RunStoreReader(FileRunStore.OpenForReading(Root)).ListRuns();
+            Assert.Equal(Runs, runs.Count);
+            Assert.All(runs, r => Assert.Equal(RunStatus.Completed, r.Status));
+        }
+
+        [Fact]
         public void The_index_reader_reads_back_every_part_the_serializer_writes()
         {
             var claim = new DispatchClaim { By = new ProcessIdentity { Pid = 42, StartTime = "proc:7", Host = "h\"1" }, At = DateTimeOffset.Parse("2026-12-01T10:00:00.1234567+02:00") };

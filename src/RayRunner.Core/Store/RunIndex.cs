@@ -216,6 +216,7 @@ namespace RayRunner.Core
         }
 
         /// <summary>Parses the complete lines; returns how many bytes they took (a torn last line waits for its end).</summary>
+        [System.Runtime.CompilerServices.MethodImpl(RunSummaryReader.Hot)]
         static long ParseLines(byte[] bytes, Snapshot into)
         {
             var start = 0;

@@ -51,7 +51,7 @@ namespace RayRunner.Core
             RunsFolder = Path.Combine(Root, RunsFolderName);
             var kept = retention ?? LogRetention.Default;
             kept.Validate();
-            _logs = new LogTrimmer(kept, () => ListAll().Summaries, runId => Path.Combine(RunsFolder, runId, LogFileName), write => WithLock(() => { write(); return 0; }));
+            _logs = new LogTrimmer(kept, () => ListAll().Summaries, runId => Path.Combine(RunsFolder, runId), write => WithLock(() => { write(); return 0; }));
             _readOnly = readOnly;
             _index = new RunIndex(Path.Combine(Root, "index.jsonl"));
             if (readOnly)
@@ -293,7 +293,7 @@ namespace RayRunner.Core
         {
             try
             {
-                _logs.AfterRunEnded(Path.Combine(RunFolder(runId), LogFileName));
+                _logs.AfterRunEnded(runId);
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {

@@ -50,5 +50,7 @@ namespace RayRunner.Core
             _summary.Attempt <= 1 ? null : _record.Value?.Attempts?.Where(a => a.Attempt < _summary.Attempt).ToList();
 
         public RetryPolicy? Retry => _record.Value?.Spec.Retry;
+
+        public TaskOptions? Options => _record.Value?.Spec.Options;
     }
 }

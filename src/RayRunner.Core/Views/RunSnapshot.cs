@@ -26,8 +26,8 @@ namespace RayRunner.Core
         public TaskOutput? Output { get => _deferred != null && !_outputSet ? SetOutput(_deferred.Output) : _output; init { _output = value; _outputSet = true; } }
         /// <summary>The backend reference (read from run.json on demand, as <see cref="Output"/>).</summary>
         public TaskRef? ObjectRef { get => _deferred != null && !_objectRefSet ? SetObjectRef(_deferred.ObjectRef) : _objectRef; init { _objectRef = value; _objectRefSet = true; } }
-        /// <summary>The result's error message, or what is wrong with a damaged record; null when neither.</summary>
-        public string? ErrorMessage => _deferred != null ? _deferred.ErrorMessage : Output?.ErrorMessage ?? Damage;
+        /// <summary>The result's error message, what is wrong with a damaged record, or else the <see cref="StatusNote"/>; null when none.</summary>
+        public string? ErrorMessage => (_deferred != null ? _deferred.ErrorMessage : Output?.ErrorMessage ?? Damage) ?? StatusNote;
         /// <summary>The tags the run was started with (RunRequest.Tags, -Tag); empty when none.</summary>
         public IReadOnlyList<string> Tags { get; init; } = Array.Empty<string>();
         /// <summary>
@@ -44,6 +44,14 @@ namespace RayRunner.Core
         public IReadOnlyList<AttemptRecord> PastAttempts { get => _pastAttempts ??= _deferred?.PastAttempts ?? Array.Empty<AttemptRecord>(); init => _pastAttempts = value; }
         /// <summary>How the run is retried; null when it is tried once.</summary>
         public RetryPolicy? Retry { get => _deferred != null && !_retrySet ? SetRetry(_deferred.Retry) : _retry; init { _retry = value; _retrySet = true; } }
+        /// <summary>Why the status is what it is when the view could not tell better (e.g. its Ray head did not answer); null otherwise.</summary>
+        public string? StatusNote { get => _statusNote; init => _statusNote = value; }
+        string? _statusNote;
+        /// <summary>
+        /// What the run asked the backend for (CPUs, GPUs, memory, custom resources, runtime_env); null
+        /// when not recorded (a damaged record). Read from run.json on demand, as <see cref="Config"/>.
+        /// </summary>
+        public TaskOptions? Options { get => _deferred != null && !_optionsSet ? SetOptions(_deferred.Options) : _options; init { _options = value; _optionsSet = true; } }
 
         static readonly IReadOnlyDictionary<string, object?> NoConfig = new Dictionary<string, object?>();
         /// <summary>Where the parts a summary lacks come from; null for a snapshot made whole.</summary>
@@ -56,10 +64,13 @@ namespace RayRunner.Core
         bool _objectRefSet;
         RetryPolicy? _retry;
         bool _retrySet;
+        TaskOptions? _options;
+        bool _optionsSet;
 
         TaskOutput? SetOutput(TaskOutput? value) { _output = value; _outputSet = true; return value; }
         TaskRef? SetObjectRef(TaskRef? value) { _objectRef = value; _objectRefSet = true; return value; }
         RetryPolicy? SetRetry(RetryPolicy? value) { _retry = value; _retrySet = true; return value; }
+        TaskOptions? SetOptions(TaskOptions? value) { _options = value; _optionsSet = true; return value; }
 
         /// <summary>
         /// A run as the listing index summarises it: what a listing shows comes from the summary; the
@@ -108,6 +119,7 @@ namespace RayRunner.Core
             Attempt = record.Attempt,
             PastAttempts = record.Attempts ?? Array.Empty<AttemptRecord>(),
             Retry = record.Spec.Retry,
+            Options = record.Spec.Options,
         };
 
         /// <summary>
@@ -128,11 +140,12 @@ namespace RayRunner.Core
             catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException) { return DateTimeOffset.MinValue; }
         }
 
-        /// <summary>The same run with another status (a fresher answer than the snapshot's).</summary>
-        public RunSnapshot WithStatus(string status)
+        /// <summary>The same run with another status (a fresher answer than the snapshot's), and why when <paramref name="note"/> says.</summary>
+        public RunSnapshot WithStatus(string status, string? note = null)
         {
             var copy = (RunSnapshot)MemberwiseClone();
             copy._status = status; // the parts not read yet stay deferred, shared with this snapshot's source
+            copy._statusNote = note;
             return copy;
         }
 

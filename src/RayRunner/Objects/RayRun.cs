@@ -62,6 +62,21 @@ namespace RayRunner.PowerShell
 
         public bool IsFinished => RunStatus.IsTerminal(Status);
 
+        // What the run asked for is in its whole record, read when one of these is first read (a
+        // listing of 10,000 runs reads none): see Requested.
+        /// <summary>CPUs the run reserved (Ray's entrypoint_num_cpus; on the local backend, this machine's CPU slots); null when not recorded.</summary>
+        public double? NumCpus => Requested?.NumCpus;
+        /// <summary>GPUs the run reserved; null when it asked for none.</summary>
+        public double? NumGpus => Requested?.NumGpus;
+        /// <summary>Bytes of memory the run reserved (-Memory; Ray only); null when it asked for none.</summary>
+        public long? Memory => Requested?.MemoryBytes;
+        /// <summary>The custom resources the run asked for (-Resources), without RayRunner's own experiment_slot; empty when none.</summary>
+        public System.Collections.Hashtable Resources => _resources ??= ResourcesOf(Requested);
+        /// <summary>The runtime_env the run was given (-RuntimeEnv, or its config's own), as JSON; null when none.</summary>
+        public string? RuntimeEnv => Requested?.RuntimeEnv;
+        System.Collections.Hashtable? _resources;
+        TaskOptions? Requested => Snapshot?.Options;
+
         public override string ToString() => RunId;
 
         internal static RayRun FromSnapshot(RunSnapshot s, bool tracked, IReadOnlyList<string>? tags, string? statusOverride = null)
@@ -74,6 +89,16 @@ namespace RayRunner.PowerShell
             run.Attempts = s.Attempt;
             run.Snapshot = s;
             return run;
+        }
+
+        static System.Collections.Hashtable ResourcesOf(TaskOptions? options)
+        {
+            var resources = new System.Collections.Hashtable();
+            if (options == null) return resources;
+            // experiment_slot is how RayRunner caps MaxConcurrent on Ray, not something the user asked for.
+            foreach (var kv in options.Resources)
+                if (kv.Key != ClusterOptions.ExperimentSlotResource) resources[kv.Key] = kv.Value;
+            return resources;
         }
 
         static RayRun Build(string runId, string? sweepId, string status, string backend, DateTimeOffset submitted,

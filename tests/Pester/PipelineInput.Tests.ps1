@@ -48,3 +48,33 @@ Describe 'Get-RayRun fed a pipeline with no run in it' {
         @(Get-RayRun -SweepId piped) | Should -HaveCount 2
     }
 }
+
+Describe 'Resume-RaySweep fed a pipeline with no run in it' {
+    BeforeAll {
+        # An orphan: a process with room for one run at a time queues the second and exits (the
+        # first runs 20 s, far longer than the process takes to exit, so no slot frees before it is gone).
+        $script:OrphanSweep = 'piped-orphans'
+        $child = Invoke-ChildPwsh -Command ("Import-Module '$($script:ModulePath)'; Connect-RayCluster -Backend Local -MaxConcurrent 1 | Out-Null; " +
+            "@{ sleep = 20 }, @{ sleep = 0 } | Start-RayExperiment -Entrypoint `"$($script:Ep)`" -SweepId $($script:OrphanSweep) | Out-Null")
+        $LASTEXITCODE | Should -Be 0 -Because "$child"
+        @(Get-RayRun -SweepId $script:OrphanSweep -WarningAction SilentlyContinue | Where-Object IsOrphan) | Should -HaveCount 1
+    }
+
+    It 'dispatches no orphan of any sweep when a filter upstream matched nothing' {
+        @(Get-RayRun -SweepId 'no-such-sweep*' -Status queued | Resume-RaySweep) | Should -HaveCount 0
+        $none = @()
+        @($none | Resume-RaySweep) | Should -HaveCount 0
+        Get-RayCluster | Should -BeNullOrEmpty -Because 'there was nothing to dispatch, so nothing connects'
+        @(Get-RayRun -SweepId $script:OrphanSweep -WarningAction SilentlyContinue | Where-Object IsOrphan) | Should -HaveCount 1
+    }
+
+    It 'still dispatches every orphan when nothing is piped' {
+        try {
+            $resumed = @(Resume-RaySweep)
+            $resumed | Should -HaveCount 1
+            $resumed[0].SweepId | Should -Be $script:OrphanSweep
+            $null = $resumed | Wait-RayRun -Timeout 120
+        }
+        finally { Disconnect-RayCluster -Confirm:$false }
+    }
+}

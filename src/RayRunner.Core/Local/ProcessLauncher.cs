@@ -10,12 +10,13 @@ namespace RayRunner.Core.Local
     /// <summary>How one run is to be started: the start info and what to remember about it.</summary>
     internal sealed class LaunchPlan
     {
-        public LaunchPlan(ProcessStartInfo startInfo, LaunchMode mode, bool sessionLeader, string program)
+        public LaunchPlan(ProcessStartInfo startInfo, LaunchMode mode, bool sessionLeader, string program, IReadOnlyList<string>? spawnArgv = null)
         {
             StartInfo = startInfo;
             Mode = mode;
             SessionLeader = sessionLeader;
             Program = program;
+            SpawnArgv = spawnArgv;
         }
 
         public ProcessStartInfo StartInfo { get; }
@@ -24,6 +25,11 @@ namespace RayRunner.Core.Local
         public bool SessionLeader { get; }
         /// <summary>argv[0] as the user wrote it, for messages.</summary>
         public string Program { get; }
+        /// <summary>
+        /// When set, the run is started with <see cref="SessionSpawn"/> (this argv, with the start
+        /// info's environment and working directory) instead of through <see cref="StartInfo"/>.
+        /// </summary>
+        public IReadOnlyList<string>? SpawnArgv { get; }
     }
 
     /// <summary>
@@ -61,12 +67,15 @@ namespace RayRunner.Core.Local
             "{ printf '%s\\n' \"$$\" >\"$3\"; } 2>/dev/null || exit " + LostClaimExitCodeText + "\n" +
             "set +C\n" +
             "shift 3\n" +
-            "\"$@\"\n" +
+            "\"$@\" " + ExitSignalClosed + "\n" +
             "rc=$?\n" +
             "printf '%s\\n' \"$rc\" >\"$exit_file\"\n" +
             "exit \"$rc\"\n";
 
         internal const string TrampolineName = "rayrunner-run";
+
+        /// <summary>The command does not get the end-of-run pipe (<see cref="SessionSpawn"/>): only the trampoline's own exit ends it.</summary>
+        const string ExitSignalClosed = "3>&-";
 
         /// <summary>What a launch that lost the claim exits with (EX_TEMPFAIL); it never writes the exit file.</summary>
         internal const int LostClaimExitCode = 75;
@@ -153,12 +162,20 @@ namespace RayRunner.Core.Local
                 WorkingDirectory = workingDirectory,
             };
             var sessionLeader = false;
+            List<string>? spawnArgv = null;
             if (mode == LaunchMode.Detached)
             {
                 var trampolineArgs = new List<string> { "-c", Trampoline, TrampolineName, files.Log, files.Exit, files.Started, executable };
                 trampolineArgs.AddRange(rest);
                 var setsid = Setsid.Value;
-                if (setsid != null)
+                if (SessionSpawn.IsSupported)
+                {
+                    // Straight into a new session: no setsid exec (see SessionSpawn).
+                    spawnArgv = new List<string> { PosixShell };
+                    spawnArgv.AddRange(trampolineArgs);
+                    sessionLeader = true;
+                }
+                else if (setsid != null)
                 {
                     startInfo.FileName = setsid;
                     trampolineArgs.Insert(0, PosixShell);
@@ -180,7 +197,7 @@ namespace RayRunner.Core.Local
             }
 
             foreach (var kv in environment) startInfo.Environment[kv.Key] = kv.Value;
-            return new LaunchPlan(startInfo, mode, sessionLeader, program);
+            return new LaunchPlan(startInfo, mode, sessionLeader, program, spawnArgv);
         }
 
         /// <summary>

@@ -170,6 +170,10 @@ namespace RayRunner.Core.Local
                 Check(Native.posix_spawn_file_actions_init(actions));
                 actionsMade = true;
                 Check(Native.sigfillset(allSignals) == 0 ? 0 : Marshal.GetLastWin32Error());
+                // glibc's sigfillset leaves out its two internal signals (32, 33), and its spawn then
+                // hands them to the child ignored; Process.Start resets them to default. So do we:
+                // signal n is bit n - 1 of the set.
+                Marshal.WriteInt64(allSignals, Marshal.ReadInt64(allSignals) | (1L << 31) | (1L << 32));
                 Check(Native.sigemptyset(noSignals) == 0 ? 0 : Marshal.GetLastWin32Error());
                 Check(Native.posix_spawnattr_setsigdefault(attr, allSignals));
                 Check(Native.posix_spawnattr_setsigmask(attr, noSignals));

@@ -21,7 +21,7 @@ namespace RayRunner.Core.Local
 
         public ProcessStartInfo StartInfo { get; }
         public LaunchMode Mode { get; }
-        /// <summary>The root process leads its own session (setsid): every descendant can be found through it.</summary>
+        /// <summary>The root process leads its own session (posix_spawn's SETSID, or setsid): every descendant can be found through it.</summary>
         public bool SessionLeader { get; }
         /// <summary>argv[0] as the user wrote it, for messages.</summary>
         public string Program { get; }
@@ -38,7 +38,9 @@ namespace RayRunner.Core.Local
     /// </summary>
     /// <remarks>
     /// <para><b>Unix: detached.</b> The child is started through a fixed /bin/sh trampoline (see
-    /// <see cref="Trampoline"/>), in its own session when <c>setsid</c> exists. The trampoline points
+    /// <see cref="Trampoline"/>), in its own session: on Linux spawned straight into one
+    /// (<see cref="SessionSpawn"/>, no extra exec), elsewhere through <c>setsid</c> when it exists.
+    /// The trampoline points
     /// stdout and stderr at the log file itself and writes the exit code to the exit file. So the
     /// child holds no pipe to this process: when the host (a PowerShell session, a runbook worker)
     /// exits or is killed, the run carries on, and any process can later find its result from the
@@ -87,6 +89,10 @@ namespace RayRunner.Core.Local
         /// <summary>setsid from util-linux, at a fixed place (never looked up on a PATH a run could change).</summary>
         static readonly Lazy<string?> Setsid = new Lazy<string?>(() =>
             OnWindows ? null : new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists));
+
+        /// <summary>Whether a detached run started in <paramref name="mode"/> here leads a session of its own.</summary>
+        public static bool StartsSessions(LaunchMode mode) =>
+            mode == LaunchMode.Detached && !OnWindows && (SessionSpawn.IsSupported || Setsid.Value != null);
 
         /// <param name="gpuIds">The GPU ids granted, or null when this backend does not manage GPUs (then CUDA_VISIBLE_DEVICES is left as it is).</param>
         /// <param name="error">Why the run cannot start (a command that does not exist, ...); the plan is then null.</param>

@@ -185,7 +185,10 @@ Describe 'Tab completion of -SweepId' {
         @{ Command = 'Get-RayRun -SweepId compl' }
         @{ Command = 'Resume-RaySweep -SweepId compl' }
         @{ Command = 'Start-RayExperiment -SweepId compl' }
-        @{ Command = 'Invoke-RayExperiment -SweepId compl' }) {
+        @{ Command = 'Invoke-RayExperiment -SweepId compl' }
+        @{ Command = 'Measure-RaySweep -SweepId compl' }
+        @{ Command = 'ConvertTo-RayResultTable -SweepId compl' }
+        @{ Command = 'Export-RaySweepReport -SweepId compl' }) {
         $matches = (TabExpansion2 -inputScript $Command -cursorColumn $Command.Length).CompletionMatches
         $matches.CompletionText | Should -Be @('complete-me')
         $matches[0].ToolTip | Should -Match '2 run\(s\)'

@@ -71,6 +71,13 @@ Describe 'Per-run resources and runtime_env on Ray' {
             Should -Throw -ErrorId 'RunResourcesInvalid,RayRunner.PowerShell.StartRayExperimentCommand' -ExpectedMessage '*-WorkingDirectory*'
         { Start-RayExperiment -Config @{ value = 1; _resources = @{ num_cpu = 1 } } -Entrypoint $script:Ep -ErrorAction Stop } |
             Should -Throw -ErrorId 'ConfigInvalid,RayRunner.PowerShell.StartRayExperimentCommand' -ExpectedMessage '*_resources.num_cpu*'
+        # Ray's own resources asked for as custom ones never schedule: refused, pointing at the right parameter, in any case.
+        foreach ($case in @{ Name = 'CPU'; Use = '-NumCpus' }, @{ Name = 'gpu'; Use = '-NumGpus' }, @{ Name = 'Memory'; Use = '-Memory' }) {
+            { Start-RayExperiment -Config @{ value = 1 } -Entrypoint $script:Ep -Resources @{ $case.Name = 2 } -ErrorAction Stop } |
+                Should -Throw -ErrorId 'RunResourcesInvalid,RayRunner.PowerShell.StartRayExperimentCommand' -ExpectedMessage "*'$($case.Name)'*Use $($case.Use)*"
+        }
+        { Start-RayExperiment -Config @{ value = 1; _resources = @{ resources = @{ cpu = 1 } } } -Entrypoint $script:Ep -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ConfigInvalid,RayRunner.PowerShell.StartRayExperimentCommand' -ExpectedMessage '*_resources.resources.cpu*_resources.num_cpus*'
         @((Get-RayStandInState $script:Head).dashboard.jobs).Count | Should -Be $before
     }
 }
@@ -156,6 +163,44 @@ Describe 'Runs that wait or lose their head' {
             $r | Stop-RayRun -Confirm:$false
         }
         finally { Stop-RayStandIn $head }
+    }
+
+    It 'without a connection, shows a run whose head stopped answering as unknown with why, in Get-RayRun and Get-RayRunStatus alike' {
+        $head = Start-RayStandIn -Arguments '--cpus', '4'
+        try {
+            Connect-StandIn $head
+            $r = Start-RayExperiment -Config @{ value = 1 } -Entrypoint $script:Ep -NumCpus 64   # never fits: stays PENDING
+            Wait-Until -Because 'the job to be on the head' -TimeoutSec 30 -Condition { (Get-JobOf $head $r.RunId).status -eq 'PENDING' }
+            # The submission is recorded right after the head took the job: wait for the record, not for luck.
+            $record = Join-Path $env:RAYRUNNER_HOME "runs/$($r.RunId)/run.json"
+            Wait-Until -Because 'the store to record the submission' -TimeoutSec 30 -Condition {
+                (Test-Path $record) -and (Get-Content -Raw $record | ConvertFrom-Json).status -eq 'pending'
+            }
+            Disconnect-RayCluster -Confirm:$false   # the head is the user's: it keeps running, and so does the job
+            # No connection, head answering: the recorded phase stands, and nothing warns.
+            (Get-RayRun -RunId $r.RunId -WarningVariable w1).Status | Should -Be 'pending'
+            $w1 | Should -BeNullOrEmpty
+        }
+        finally { Stop-RayStandIn $head }
+
+        $child = Invoke-ChildPwshScript -WorkingDirectory $TestDrive -Environment @{ RAYRUNNER_HOME = $env:RAYRUNNER_HOME; RR_MODULE = $script:ModulePath; RR_ID = $r.RunId } -Script @'
+Import-Module $env:RR_MODULE
+$run = Get-RayRun -RunId $env:RR_ID -WarningVariable w1 -WarningAction SilentlyContinue
+$status = Get-RayRunStatus -RunId $env:RR_ID -WarningVariable w2 -WarningAction SilentlyContinue
+'LIST {0}' -f $run.Status
+'STATUS {0}' -f $status.Status
+'NOTE {0}' -f $run.ErrorMessage
+'WARN1 {0}' -f ($w1 -join ' ')
+'WARN2 {0}' -f ($w2 -join ' ')
+if (Get-RayCluster -ErrorAction SilentlyContinue) { 'CONNECTED' }
+'@
+        $child.ExitCode | Should -Be 0 -Because $child.Stderr
+        $child.Stdout | Should -Match 'LIST unknown'
+        $child.Stdout | Should -Match 'STATUS unknown' -Because 'listing and status agree'
+        $child.Stdout | Should -Match "NOTE The Ray head at $([regex]::Escape($head.Address)) did not answer; the run was last recorded pending"
+        $child.Stdout | Should -Match "WARN1 The Ray head at $([regex]::Escape($head.Address)) did not answer.*$($r.RunId)"
+        $child.Stdout | Should -Match "WARN2 The Ray head at .* did not answer"
+        $child.Stdout | Should -Not -Match 'CONNECTED'
     }
 
     It 'fails each run of a lost head with a clear error once $env:RAYRUNNER_HEAD_LOST_GRACE_SECONDS passed' {

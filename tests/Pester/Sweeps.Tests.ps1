@@ -212,6 +212,23 @@ Describe 'Results as data' {
         Test-Path $page | Should -BeFalse
     }
 
+    It '-SweepId takes wildcards as Get-RayRun''s does: one summary per matching sweep, rows of them all' {
+        $null = @{ lr = 0.1 }, @{ lr = 0.2 } | Invoke-RayExperiment -Entrypoint $script:Ep -SweepId wild-a
+        $null = @{ lr = 0.3 } | Invoke-RayExperiment -Entrypoint $script:Ep -SweepId wild-b
+        $summaries = Measure-RaySweep -SweepId 'WILD-*' -ErrorAction Stop
+        $summaries.SweepId | Should -Be @('wild-a', 'wild-b') -Because 'each sweep in the order it began'
+        $summaries.Total | Should -Be @(2, 1)
+        $summaries[0].BestRun.Config.lr | Should -Be 0.1
+        (ConvertTo-RayResultTable -SweepId 'wild-?' -ErrorAction Stop).'config.lr' | Should -Be @(0.1, 0.2, 0.3)
+        (Get-Command Measure-RaySweep).Parameters['SweepId'].Attributes.TypeId.Name | Should -Contain 'SupportsWildcardsAttribute'
+        # As with Get-RayRun: a pattern that matches nothing is no error; a literal id that matches nothing is.
+        Measure-RaySweep -SweepId 'no-such-*' -ErrorAction Stop | Should -BeNullOrEmpty
+        $s = Measure-RaySweep -SweepId 'wild-a', 'wild-c' -ErrorVariable err -ErrorAction SilentlyContinue
+        $s.SweepId | Should -Be 'wild-a'
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'RunNotFound,*'
+        $err[0].Exception.Message | Should -BeLike "*'wild-c'*"
+    }
+
     It 'a resumed sweep counts each config once, by its latest run' {
         $configs = @{ fail = $true; lr = 0.7 }, @{ lr = 0.3 }
         $null = $configs | Invoke-RayExperiment -Entrypoint $script:Ep -SweepId resumed

@@ -11,7 +11,7 @@ namespace RayRunner.Core
         public IReadOnlyDictionary<string, double> Resources { get; init; } = new Dictionary<string, double>();
         /// <summary>Bytes of memory the run reserves (Ray's entrypoint_memory); null: none. The local backend ignores it.</summary>
         public long? MemoryBytes { get; init; }
-        /// <summary>A Ray runtime_env as a JSON object (pip, conda, env_vars, py_modules, ...), checked by <see cref="RunResources.CheckRuntimeEnv"/>; the local backend ignores it.</summary>
+        /// <summary>A Ray runtime_env as a JSON object (pip, conda, env_vars, py_modules, ...), checked by <see cref="RunResources.CheckRuntimeEnv"/>; the local backend applies its env_vars only.</summary>
         public string? RuntimeEnv { get; init; }
     }
 }

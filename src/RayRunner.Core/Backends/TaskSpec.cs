@@ -33,6 +33,16 @@ namespace RayRunner.Core
             UseShell = UseShell,
             Environment = Environment,
         };
+        /// <summary>The same run with <paramref name="environment"/> as its extra variables.</summary>
+        public TaskSpec WithEnvironment(IReadOnlyDictionary<string, string> environment) => new TaskSpec(Input, Entrypoint)
+        {
+            Attempt = Attempt,
+            WorkingDirectory = WorkingDirectory,
+            SweepId = SweepId,
+            UseShell = UseShell,
+            Environment = environment,
+        };
+
         public EntrypointTemplate Entrypoint { get; }
         /// <summary>The folder the command runs in (the local backend) or that is shipped as working_dir (Ray).</summary>
         public string? WorkingDirectory { get; init; }

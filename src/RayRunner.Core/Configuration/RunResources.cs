@@ -21,6 +21,33 @@ namespace RayRunner.Core
         /// <summary>The runtime_env fields passed through to Ray; working_dir is RayRunner's (from -WorkingDirectory).</summary>
         public static readonly IReadOnlyList<string> RuntimeEnvFields = new[] { "pip", "conda", "uv", "env_vars", "py_modules", "py_executable", "excludes", "container", "image_uri", "nsight", "config" };
 
+        /// <summary>
+        /// Names Ray keeps for itself: asked for as custom resources they are never what the run
+        /// wants, and Ray leaves such a job PENDING forever (no node offers a custom "CPU"). Compared
+        /// in any case, because "cpu" or "Memory" is the same mistake.
+        /// </summary>
+        static readonly IReadOnlyDictionary<string, (string Parameter, string ConfigKey)> ReservedResources =
+            new Dictionary<string, (string, string)>(StringComparer.OrdinalIgnoreCase)
+            {
+                ["CPU"] = ("-NumCpus", "num_cpus"),
+                ["GPU"] = ("-NumGpus", "num_gpus"),
+                ["memory"] = ("-Memory", "memory"),
+                ["object_store_memory"] = ("-Memory", "memory"),
+            };
+
+        /// <summary>
+        /// Why <paramref name="name"/> cannot be a custom resource (one of Ray's own: CPU, GPU,
+        /// memory, in any case), or null when it can. <paramref name="forConfig"/> names the
+        /// _resources keys instead of the cmdlet parameters.
+        /// </summary>
+        public static string? ReservedResourceProblem(string name, bool forConfig)
+        {
+            if (name == null || !ReservedResources.TryGetValue(name, out var instead)) return null;
+            var use = forConfig ? $"'{ConfigKey}.{instead.ConfigKey}'" : instead.Parameter;
+            return $"'{name}' is one of Ray's own resources (CPU, GPU, memory), not a custom one: asked for as a custom resource, no node offers it and the run would never start. Use {use} instead"
+                   + (forConfig ? "." : " (-NumCpus, -NumGpus and -Memory reserve CPUs, GPUs and memory).");
+        }
+
         public double? NumCpus { get; init; }
         public double? NumGpus { get; init; }
         /// <summary>Bytes of memory (Ray's entrypoint_memory, an integer).</summary>
@@ -174,6 +201,8 @@ namespace RayRunner.Core
         {
             if (string.IsNullOrWhiteSpace(name))
                 throw new ConfigValidationException(path, $"'{path}' holds a resource with an empty name.");
+            if (ReservedResourceProblem(name, forConfig: true) is string problem)
+                throw new ConfigValidationException(path + "." + name, $"'{path}.{name}': {problem}");
             return name;
         }
 

@@ -126,6 +126,8 @@ namespace RayRunner.Core.Local
             if (options == null) throw new ArgumentNullException(nameof(options));
             RunIds.Validate(spec.SubmissionId, nameof(spec));
             cancellationToken.ThrowIfCancellationRequested();
+            // A runtime_env's env_vars mean the same here as on Ray; its other fields are Ray's alone.
+            spec = RuntimeEnvReader.WithEnvVars(spec, options.RuntimeEnv);
 
             TaskOutput? failure;
             LocalRun run;

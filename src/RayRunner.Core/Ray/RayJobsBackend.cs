@@ -108,7 +108,7 @@ namespace RayRunner.Core.Ray
             if (!string.IsNullOrEmpty(spec.WorkingDirectory))
                 workingDir = await _uploader.EnsureUploadedAsync(spec.WorkingDirectory!, cancellationToken).ConfigureAwait(false);
             var body = RaySubmitRequest.Build(spec, options, version, workingDir, name => _clusterResources.ContainsKey(name));
-            _pending.Asked(spec.SubmissionId, RaySubmitRequest.DescribeAsk(options));
+            _pending.Asked(spec.SubmissionId, options);
             var outcome = await _client.SubmitJobAsync(spec.SubmissionId, body, cancellationToken).ConfigureAwait(false);
             if (outcome == SubmitOutcome.AlreadySubmitted)
                 await EnsureSameJobAsync(spec, cancellationToken).ConfigureAwait(false);

@@ -19,7 +19,8 @@ namespace RayRunner.Core.Ray
         readonly RayJobsClient _client;
         readonly RayBackendOptions _options;
         readonly CancellationToken _lifetime;
-        readonly ConcurrentDictionary<string, string> _asked = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
+        readonly ConcurrentDictionary<string, (string Description, IReadOnlyList<string> Custom)> _asked =
+            new ConcurrentDictionary<string, (string, IReadOnlyList<string>)>(StringComparer.Ordinal);
 
         public RayPendingWarning(RayJobsClient client, RayBackendOptions options, CancellationToken lifetime)
         {
@@ -28,27 +29,43 @@ namespace RayRunner.Core.Ray
             _lifetime = lifetime;
         }
 
-        /// <summary>Remembers what a job asked for ("1 CPU, 1 experiment_slot"), for its warning.</summary>
-        public void Asked(string id, string description) => _asked[id] = description;
+        /// <summary>Remembers what a job asked for ("1 CPU, 1 experiment_slot") and which custom resources, for its warning.</summary>
+        public void Asked(string id, TaskOptions options) =>
+            _asked[id] = (RaySubmitRequest.DescribeAsk(options), options.Resources.Where(r => r.Value > 0).Select(r => r.Key).ToList());
 
         /// <summary>Called by the poller once per job that stayed PENDING too long; warns from a background task.</summary>
         public void Warn(RayJobPoller.JobWatch watch) => _ = WarnAsync(watch.Id, DateTimeOffset.UtcNow - (watch.PendingSince ?? DateTimeOffset.UtcNow));
 
         async Task WarnAsync(string id, TimeSpan pendingFor)
         {
-            string free;
+            string? status;
             try
             {
-                free = DescribeFree(await _client.GetClusterStatusTextAsync(_lifetime).ConfigureAwait(false));
+                status = await _client.GetClusterStatusTextAsync(_lifetime).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
                 return;
             }
-            var asked = _asked.TryGetValue(id, out var a) ? a : "resources unknown to this session (it did not submit the run)";
+            var known = _asked.TryGetValue(id, out var a);
+            var asked = known ? a.Description : "resources unknown to this session (it did not submit the run)";
+            var absent = known ? Absent(a.Custom, status) : Array.Empty<string>();
             _options.Warn?.Invoke(
-                $"Ray job {id} has been PENDING for {pendingFor.TotalSeconds:0} s. It asked for {asked}; {free}. " +
-                "It starts once those are free; a request the cluster can never meet fails after Ray's start timeout (900 s). Check 'ray status', or stop it with Stop-RayRun.");
+                $"Ray job {id} has been PENDING for {pendingFor.TotalSeconds:0} s. It asked for {asked}; {DescribeFree(status)}. " +
+                (absent.Count > 0
+                    ? $"No node offers resource {string.Join(", ", absent)} at all, so it will not start unless a node with {(absent.Count == 1 ? "it" : "them")} joins; it fails after Ray's start timeout (900 s). Check the name (resources are case-sensitive), start a node with --resources, or stop it with Stop-RayRun."
+                    : "It starts once those are free; a request the cluster can never meet fails after Ray's start timeout (900 s). Check 'ray status', or stop it with Stop-RayRun."));
+        }
+
+        /// <summary>
+        /// The custom resources asked for that the cluster does not have at all (not merely in use),
+        /// from its <c>ray status</c> text; none when the head does not report its resources.
+        /// </summary>
+        internal static IReadOnlyList<string> Absent(IReadOnlyList<string> custom, string? statusText)
+        {
+            var usage = ParseUsage(statusText);
+            if (usage.Count == 0) return Array.Empty<string>();
+            return custom.Where(name => !usage.TryGetValue(name, out var u) || u.Total <= 0).ToList();
         }
 
         /// <summary>"the cluster has free: 0 CPU, 2 GPU" from the text <c>ray status</c> prints; says so when unknown.</summary>

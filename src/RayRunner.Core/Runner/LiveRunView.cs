@@ -90,6 +90,7 @@ namespace RayRunner.Core
                 Attempt = run.Attempt,
                 PastAttempts = run.PastAttempts ?? Array.Empty<AttemptRecord>(),
                 Retry = run.Retry,
+                Options = run.Options,
             };
         }
     }

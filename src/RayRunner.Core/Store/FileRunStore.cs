@@ -52,7 +52,7 @@ namespace RayRunner.Core
             RunsFolder = Path.Combine(Root, RunsFolderName);
             var kept = retention ?? LogRetention.Default;
             kept.Validate();
-            _logs = new LogTrimmer(kept, List, runId => Path.Combine(RunsFolder, runId, LogFileName), write => WithLock(() => { write(); return 0; }));
+            _logs = new LogTrimmer(kept, List, runId => Path.Combine(RunsFolder, runId), write => WithLock(() => { write(); return 0; }));
             _readOnly = readOnly;
             _index = new RunIndex(Path.Combine(Root, "index.jsonl"));
             if (readOnly)
@@ -380,7 +380,7 @@ namespace RayRunner.Core
         {
             try
             {
-                _logs.AfterRunEnded(Path.Combine(RunFolder(runId), LogFileName));
+                _logs.AfterRunEnded(runId);
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {

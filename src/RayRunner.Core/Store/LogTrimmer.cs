@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
@@ -7,34 +8,41 @@ using System.Text;
 namespace RayRunner.Core
 {
     /// <summary>
-    /// Keeps the store's logs within its <see cref="LogRetention"/>: a finished run's log is cut to
-    /// its tail, and when all logs together grow too big the oldest finished runs' logs are emptied.
+    /// Keeps the store's logs within its <see cref="LogRetention"/>: a finished run's logs are cut to
+    /// their tails, and when all logs together grow too big the oldest finished runs' logs are emptied.
+    /// A run's logs are all its attempts' (output.log, then output.a2.log, ... of a retried run): they
+    /// share the run's cap, the last attempt's kept first, since the run's result and error are there.
     /// Only logs of finished runs are touched; records never are.
     /// </summary>
     internal sealed class LogTrimmer
     {
         readonly LogRetention _retention;
         readonly Func<IReadOnlyList<RunRecord>> _listRuns;
-        readonly Func<string, string> _logOf;
+        readonly Func<string, string> _folderOf;
         readonly Action<Action> _underStoreLock;
         long _logBytesTally = -1; // -1: not counted yet in this process
 
         /// <param name="listRuns">The store's records (to find finished runs' logs).</param>
-        /// <param name="logOf">A run id's log path.</param>
+        /// <param name="folderOf">A run id's folder, where its logs are (<see cref="FileRunStore.LogFileName"/>, output.aN.log).</param>
         /// <param name="underStoreLock">Runs a write under the store lock, as every store write is.</param>
-        public LogTrimmer(LogRetention retention, Func<IReadOnlyList<RunRecord>> listRuns, Func<string, string> logOf, Action<Action> underStoreLock)
+        public LogTrimmer(LogRetention retention, Func<IReadOnlyList<RunRecord>> listRuns, Func<string, string> folderOf, Action<Action> underStoreLock)
         {
             _retention = retention;
             _listRuns = listRuns;
-            _logOf = logOf;
+            _folderOf = folderOf;
             _underStoreLock = underStoreLock;
         }
 
-        /// <summary>A run just ended: caps its log, then the total when the running tally passes the cap.</summary>
-        public void AfterRunEnded(string log)
+        /// <summary>A run just ended: caps its logs together, then the total when the running tally passes the cap.</summary>
+        public void AfterRunEnded(string runId)
         {
-            TrimToTail(log, _retention.MaxBytesPerRun);
-            var size = File.Exists(log) ? new FileInfo(log).Length : 0;
+            long left = _retention.MaxBytesPerRun, size = 0;
+            foreach (var log in LogsIn(_folderOf(runId)))
+            {
+                var kept = TrimToTail(log, left);
+                left = Math.Max(0, left - kept);
+                size += kept;
+            }
             if (_logBytesTally < 0 || (_logBytesTally += size) > _retention.MaxTotalBytes)
                 _logBytesTally = EnforceTotal();
         }
@@ -43,13 +51,14 @@ namespace RayRunner.Core
         public long EnforceTotal()
         {
             var logs = new List<(string Path, long Size, DateTimeOffset Finished, bool Final)>();
+            // A run's first attempt first: of the oldest run, the attempt that matters least goes first.
             foreach (var record in _listRuns())
-            {
-                var log = _logOf(record.RunId);
-                var info = new FileInfo(log);
-                if (!info.Exists) continue;
-                logs.Add((log, info.Length, record.Result?.CompletedAt ?? record.UpdatedAt, record.IsFinal));
-            }
+                foreach (var log in LogsIn(_folderOf(record.RunId)).Reverse())
+                {
+                    var info = new FileInfo(log);
+                    if (!info.Exists) continue;
+                    logs.Add((log, info.Length, record.Result?.CompletedAt ?? record.UpdatedAt, record.IsFinal));
+                }
             var total = logs.Sum(l => l.Size);
             foreach (var log in logs.Where(l => l.Final).OrderBy(l => l.Finished))
             {
@@ -59,6 +68,22 @@ namespace RayRunner.Core
             }
             return total;
         }
+
+        /// <summary>A run's logs in its folder, its last attempt's first: output.aN.log (retries, see <see cref="FileRunStore.LogPathFor"/>) down to output.log.</summary>
+        internal static IReadOnlyList<string> LogsIn(string folder)
+        {
+            var byAttempt = new List<(int Attempt, string Path)> { (1, Path.Combine(folder, FileRunStore.LogFileName)) };
+            if (Directory.Exists(folder))
+                foreach (var path in Directory.GetFiles(folder, RetryLogPrefix + "*.log"))
+                {
+                    var number = Path.GetFileNameWithoutExtension(path).Substring(RetryLogPrefix.Length); // output.aN -> N
+                    if (int.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var attempt) && attempt > 1)
+                        byAttempt.Add((attempt, path));
+                }
+            return byAttempt.OrderByDescending(l => l.Attempt).Select(l => l.Path).ToList();
+        }
+
+        const string RetryLogPrefix = "output.a";
 
         /// <summary>Keeps the last <paramref name="maxBytes"/> of a log behind a note saying what was cut; returns the new size.</summary>
         long TrimToTail(string log, long maxBytes)

@@ -38,6 +38,10 @@ namespace RayRunner.Core
         public IReadOnlyList<AttemptRecord> PastAttempts { get; init; } = Array.Empty<AttemptRecord>();
         /// <summary>How the run is retried; null when it is tried once.</summary>
         public RetryPolicy? Retry { get; init; }
+        /// <summary>Why the status is what it is when the view could not tell better (e.g. its Ray head did not answer); null otherwise.</summary>
+        public string? StatusNote { get; init; }
+        /// <summary>What the run asked the backend for (CPUs, GPUs, memory, custom resources, runtime_env); null when not recorded (a damaged record).</summary>
+        public TaskOptions? Options { get; init; }
 
         /// <summary>A run as its record in the store says it stands (no backend asked).</summary>
         public static RunSnapshot FromRecord(RunRecord record) => new RunSnapshot
@@ -60,6 +64,7 @@ namespace RayRunner.Core
             Attempt = record.Attempt,
             PastAttempts = record.Attempts ?? Array.Empty<AttemptRecord>(),
             Retry = record.Spec.Retry,
+            Options = record.Spec.Options,
         };
 
         /// <summary>
@@ -80,12 +85,13 @@ namespace RayRunner.Core
             catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException) { return DateTimeOffset.MinValue; }
         }
 
-        /// <summary>The same run with another status (a fresher answer than the snapshot's).</summary>
-        public RunSnapshot WithStatus(string status) => new RunSnapshot
+        /// <summary>The same run with another status (a fresher answer than the snapshot's), and why when <paramref name="note"/> says.</summary>
+        public RunSnapshot WithStatus(string status, string? note = null) => new RunSnapshot
         {
+            StatusNote = note,
             RunId = RunId, SweepId = SweepId, Status = status, Backend = Backend, Entrypoint = Entrypoint, Config = Config,
             ConfigHash = ConfigHash, SubmittedAt = SubmittedAt, StartedAt = StartedAt, CompletedAt = CompletedAt, Output = Output, ObjectRef = ObjectRef, Tags = Tags,
-            Damage = Damage, IsOrphan = IsOrphan, Attempt = Attempt, PastAttempts = PastAttempts, Retry = Retry,
+            Damage = Damage, IsOrphan = IsOrphan, Attempt = Attempt, PastAttempts = PastAttempts, Retry = Retry, Options = Options,
         };
 
         /// <summary>The order every listing uses: oldest first, then by id.</summary>

@@ -68,7 +68,7 @@ namespace RayRunner.PowerShell
             // backend, those of earlier sessions too, as Get-RayRunStatus does: listing only the
             // tracked ones fresh showed a run a killed session left going as pending after it ended,
             // though the store alone (no connection) already showed it completed.
-            var view = ReadView();
+            var view = _view = ReadView();
             var runs = view == null ? Array.Empty<RayRun>()
                 : (IReadOnlyList<RayRun>)view.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: view.IsTracked(s.RunId), s.Tags)).ToList();
             var fresh = RunAll(Select(runs), async (run, ct) =>
@@ -77,6 +77,8 @@ namespace RayRunner.PowerShell
                     : run);
             Write(runs, fresh);
         }
+
+        IRunView? _view;
 
         List<RayRun> Select(IReadOnlyList<RayRun> runs)
         {
@@ -94,6 +96,7 @@ namespace RayRunner.PowerShell
         {
             var statuses = Status == null ? null : new HashSet<string>(Status, StringComparer.OrdinalIgnoreCase);
             var orphans = new List<(string, string?)>();
+            var shownIds = new List<string>();
             foreach (var (run, refreshed, error) in selected)
             {
                 if (error != null) WriteVerbose($"Could not refresh the status of run {run.RunId}: {error.Message}");
@@ -102,12 +105,14 @@ namespace RayRunner.PowerShell
                 // Listed, never dropped: the run is there, and the user should know its record is not.
                 if (shown.Status == RunStatus.Damaged) WriteWarning($"Run {shown.RunId}: {shown.ErrorMessage}");
                 if (shown.IsOrphan) orphans.Add((shown.RunId, shown.SweepId));
+                shownIds.Add(shown.RunId);
                 if (IncludeAttempts && shown.Snapshot != null)
                     foreach (var attempt in RayRunAttempt.Of(shown.Snapshot, shown)) WriteObject(attempt.ToPSObject());
                 else
                     WriteObject(shown.ToPSObject());
             }
             if (OrphanedRunsWarning.For(orphans) is { } orphaned) WriteWarning(orphaned);
+            if (SilentHeadsWarning.For(_view, shownIds) is { } silent) WriteWarning(silent);
 
             foreach (var id in _runIds)
                 if (!WildcardPattern.ContainsWildcardCharacters(id) && !all.Any(r => string.Equals(r.RunId, id, StringComparison.OrdinalIgnoreCase)))

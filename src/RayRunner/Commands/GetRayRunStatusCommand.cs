@@ -35,6 +35,7 @@ namespace RayRunner.PowerShell
                 WriteObject(new RayRunStatus(id, status!).ToPSObject());
             }
             if (OrphanedRunsWarning.For(orphans) is { } orphaned) WriteWarning(orphaned);
+            if (SilentHeadsWarning.For(view, CollectedRunIds) is { } silent) WriteWarning(silent);
         }
     }
 }

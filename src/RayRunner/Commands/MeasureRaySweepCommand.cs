@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using RayRunner.Core;
@@ -9,6 +10,7 @@ namespace RayRunner.PowerShell
     /// Measure-RaySweep: tmgg's stage summary of a sweep's results (total, completed, failed, success
     /// rate, mean and total duration, start and end) and its best run by one metric, lowest unless
     /// -Maximize. Completed runs only compete; missing, NaN and infinite values are ignored.
+    /// -SweepId takes wildcards and writes one summary per matching sweep.
     /// </summary>
     [Cmdlet(VerbsDiagnostic.Measure, "RaySweep", DefaultParameterSetName = "Results")]
     [OutputType(typeof(RaySweepSummary))]
@@ -26,7 +28,12 @@ namespace RayRunner.PowerShell
         protected override void EndProcessing()
         {
             if (!GatherFromStore()) return;
-            var results = Results;
+            // One summary per sweep -SweepId matched (piped results are one).
+            foreach (var results in ResultsBySweep) Summarize(results);
+        }
+
+        void Summarize(IReadOnlyList<ExperimentResult> results)
+        {
             var metric = Metric ?? SweepSummary.DefaultMetric(results) ?? "best_val_loss";
             if (results.Count > 0 && !results.Any(r => r.Metrics.ContainsKey(metric)))
             {

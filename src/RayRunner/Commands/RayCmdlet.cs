@@ -144,7 +144,13 @@ namespace RayRunner.PowerShell
         /// The session's one read view of runs: the connection's runner when there is one, else the
         /// run store read-only (never connecting); null when neither exists (no run ever recorded).
         /// </summary>
-        internal IRunView? ReadView() => (IRunView?)ModuleSession.Current?.Runner ?? StoreReader();
+        internal IRunView? ReadView() => (IRunView?)ModuleSession.Current?.Runner ?? StoreView();
+
+        StoreOnlyView? _storeView;
+
+        /// <summary>The run store read-only, where a Ray run whose head does not answer shows unknown (<see cref="StoreOnlyView"/>); null when no store exists.</summary>
+        StoreOnlyView? StoreView() =>
+            _storeView ??= StoreReader() is { } reader ? new StoreOnlyView(reader, new RayHeadReachability(cancellation: StopToken)) : null;
 
         /// <summary>
         /// The connection that can follow a run the read view shows still going: the session's, else

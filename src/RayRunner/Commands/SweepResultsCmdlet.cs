@@ -18,16 +18,30 @@ namespace RayRunner.PowerShell
         [AllowNull]
         public PSObject? InputObject { get; set; }
 
-        /// <summary>Read every run of this sweep from the run store instead of the pipeline.</summary>
+        /// <summary>
+        /// Read every run of these sweeps from the run store instead of the pipeline. Wildcards, as
+        /// Get-RayRun -SweepId: 'lr-*' takes every sweep whose id matches. A literal id that matches
+        /// no sweep is a RunNotFound error; a pattern that matches none writes nothing.
+        /// </summary>
         [Parameter(Mandatory = true, ParameterSetName = "Store")]
-        [ValidateRunId("sweep id")]
+        [SupportsWildcards]
+        [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(SweepIdCompleter))]
-        public string? SweepId { get; set; }
+        public string[]? SweepId { get; set; }
 
         readonly List<(ExperimentResult Result, PSObject? Original)> _results = new List<(ExperimentResult, PSObject?)>();
 
-        /// <summary>The results gathered, in input order (store: oldest first).</summary>
+        /// <summary>The results gathered, in input order (store: oldest sweep first, each sweep's runs oldest first).</summary>
         internal IReadOnlyList<ExperimentResult> Results => _results.Select(r => r.Result).ToList();
+
+        /// <summary>
+        /// The results by sweep: one group per sweep -SweepId matched, in the order of their first
+        /// run; piped results are one group, whatever sweeps they come from.
+        /// </summary>
+        internal IReadOnlyList<IReadOnlyList<ExperimentResult>> ResultsBySweep =>
+            ParameterSetName != "Store"
+                ? new[] { Results }
+                : Results.GroupBy(r => r.SweepId, StringComparer.Ordinal).Select(g => (IReadOnlyList<ExperimentResult>)g.ToList()).ToList();
 
         /// <summary>The pipeline object a result came in as (null for results read from the store).</summary>
         internal PSObject? OriginalOf(ExperimentResult result) => _results.FirstOrDefault(r => ReferenceEquals(r.Result, result)).Original;
@@ -55,11 +69,21 @@ namespace RayRunner.PowerShell
         {
             if (ParameterSetName != "Store") return true;
             var view = ReadView();
-            var runs = LatestAttempts(view?.ListRuns().Where(r => r.SweepId == SweepId) ?? Enumerable.Empty<RunSnapshot>());
+            var patterns = SweepId!.Select(p => WildcardPattern.Get(p, WildcardOptions.IgnoreCase)).ToList();
+            var all = view?.ListRuns().Where(r => r.SweepId != null).ToList() ?? new List<RunSnapshot>();
+            foreach (var literal in SweepId!.Where(p => !WildcardPattern.ContainsWildcardCharacters(p)))
+                if (!all.Any(r => string.Equals(r.SweepId, literal, StringComparison.OrdinalIgnoreCase)))
+                    WriteError(ErrorMapper.Make(ErrorIds.RunNotFound, ErrorCategory.ObjectNotFound,
+                        $"The run store has no runs of sweep '{literal}'. Get-RayRun lists the sweeps it knows (SweepId column).", literal));
+            var matched = all.Where(r => patterns.Any(p => p.IsMatch(r.SweepId!)));
+            // Sweep by sweep, in the order each began, so -SweepId 'lr-*' reads like the sweeps were run.
+            var runs = matched.GroupBy(r => r.SweepId!, StringComparer.Ordinal)
+                .OrderBy(g => g.Min(r => r.SubmittedAt))
+                .SelectMany(g => LatestAttempts(g))
+                .ToList();
             if (runs.Count == 0)
             {
-                WriteError(ErrorMapper.Make(ErrorIds.RunNotFound, ErrorCategory.ObjectNotFound,
-                    $"The run store has no runs of sweep '{SweepId}'. Get-RayRun lists the sweeps it knows (SweepId column).", SweepId));
+                WriteVerbose($"No sweep in the run store matches -SweepId {string.Join(", ", SweepId!)}.");
                 return false;
             }
             foreach (var run in runs)

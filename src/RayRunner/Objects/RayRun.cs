@@ -47,19 +47,43 @@ namespace RayRunner.PowerShell
 
         public bool IsFinished => RunStatus.IsTerminal(Status);
 
+        /// <summary>CPUs the run reserved (Ray's entrypoint_num_cpus; on the local backend, this machine's CPU slots); null when not recorded.</summary>
+        public double? NumCpus { get; internal set; }
+        /// <summary>GPUs the run reserved; null when it asked for none.</summary>
+        public double? NumGpus { get; internal set; }
+        /// <summary>Bytes of memory the run reserved (-Memory; Ray only); null when it asked for none.</summary>
+        public long? Memory { get; internal set; }
+        /// <summary>The custom resources the run asked for (-Resources), without RayRunner's own experiment_slot; empty when none.</summary>
+        public System.Collections.Hashtable Resources { get; internal set; } = new System.Collections.Hashtable();
+        /// <summary>The runtime_env the run was given (-RuntimeEnv, or its config's own), as JSON; null when none.</summary>
+        public string? RuntimeEnv { get; internal set; }
+
         public override string ToString() => RunId;
 
         internal static RayRun FromSnapshot(RunSnapshot s, bool tracked, IReadOnlyList<string>? tags, string? statusOverride = null)
         {
             var status = statusOverride ?? s.Status;
             var run = Build(s.RunId, s.SweepId, status, s.Backend, s.SubmittedAt, s.StartedAt, s.CompletedAt,
-                s.Entrypoint, PSValues.ToOrderedMap(s.Config), s.Output?.ErrorMessage ?? s.Damage, tracked);
+                s.Entrypoint, PSValues.ToOrderedMap(s.Config), s.Output?.ErrorMessage ?? s.Damage ?? s.StatusNote, tracked);
             run.Tags = tags?.ToArray() ?? Array.Empty<string>();
             run.ConfigHash = s.ConfigHash;
             run.IsOrphan = s.IsOrphan && status == RunStatus.Queued;
             run.Attempts = s.Attempt;
             run.Snapshot = s;
+            run.SetRequested(s.Options);
             return run;
+        }
+
+        void SetRequested(TaskOptions? options)
+        {
+            if (options == null) return;
+            NumCpus = options.NumCpus;
+            NumGpus = options.NumGpus;
+            Memory = options.MemoryBytes;
+            RuntimeEnv = options.RuntimeEnv;
+            // experiment_slot is how RayRunner caps MaxConcurrent on Ray, not something the user asked for.
+            foreach (var kv in options.Resources)
+                if (kv.Key != ClusterOptions.ExperimentSlotResource) Resources[kv.Key] = kv.Value;
         }
 
         static RayRun Build(string runId, string? sweepId, string status, string backend, DateTimeOffset submitted,

@@ -57,6 +57,38 @@ namespace RayRunner.PowerShell
             return $"{(int)d.TotalHours}h{d.Minutes:00}m";
         }
 
+        /// <summary>
+        /// What a run asked for, in one line for Format-List: "2 CPU, 1 GPU, 1 GiB memory, TPU=1"
+        /// (the parameters' names: -NumCpus, -NumGpus, -Memory, -Resources); "nothing reserved" when the
+        /// run asked for none; empty when nothing was recorded.
+        /// </summary>
+        public static string Requested(double? numCpus, double? numGpus, long? memory, IDictionary? resources)
+        {
+            var parts = new List<string>();
+            if (numCpus is double c && c > 0) parts.Add(Value(c, compact: false) + " CPU");
+            if (numGpus is double g && g > 0) parts.Add(Value(g, compact: false) + " GPU");
+            if (memory is long m) parts.Add(Bytes(m) + " memory");
+            if (resources != null)
+                foreach (DictionaryEntry kv in resources.Cast<DictionaryEntry>().OrderBy(e => Convert.ToString(e.Key, CultureInfo.InvariantCulture), StringComparer.Ordinal))
+                    parts.Add($"{kv.Key}={Value(kv.Value, compact: false)}");
+            // A local run without -NumCpus reserves no CPU slot: say so rather than "0 CPU".
+            return parts.Count > 0 ? string.Join(", ", parts) : numCpus.HasValue ? "nothing reserved" : "";
+        }
+
+        /// <summary>Bytes in the largest binary unit that keeps a short number: 1073741824 is "1 GiB", 1536 is "1.5 KiB".</summary>
+        public static string Bytes(long bytes)
+        {
+            string[] units = { "B", "KiB", "MiB", "GiB", "TiB" };
+            double value = bytes;
+            var unit = 0;
+            while (value >= 1024 && unit < units.Length - 1)
+            {
+                value /= 1024;
+                unit++;
+            }
+            return value.ToString("0.##", CultureInfo.InvariantCulture) + " " + units[unit];
+        }
+
         /// <summary>The table's last column of a result: its metrics, or why it has none.</summary>
         public static string Outcome(IDictionary? metrics, string? errorMessage)
         {

@@ -127,6 +127,29 @@ namespace RayRunner.Tests.Unit.Local
         }
 
         [UnixFact]
+        public async Task A_runtime_envs_env_vars_reach_the_local_run_as_on_Ray_and_the_runs_own_variables_win()
+        {
+            var script = _bed.Script("env.sh",
+                "echo \"FROM_ENV=$FROM_ENV BOTH=$BOTH ID=$RAYRUNNER_RUN_ID\"\n");
+            var backend = _bed.Backend();
+            using var runner = await Core.ExperimentRunner.CreateAsync(backend, new RayRunnerOptions { Entrypoint = "sh " + script });
+            var request = new RunRequest
+            {
+                Environment = new Dictionary<string, string> { ["BOTH"] = "call" },
+                Resources = new RunResources
+                {
+                    // pip cannot apply on this machine and changes nothing; RAYRUNNER_RUN_ID stays RayRunner's.
+                    RuntimeEnvJson = RunResources.CheckRuntimeEnv("{\"pip\":[\"x\"],\"env_vars\":{\"FROM_ENV\":\"env\",\"BOTH\":\"env\",\"RAYRUNNER_RUN_ID\":\"spoofed\"}}"),
+                },
+            };
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            var result = await runner.RunExperimentAsync(new Dictionary<string, object?>(), request, cts.Token);
+
+            Assert.True(result.Status == RunStatus.Completed, result.ErrorMessage);
+            Assert.Contains($"FROM_ENV=env BOTH=call ID={result.RunId}", await runner.GetLogAsync(result.RunId));
+        }
+
+        [UnixFact]
         public async Task A_typo_in_the_entrypoint_is_a_failed_result_not_an_exception()
         {
             var backend = _bed.Backend();

@@ -113,6 +113,26 @@ namespace RayRunner.Tests.Unit.Ray
             Assert.Equal("_resources.num_cpu", ex.KeyPath);
         }
 
+        [Theory]
+        [InlineData("CPU", "num_cpus", "-NumCpus")]
+        [InlineData("gpu", "num_gpus", "-NumGpus")]
+        [InlineData("Memory", "memory", "-Memory")]
+        [InlineData("object_store_memory", "memory", "-Memory")]
+        public void Rays_own_resources_are_refused_as_custom_resources_naming_the_key_to_use(string name, string use, string parameter)
+        {
+            // Ray schedules CPU, GPU and memory itself: as a custom resource no node offers them and the job stays PENDING.
+            var config = ExperimentConfig.Normalize(new Dictionary<string, object?>
+            {
+                ["_resources"] = new Dictionary<string, object?> { ["resources"] = new Dictionary<string, object?> { [name] = 2L } },
+            });
+            var ex = Assert.Throws<ConfigValidationException>(() => RunResources.FromConfig(config));
+            Assert.Equal("_resources.resources." + name, ex.KeyPath);
+            Assert.Contains("'_resources." + use + "'", ex.Message);
+            Assert.Contains("Use " + parameter, RunResources.ReservedResourceProblem(name, forConfig: false)); // what -Resources says
+            Assert.Null(RunResources.ReservedResourceProblem("TPU", forConfig: false));
+            Assert.Null(RunResources.ReservedResourceProblem("CPUs", forConfig: false)); // only Ray's exact names, in any case
+        }
+
         [Fact]
         public void A_rerun_of_a_failed_run_asks_for_what_the_run_asked_for()
         {
@@ -272,6 +292,31 @@ namespace RayRunner.Tests.Unit.Ray
             await Task.Delay(600);
             Assert.Single(warnings, w => w.Contains("big-1")); // once per run
             await backend.CancelAsync(task, default);
+        }
+
+        [Fact]
+        public async Task The_pending_warning_names_a_custom_resource_no_node_offers()
+        {
+            await using var standIn = await RayDashboardStandIn.StartAsync(new StandInSettings { Cpus = 4, ExperimentSlots = 4 });
+            var warnings = new ConcurrentQueue<string>();
+            using var backend = await RayTestSupport.ConnectAsync(standIn, Options(standIn, null, warnings: warnings, pendingAfter: TimeSpan.FromMilliseconds(300)));
+            var task = await backend.SubmitAsync(RayTestSupport.Spec("tpu-1"),
+                new TaskOptions { NumCpus = 1, Resources = new Dictionary<string, double> { ["experiment_slot"] = 1, ["TPU"] = 1 } }, default);
+            await backend.WaitAsync(new[] { task }, 1, TimeSpan.Zero, default);
+            var warning = await RayTestSupport.EventuallyAsync(() => Task.FromResult(warnings.FirstOrDefault(w => w.Contains("tpu-1"))), w => w != null, Generous);
+            Assert.NotNull(warning);
+            Assert.Contains("asked for 1 CPU, 1 experiment_slot, 1 TPU", warning);
+            Assert.Contains("No node offers resource TPU at all", warning);
+            Assert.DoesNotContain("experiment_slot at all", warning); // the cluster has that one, only busy or free
+            await backend.CancelAsync(task, default);
+        }
+
+        [Fact]
+        public void Only_resources_the_cluster_lacks_entirely_are_named_and_none_when_it_does_not_report()
+        {
+            const string status = " 3.0/4.0 CPU\n 4.0/4.0 experiment_slot\n 0.0/0.0 accel\n";
+            Assert.Equal(new[] { "TPU", "accel" }, RayPendingWarning.Absent(new[] { "experiment_slot", "TPU", "accel" }, status));
+            Assert.Empty(RayPendingWarning.Absent(new[] { "TPU" }, null)); // unknown is not absent
         }
 
         [Fact]

@@ -265,6 +265,53 @@ namespace RayRunner.Tests.Unit.Store
         }
 
         [Fact]
+        public void A_retried_runs_attempt_logs_share_its_cap_the_last_attempt_kept_first()
+        {
+            var store = NewStore(new LogRetention { MaxBytesPerRun = 10_000, MaxTotalBytes = 1 << 20 });
+            var queued = StoreRecords.Queued("run1", "fake", "x");
+            store.Save(queued);
+            File.WriteAllText(store.LogPathFor("run1"), new string('1', 8_000));
+            var second = store.LogPathFor("run1-a2");
+            var third = store.LogPathFor("run1-a3");
+            Assert.Equal(Path.GetDirectoryName(store.LogPathFor("run1")), Path.GetDirectoryName(third)); // output.aN.log beside output.log
+            File.WriteAllText(second, new string('2', 8_000));
+            File.WriteAllText(third, new string('3', 6_000) + "the end\n");
+
+            store.Save(Final(queued, 0.1));
+
+            var logs = new[] { store.LogPathFor("run1"), second, third };
+            var total = logs.Sum(l => new FileInfo(l).Length);
+            Assert.True(total <= 10_000 + 3 * 200, $"the run's logs together keep {total} bytes"); // the cap is the run's, notes aside
+            Assert.EndsWith("the end\n", File.ReadAllText(third)); // the last attempt, where the run's result is, is whole
+            Assert.Equal(6_008, new FileInfo(third).Length);
+            Assert.StartsWith("[RayRunner: ", File.ReadAllText(second)); // older attempts are cut to their tails
+            Assert.True(new FileInfo(store.LogPathFor("run1")).Length < 200, "the first attempt's log gets what is left: nothing");
+        }
+
+        [Fact]
+        public void The_store_total_counts_attempt_logs_and_empties_them_with_their_run()
+        {
+            var store = NewStore(new LogRetention { MaxBytesPerRun = 20_000, MaxTotalBytes = 25_000 });
+            foreach (var id in new[] { "old", "new" })
+            {
+                var queued = StoreRecords.Queued(id, "fake", "x");
+                store.Save(queued);
+                File.WriteAllText(store.LogPathFor(id), new string('x', 4_000));
+                File.WriteAllText(store.LogPathFor(id + "-a2"), new string('y', 9_000));
+                store.Save(Final(queued, 0.1)); // finishes in this order: old, new
+            }
+
+            // 26,000 bytes in all, 8,000 of them in first attempts' logs: only counting the retries' logs passes the cap.
+            var total = store.EnforceLogLimits();
+
+            Assert.True(total <= 25_000, $"total {total}");
+            Assert.True(new FileInfo(store.LogPathFor("old")).Length < 200, "the oldest run's logs go first, its first attempt's before its last");
+            Assert.Equal(9_000, new FileInfo(store.LogPathFor("old-a2")).Length);
+            Assert.Equal(4_000, new FileInfo(store.LogPathFor("new")).Length);
+            Assert.Equal(9_000, new FileInfo(store.LogPathFor("new-a2")).Length);
+        }
+
+        [Fact]
         public void TotalLogSizeIsBoundedByEmptyingOldestFinishedRunsFirst()
         {
             var store = NewStore(new LogRetention { MaxBytesPerRun = 10_000, MaxTotalBytes = 25_000 });

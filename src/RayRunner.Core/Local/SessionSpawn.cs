@@ -210,10 +210,10 @@ namespace RayRunner.Core.Local
             if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux) || !File.Exists("/bin/true")) return false;
             try
             {
-                using var ended = new ManualResetEventSlim();
-                var child = Start(new[] { "/bin/true" }, new KeyValuePair<string, string>[0], "/", () => ended.Set());
-                // A bounded wait: a probe that does not end in time means "use the fallback", never a hang.
-                return ended.Wait(TimeSpan.FromSeconds(10)) && child.WaitForExitCode(TimeSpan.FromSeconds(1)) == 0;
+                var child = Start(new[] { "/bin/true" }, new KeyValuePair<string, string>[0], "/", () => { });
+                // Reaped here, by pid, with a bound (not through the thread pool, which may be busy):
+                // a probe that does not end in time means "use the fallback", never a hang.
+                return child.WaitForExitCode(TimeSpan.FromSeconds(10)) == 0;
             }
             catch (Exception ex) when (ex is EntryPointNotFoundException || ex is DllNotFoundException || ex is Win32Exception || ex is InvalidOperationException)
             {

@@ -35,14 +35,16 @@ namespace RayRunner.Bench.Store
                 Console.WriteLine($"create, 8 writers (one atomic record + index line each; a final record is fsync'd): {create.TotalSeconds:F1} s ({create.TotalMilliseconds / count:F2} ms per save)");
                 if (createOnly) return 0;
 
-                store.List(); // settles the index (first listing may compact it)
-                Report("list, same store object (warm index)", 5, () => store.List().Count, count);
-                Report("list, new FileRunStore (new session)", 5, () => new FileRunStore(root).List().Count, count);
-                Report("list after index.jsonl deleted (rebuild)", 3, () =>
+                store.ListAll(); // settles the index (first listing may compact it)
+                // What Get-RayRun reads: the summaries (ListAll). List() also reads every whole record.
+                Report("list summaries, same store object (warm index)", 5, () => store.ListAll().Summaries.Count, count);
+                Report("list summaries, new FileRunStore (new session)", 5, () => new FileRunStore(root).ListAll().Summaries.Count, count);
+                Report("list summaries after index.jsonl deleted (rebuild)", 3, () =>
                 {
                     File.Delete(Path.Combine(root, "index.jsonl"));
-                    return new FileRunStore(root).List().Count;
+                    return new FileRunStore(root).ListAll().Summaries.Count;
                 }, count);
+                Report("List(), whole records, new FileRunStore", 3, () => new FileRunStore(root).List().Count, count);
                 Report("load one run by id", 200, () => store.TryLoad("run" + (count / 2).ToString("D6")) == null ? 0 : 1, 1);
                 return 0;
             }

@@ -28,8 +28,8 @@ namespace RayRunner.Core
             var snapshots = tracked.Select(Snapshot).ToList();
             var seen = new HashSet<string>(tracked.Select(r => r.RunId), StringComparer.Ordinal);
             var listing = _ctx.Store.ListAll();
-            foreach (var record in listing.Records)
-                if (seen.Add(record.RunId)) snapshots.Add(RunSnapshot.FromRecord(record));
+            foreach (var summary in listing.Summaries)
+                if (seen.Add(summary.RunId)) snapshots.Add(RunSnapshot.FromSummary(summary, listing.Load));
             foreach (var damaged in RunStoreReader.DamagedRuns(listing.Damaged))
                 if (seen.Add(damaged.RunId)) snapshots.Add(damaged);
             snapshots.Sort(RunSnapshot.Compare);

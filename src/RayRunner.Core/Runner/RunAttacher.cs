@@ -141,10 +141,10 @@ namespace RayRunner.Core
         public IReadOnlyList<RaySpawnedTask> ResumeQueued(string? sweepId, CancellationToken cancellationToken)
         {
             var adopted = new List<RaySpawnedTask>();
-            foreach (var record in _ctx.Store.List())
+            // Only the orphans' whole records are read (a summary tells an orphan); adoption re-checks under the lock.
+            foreach (var record in _ctx.Store.ListAll().RecordsWhere(s => (sweepId == null || s.SweepId == sweepId) && s.IsOrphan))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (sweepId != null && record.SweepId != sweepId) continue;
                 if (!_ctx.CanRunHere(record) || _ctx.Runs.Contains(record.RunId) || !record.IsOrphan) continue;
                 TrackedRun run;
                 try
@@ -182,7 +182,7 @@ namespace RayRunner.Core
             foreach (var a in adopted)
                 if (a.SweepId != null) sweeps.Add(a.SweepId);
             if (sweeps.Count == 0) return;
-            foreach (var record in _ctx.Store.List())
+            foreach (var record in _ctx.Store.ListAll().RecordsWhere(s => s.SweepId != null && sweeps.Contains(s.SweepId) && !s.IsFinal && s.Submitted))
             {
                 if (record.SweepId == null || !sweeps.Contains(record.SweepId) || record.IsFinal || !record.IsSubmitted) continue;
                 if (_ctx.Runs.Contains(record.RunId) || !_ctx.CanRunHere(record)) continue;

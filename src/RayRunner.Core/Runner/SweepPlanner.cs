@@ -38,7 +38,7 @@ namespace RayRunner.Core
         /// <summary>One step per run, in order; the fresh runs are already registered (tracked and recorded as queued).</summary>
         public IReadOnlyList<SweepStep> Plan(string sweepId, IReadOnlyList<TrackedRun> runs) => _ctx.Store.WithLock(() =>
         {
-            var existing = _ctx.Store.List().Where(r => r.SweepId == sweepId).ToList();
+            var existing = _ctx.Store.ListAll().RecordsWhere(s => s.SweepId == sweepId);
             var used = new HashSet<string>(StringComparer.Ordinal);
             var steps = new List<SweepStep>(runs.Count);
             try

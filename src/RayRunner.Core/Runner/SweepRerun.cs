@@ -23,7 +23,7 @@ namespace RayRunner.Core
         /// </summary>
         public static IReadOnlyList<RunRecord> Select(IRunStore store, string sweepId, IReadOnlyCollection<string> statuses)
         {
-            var sweep = store.List().Where(r => r.SweepId == sweepId).ToList();
+            var sweep = store.ListAll().RecordsWhere(s => s.SweepId == sweepId);
             var settled = new HashSet<string>(
                 sweep.Where(r => !r.IsFinal || RunStatus.Normalize(r.Result!.Status) == RunStatus.Completed).Select(r => r.Spec.ConfigHash),
                 StringComparer.Ordinal);

@@ -18,7 +18,7 @@ namespace RayRunner.Core
     /// Layout: <c>&lt;root&gt;/store.lock</c>, <c>&lt;root&gt;/index.jsonl</c> (a cache for fast listing,
     /// rebuilt from the folders whenever it disagrees with them), <c>&lt;root&gt;/runs/&lt;runId&gt;/</c>.
     /// </remarks>
-    public sealed class FileRunStore : IRunStore
+    public sealed partial class FileRunStore : IRunStore
     {
         public const string HomeVariable = "RAYRUNNER_HOME";
         public const string RecordFileName = "run.json";
@@ -32,7 +32,6 @@ namespace RayRunner.Core
         readonly ConcurrentQueue<StoreProblem> _problems = new ConcurrentQueue<StoreProblem>();
         readonly ConcurrentDictionary<string, byte> _problemKeys = new ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
         readonly LogTrimmer _logs;
-
         /// <param name="root">The store folder; null means <c>$RAYRUNNER_HOME</c>, else <c>~/.rayrunner</c>.</param>
         public FileRunStore(string? root = null, LogRetention? retention = null) : this(root, retention, readOnly: false) { }
 
@@ -52,7 +51,7 @@ namespace RayRunner.Core
             RunsFolder = Path.Combine(Root, RunsFolderName);
             var kept = retention ?? LogRetention.Default;
             kept.Validate();
-            _logs = new LogTrimmer(kept, List, runId => Path.Combine(RunsFolder, runId), write => WithLock(() => { write(); return 0; }));
+            _logs = new LogTrimmer(kept, () => ListAll().Summaries, runId => Path.Combine(RunsFolder, runId), write => WithLock(() => { write(); return 0; }));
             _readOnly = readOnly;
             _index = new RunIndex(Path.Combine(Root, "index.jsonl"));
             if (readOnly)
@@ -149,7 +148,11 @@ namespace RayRunner.Core
                     if (flushed == null || !PrivateFiles.TryCommit(flushed, path))
                         PrivateFiles.WriteAtomic(path, bytes, flushToDisk: record.IsFinal);
                     flushed = null;
-                    _index.Append(RunIndex.StampOf(path), record);
+                    if (RunIndex.StampOf(path) is { } stamp)
+                    {
+                        _records[record.RunId] = new StampedRecord(stamp, record);
+                        if (_index.Append(RunSummary.Of(record, stamp))) Compact();
+                    }
                     return record;
                 });
                 if (ReferenceEquals(saved, record) && record.IsFinal) ApplyRetention(record.RunId);
@@ -168,7 +171,6 @@ namespace RayRunner.Core
             return File.Exists(path) ? Read(runId, path) : null;
         }
 
-        public IReadOnlyList<StoreProblem> ListDamaged() => Scan().Damaged;
 
         public StoreProblem? DamageOf(string runId)
         {
@@ -179,27 +181,6 @@ namespace RayRunner.Core
             return problem;
         }
 
-        public IReadOnlyList<RunRecord> List() => ListAll().Records;
-
-        public StoreListing ListAll()
-        {
-            var scan = Scan();
-            // A reader leaves the index as it is: the scan is right without it (it checks every entry).
-            if (scan.IndexNeedsRewrite && !_readOnly)
-            {
-                // Rewrite under the lock from a fresh scan, so no Save made meanwhile is lost.
-                WithLock(() =>
-                {
-                    var fresh = Scan();
-                    _index.Rewrite(fresh.Entries);
-                    scan = fresh;
-                    return 0;
-                });
-            }
-            var records = scan.Entries.Select(e => e.Record)
-                .OrderBy(r => r.Spec.CreatedAt).ThenBy(r => r.RunId, StringComparer.Ordinal).ToList();
-            return new StoreListing(records, scan.Damaged);
-        }
 
         public bool Delete(string runId)
         {
@@ -211,6 +192,7 @@ namespace RayRunner.Core
                 // ignores and the next delete sweeps away, never half a run.
                 var graveyard = Path.Combine(RunsFolder, DeletedPrefix + runId + "-" + Guid.NewGuid().ToString("N").Substring(0, 8));
                 Directory.Move(folder, graveyard);
+                _records.TryRemove(runId, out _);
                 SweepGraveyard();
                 return true;
             });
@@ -301,75 +283,6 @@ namespace RayRunner.Core
             }
         }
 
-        // ------------------------------------------------------------------------------------
-        // Listing: the index is a cache, checked against the folders on every listing
-        // ------------------------------------------------------------------------------------
-
-        sealed class ScanResult
-        {
-            public List<RunIndex.Entry> Entries { get; } = new List<RunIndex.Entry>();
-            /// <summary>Run folders whose run.json cannot be read.</summary>
-            public List<StoreProblem> Damaged { get; } = new List<StoreProblem>();
-            public bool IndexNeedsRewrite;
-        }
-
-        /// <summary>
-        /// Lists the run folders and takes each record from the index when the index entry's stamp
-        /// (size and write time of run.json) matches the file, else from the file itself. So the
-        /// index can be missing, damaged or behind (a crash between writing a record and appending
-        /// its index line) without a listing ever being wrong.
-        /// </summary>
-        ScanResult Scan()
-        {
-            var index = _index.Read();
-            var result = new ScanResult { IndexNeedsRewrite = index.DamagedLines > 0 || index.Missing };
-            IEnumerable<string> folders;
-            try
-            {
-                folders = Directory.EnumerateDirectories(RunsFolder).Select(Path.GetFileName).ToList()!;
-            }
-            catch (DirectoryNotFoundException)
-            {
-                return result;
-            }
-            var seen = 0;
-            foreach (var name in folders)
-            {
-                if (name.StartsWith(DeletedPrefix, StringComparison.Ordinal)) continue;
-                var folder = Path.Combine(RunsFolder, name);
-                if (!RunIds.IsValid(name))
-                {
-                    Report(null, folder, "is not a run folder (its name is not a valid run id); it is ignored.");
-                    continue;
-                }
-                var path = Path.Combine(folder, RecordFileName);
-                var stamp = RunIndex.StampOf(path);
-                if (stamp == null)
-                {
-                    // Made by a process that died before its first record was complete; nothing was
-                    // ever reported to a caller about it.
-                    Report(name, folder, "holds no run.json (a run whose first write was interrupted); it is ignored.");
-                    continue;
-                }
-                if (index.Entries.TryGetValue(name, out var cached) && cached.Stamp == stamp)
-                {
-                    result.Entries.Add(cached);
-                    seen++;
-                    continue;
-                }
-                var record = Read(name, path, out var problem);
-                if (record != null)
-                {
-                    result.Entries.Add(new RunIndex.Entry(stamp, record));
-                    result.IndexNeedsRewrite = true;
-                }
-                // A damaged record has no index entry: rewriting the index would not change that.
-                else if (problem != null) result.Damaged.Add(problem);
-            }
-            if (seen != index.Entries.Count || index.Lines > 2 * index.Entries.Count + 64)
-                result.IndexNeedsRewrite = true;
-            return result;
-        }
 
         // ------------------------------------------------------------------------------------
         // Log retention (the trimming itself is LogTrimmer's)

@@ -17,15 +17,15 @@ namespace RayRunner.Core
     internal sealed class LogTrimmer
     {
         readonly LogRetention _retention;
-        readonly Func<IReadOnlyList<RunRecord>> _listRuns;
+        readonly Func<IReadOnlyList<RunSummary>> _listRuns;
         readonly Func<string, string> _folderOf;
         readonly Action<Action> _underStoreLock;
         long _logBytesTally = -1; // -1: not counted yet in this process
 
-        /// <param name="listRuns">The store's records (to find finished runs' logs).</param>
+        /// <param name="listRuns">The store's runs, as listed (to find finished runs' logs).</param>
         /// <param name="folderOf">A run id's folder, where its logs are (<see cref="FileRunStore.LogFileName"/>, output.aN.log).</param>
         /// <param name="underStoreLock">Runs a write under the store lock, as every store write is.</param>
-        public LogTrimmer(LogRetention retention, Func<IReadOnlyList<RunRecord>> listRuns, Func<string, string> folderOf, Action<Action> underStoreLock)
+        public LogTrimmer(LogRetention retention, Func<IReadOnlyList<RunSummary>> listRuns, Func<string, string> folderOf, Action<Action> underStoreLock)
         {
             _retention = retention;
             _listRuns = listRuns;
@@ -52,12 +52,13 @@ namespace RayRunner.Core
         {
             var logs = new List<(string Path, long Size, DateTimeOffset Finished, bool Final)>();
             // A run's first attempt first: of the oldest run, the attempt that matters least goes first.
-            foreach (var record in _listRuns())
-                foreach (var log in LogsIn(_folderOf(record.RunId)).Reverse())
+            // Summaries suffice (id, end time, final): no run's whole record is read.
+            foreach (var run in _listRuns())
+                foreach (var log in LogsIn(_folderOf(run.RunId)).Reverse())
                 {
                     var info = new FileInfo(log);
                     if (!info.Exists) continue;
-                    logs.Add((log, info.Length, record.Result?.CompletedAt ?? record.UpdatedAt, record.IsFinal));
+                    logs.Add((log, info.Length, run.CompletedAt ?? run.CreatedAt, run.IsFinal));
                 }
             var total = logs.Sum(l => l.Size);
             foreach (var log in logs.Where(l => l.Final).OrderBy(l => l.Finished))

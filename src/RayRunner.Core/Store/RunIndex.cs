@@ -7,19 +7,27 @@ using System.Text.Json;
 namespace RayRunner.Core
 {
     /// <summary>
-    /// <c>index.jsonl</c>: one line per record write, <c>{"stamp": "...", "record": {...}}</c>, the
-    /// last line for a run winning. Appending is cheap (no rewrite per save); listing reads one
-    /// file instead of one per run. It is only a cache: <see cref="FileRunStore"/> checks each entry's
-    /// stamp against the run's folder and rewrites the index whenever they disagree, so a missing,
-    /// truncated or stale index costs time, never correctness.
+    /// <c>index.jsonl</c>, the listing index (format 2): a header line <c>{"format":2,"generation":"..."}</c>,
+    /// then one <see cref="RunSummary"/> per record write, the last line for a run winning. Appending
+    /// is cheap (no rewrite per save); listing reads one small file instead of one per run, and only
+    /// summaries: a record's config, output and past attempts stay in its run.json until asked for.
+    /// It is only a cache: <see cref="FileRunStore"/> checks each summary's stamp against the run's
+    /// folder and rewrites the index whenever they disagree, so a missing, truncated, stale or
+    /// old-format index costs time, never correctness.
     /// </summary>
     /// <remarks>
+    /// Versioned by its header: an index without one (format 1, full records per line, written
+    /// before issue 14) or with another format is not read at all (as if missing), so the next
+    /// listing that may write rebuilds it; lines a format-1 writer appends to a format-2 index
+    /// do not parse as summaries and count as damaged, which also rebuilds it.
     /// Within one process the index is read incrementally: only lines appended since the last read
-    /// are parsed, unless the file was rewritten (its first line carries a generation id that
-    /// changes on every rewrite) or shrank. Any staleness this could cause is caught by the stamps.
+    /// are parsed, unless the file was rewritten (its header's generation id changes on every
+    /// rewrite) or shrank. Any staleness this could cause is caught by the stamps.
     /// </remarks>
     internal sealed class RunIndex
     {
+        public const int CurrentFormat = 2;
+
         readonly string _path;
         readonly object _gate = new object();
         Snapshot _cached = new Snapshot { Missing = true };
@@ -28,32 +36,21 @@ namespace RayRunner.Core
 
         public RunIndex(string path) => _path = path;
 
-        public sealed class Entry
-        {
-            public Entry(string stamp, RunRecord record)
-            {
-                Stamp = stamp;
-                Record = record;
-            }
-
-            public string Stamp { get; }
-            public RunRecord Record { get; }
-        }
-
         public sealed class Snapshot
         {
-            public Dictionary<string, Entry> Entries { get; } = new Dictionary<string, Entry>(StringComparer.Ordinal);
+            public Dictionary<string, RunSummary> Entries { get; } = new Dictionary<string, RunSummary>(StringComparer.Ordinal);
             public int Lines;
             public int DamagedLines;
+            /// <summary>No index to read: absent, unreadable, or of another format.</summary>
             public bool Missing;
         }
 
-        sealed class Line
+        sealed class Header
         {
-            public string? Stamp { get; set; }
-            public RunRecord? Record { get; set; }
-            /// <summary>Only on the first line of a rewritten index.</summary>
+            public int Format { get; set; }
             public string? Generation { get; set; }
+            /// <summary>How many bytes of summaries the rewrite wrote: the index is compacted once it is twice that.</summary>
+            public long LiveBytes { get; set; }
         }
 
         /// <summary>Size and last write time of run.json (rename replaces the file, so both move on every save); null when absent.</summary>
@@ -65,27 +62,58 @@ namespace RayRunner.Core
                    info.LastWriteTimeUtc.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        /// <summary>Appends one entry. Called under the store lock, after the record itself is in place.</summary>
-        public void Append(string? stamp, RunRecord record)
+        /// <summary>Below this size the index is never compacted during saves (a listing still does, see FileRunStore).</summary>
+        const long CompactionFloorBytes = 64 * 1024;
+
+        /// <summary>
+        /// Appends one summary (a header first when the index is new). Called under the store lock,
+        /// after the record itself is in place. True when the index has grown to more than twice the
+        /// summaries its last rewrite held (every save appends a line, so a sweep of N runs leaves
+        /// about five lines per run): the caller compacts it then, so a new session never parses
+        /// many times more lines than there are runs.
+        /// </summary>
+        public bool Append(RunSummary summary)
         {
-            if (stamp == null) return;
-            PrivateFiles.Append(_path, Encoding.UTF8.GetBytes(Serialize(stamp, record) + "\n"));
+            var line = Serialize(summary) + "\n";
+            var info = new FileInfo(_path);
+            var length = info.Exists ? info.Length : 0;
+            if (length == 0) line = HeaderLine(Guid.NewGuid().ToString("N"), 0) + line;
+            var bytes = Encoding.UTF8.GetBytes(line);
+            PrivateFiles.Append(_path, bytes);
+            length += bytes.Length;
+            return length > CompactionFloorBytes && length > 2 * LiveBytesOfRewrite() + CompactionFloorBytes / 4;
         }
 
-        /// <summary>Replaces the whole index with these entries (called under the store lock).</summary>
-        public void Rewrite(IEnumerable<Entry> entries)
+        long LiveBytesOfRewrite()
+        {
+            try
+            {
+                using var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                return ReadHeader(stream).LiveBytes;
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                return long.MaxValue / 4; // cannot tell: leave it to the next listing
+            }
+        }
+
+        /// <summary>Replaces the whole index with these summaries (called under the store lock).</summary>
+        public void Rewrite(IEnumerable<RunSummary> entries)
         {
             var generation = Guid.NewGuid().ToString("N");
-            var sb = new StringBuilder();
-            sb.Append(JsonSerializer.Serialize(new Line { Generation = generation }, RayRunnerJson.Options)).Append('\n');
+            var body = new StringBuilder();
             var snapshot = new Snapshot();
             foreach (var e in entries)
             {
-                sb.Append(Serialize(e.Stamp, e.Record)).Append('\n');
-                snapshot.Entries[e.Record.RunId] = e;
+                body.Append(Serialize(e)).Append('\n');
+                snapshot.Entries[e.RunId] = e;
                 snapshot.Lines++;
             }
-            var bytes = Encoding.UTF8.GetBytes(sb.ToString());
+            var summaries = Encoding.UTF8.GetBytes(body.ToString());
+            var header = Encoding.UTF8.GetBytes(HeaderLine(generation, summaries.Length));
+            var bytes = new byte[header.Length + summaries.Length];
+            Buffer.BlockCopy(header, 0, bytes, 0, header.Length);
+            Buffer.BlockCopy(summaries, 0, bytes, header.Length, summaries.Length);
             PrivateFiles.WriteAtomic(_path, bytes, flushToDisk: false);
             lock (_gate)
             {
@@ -95,12 +123,14 @@ namespace RayRunner.Core
             }
         }
 
-        static string Serialize(string stamp, RunRecord record) =>
-            JsonSerializer.Serialize(new Line { Stamp = stamp, Record = record }, RayRunnerJson.Options);
+        static string HeaderLine(string generation, long liveBytes) =>
+            JsonSerializer.Serialize(new Header { Format = CurrentFormat, Generation = generation, LiveBytes = liveBytes }, RayRunnerJson.Options) + "\n";
+
+        static string Serialize(RunSummary summary) => JsonSerializer.Serialize(summary, RayRunnerJson.Options);
 
         /// <summary>
-        /// Reads every entry it can; damaged lines (a torn last append, garbage) are counted and
-        /// skipped. Returns a snapshot the caller must not change.
+        /// Reads every summary it can; damaged lines (a torn last append, garbage, a format-1 line)
+        /// are counted and skipped. Returns a snapshot the caller must not change.
         /// </summary>
         public Snapshot Read()
         {
@@ -110,11 +140,13 @@ namespace RayRunner.Core
                 {
                     using var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
                     var length = stream.Length;
-                    var generation = ReadGeneration(stream);
+                    var (generation, headerLength, _) = ReadHeader(stream);
+                    if (generation == null)
+                        return Forget();
                     if (_cached.Missing || length < _offset || generation != _generation)
                     {
                         _cached = new Snapshot();
-                        _offset = 0;
+                        _offset = headerLength;
                         _generation = generation;
                     }
                     if (length > _offset)
@@ -130,12 +162,17 @@ namespace RayRunner.Core
                 catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
                 {
                     // Missing or unreadable: the caller lists from the folders and rewrites it.
-                    _cached = new Snapshot { Missing = true };
-                    _offset = 0;
-                    _generation = null;
-                    return _cached;
+                    return Forget();
                 }
             }
+        }
+
+        Snapshot Forget()
+        {
+            _cached = new Snapshot { Missing = true };
+            _offset = 0;
+            _generation = null;
+            return _cached;
         }
 
         static Snapshot Copy(Snapshot from)
@@ -145,15 +182,23 @@ namespace RayRunner.Core
             return copy;
         }
 
-        static string? ReadGeneration(FileStream stream)
+        /// <summary>The generation, length and live bytes of a format-2 header line; (null, 0, 0) for anything else.</summary>
+        static (string? Generation, long Length, long LiveBytes) ReadHeader(FileStream stream)
         {
-            var head = new byte[Math.Min(stream.Length, 128)];
+            var head = new byte[Math.Min(stream.Length, 256)];
             var n = stream.Read(head, 0, head.Length);
-            var text = Encoding.UTF8.GetString(head, 0, n);
-            const string marker = "{\"generation\":\"";
-            if (!text.StartsWith(marker, StringComparison.Ordinal)) return null;
-            var end = text.IndexOf('"', marker.Length);
-            return end < 0 ? null : text.Substring(marker.Length, end - marker.Length);
+            var end = Array.IndexOf(head, (byte)'\n', 0, n);
+            if (end <= 0) return (null, 0, 0);
+            try
+            {
+                var header = JsonSerializer.Deserialize<Header>(new ReadOnlySpan<byte>(head, 0, end), RayRunnerJson.Options);
+                return header != null && header.Format == CurrentFormat && !string.IsNullOrEmpty(header.Generation)
+                    ? (header.Generation, end + 1, header.LiveBytes) : (null, 0, 0);
+            }
+            catch (JsonException)
+            {
+                return (null, 0, 0);
+            }
         }
 
         static byte[] ReadFully(Stream stream, long count)
@@ -171,6 +216,7 @@ namespace RayRunner.Core
         }
 
         /// <summary>Parses the complete lines; returns how many bytes they took (a torn last line waits for its end).</summary>
+        [System.Runtime.CompilerServices.MethodImpl(RunSummaryReader.Hot)]
         static long ParseLines(byte[] bytes, Snapshot into)
         {
             var start = 0;
@@ -180,37 +226,17 @@ namespace RayRunner.Core
                 var length = i - start;
                 if (length > 0)
                 {
-                    var line = TryParse(new ReadOnlySpan<byte>(bytes, start, length));
-                    if (line?.Generation != null && line.Record == null)
-                    {
-                        // the header of a rewritten index
-                    }
-                    else if (line?.Record != null && line.Stamp != null && RunIds.IsValid(line.Record.RunId))
-                    {
-                        into.Lines++;
-                        into.Entries[line.Record.RunId] = new Entry(line.Stamp, line.Record);
-                    }
+                    into.Lines++;
+                    var summary = RunSummaryReader.TryRead(new ReadOnlySpan<byte>(bytes, start, length));
+                    if (summary != null && summary.Stamp.Length > 0 && RunIds.IsValid(summary.RunId))
+                        into.Entries[summary.RunId] = summary;
                     else
-                    {
-                        into.Lines++;
                         into.DamagedLines++;
-                    }
                 }
                 start = i + 1;
             }
             return start;
         }
 
-        static Line? TryParse(ReadOnlySpan<byte> utf8)
-        {
-            try
-            {
-                return JsonSerializer.Deserialize<Line>(utf8, RayRunnerJson.Options);
-            }
-            catch (Exception ex) when (ex is JsonException || ex is NotSupportedException || ex is InvalidOperationException || ex is ArgumentException || ex is FormatException)
-            {
-                return null;
-            }
-        }
     }
 }

@@ -8,10 +8,12 @@ namespace RayRunner.Core
     {
         public string RunId { get; init; } = "";
         public string? SweepId { get; init; }
-        public string Status { get; init; } = RunStatus.Unknown;
+        public string Status { get => _status; init => _status = value; }
+        string _status = RunStatus.Unknown;
         public string Backend { get; init; } = "";
         public string Entrypoint { get; init; } = "";
-        public IReadOnlyDictionary<string, object?> Config { get; init; } = new Dictionary<string, object?>();
+        /// <summary>The config as given. For a run listed from its summary, read from run.json the first time it is touched.</summary>
+        public IReadOnlyDictionary<string, object?> Config { get => _config ??= _deferred?.Config ?? NoConfig; init => _config = value; }
         /// <summary>
         /// The config's identity as the store records it (<see cref="RunSpecRecord.ConfigHash"/>): runs
         /// of one sweep with the same hash are attempts at one config. Empty for a damaged record.
@@ -20,8 +22,12 @@ namespace RayRunner.Core
         public DateTimeOffset SubmittedAt { get; init; }
         public DateTimeOffset? StartedAt { get; init; }
         public DateTimeOffset? CompletedAt { get; init; }
-        public TaskOutput? Output { get; init; }
-        public TaskRef? ObjectRef { get; init; }
+        /// <summary>The result once final. For a run listed from its summary, read from run.json the first time it is touched.</summary>
+        public TaskOutput? Output { get => _deferred != null && !_outputSet ? SetOutput(_deferred.Output) : _output; init { _output = value; _outputSet = true; } }
+        /// <summary>The backend reference (read from run.json on demand, as <see cref="Output"/>).</summary>
+        public TaskRef? ObjectRef { get => _deferred != null && !_objectRefSet ? SetObjectRef(_deferred.ObjectRef) : _objectRef; init { _objectRef = value; _objectRefSet = true; } }
+        /// <summary>The result's error message, what is wrong with a damaged record, or else the <see cref="StatusNote"/>; null when none.</summary>
+        public string? ErrorMessage => (_deferred != null ? _deferred.ErrorMessage : Output?.ErrorMessage ?? Damage) ?? StatusNote;
         /// <summary>The tags the run was started with (RunRequest.Tags, -Tag); empty when none.</summary>
         public IReadOnlyList<string> Tags { get; init; } = Array.Empty<string>();
         /// <summary>
@@ -35,13 +41,62 @@ namespace RayRunner.Core
         /// <summary>The current (or last) attempt: 1 unless the run was retried.</summary>
         public int Attempt { get; init; } = 1;
         /// <summary>The attempts that ended before the current one, oldest first; empty when none.</summary>
-        public IReadOnlyList<AttemptRecord> PastAttempts { get; init; } = Array.Empty<AttemptRecord>();
+        public IReadOnlyList<AttemptRecord> PastAttempts { get => _pastAttempts ??= _deferred?.PastAttempts ?? Array.Empty<AttemptRecord>(); init => _pastAttempts = value; }
         /// <summary>How the run is retried; null when it is tried once.</summary>
-        public RetryPolicy? Retry { get; init; }
+        public RetryPolicy? Retry { get => _deferred != null && !_retrySet ? SetRetry(_deferred.Retry) : _retry; init { _retry = value; _retrySet = true; } }
         /// <summary>Why the status is what it is when the view could not tell better (e.g. its Ray head did not answer); null otherwise.</summary>
-        public string? StatusNote { get; init; }
-        /// <summary>What the run asked the backend for (CPUs, GPUs, memory, custom resources, runtime_env); null when not recorded (a damaged record).</summary>
-        public TaskOptions? Options { get; init; }
+        public string? StatusNote { get => _statusNote; init => _statusNote = value; }
+        string? _statusNote;
+        /// <summary>
+        /// What the run asked the backend for (CPUs, GPUs, memory, custom resources, runtime_env); null
+        /// when not recorded (a damaged record). Read from run.json on demand, as <see cref="Config"/>.
+        /// </summary>
+        public TaskOptions? Options { get => _deferred != null && !_optionsSet ? SetOptions(_deferred.Options) : _options; init { _options = value; _optionsSet = true; } }
+
+        static readonly IReadOnlyDictionary<string, object?> NoConfig = new Dictionary<string, object?>();
+        /// <summary>Where the parts a summary lacks come from; null for a snapshot made whole.</summary>
+        DeferredRecord? _deferred;
+        IReadOnlyDictionary<string, object?>? _config;
+        IReadOnlyList<AttemptRecord>? _pastAttempts;
+        TaskOutput? _output;
+        bool _outputSet;
+        TaskRef? _objectRef;
+        bool _objectRefSet;
+        RetryPolicy? _retry;
+        bool _retrySet;
+        TaskOptions? _options;
+        bool _optionsSet;
+
+        TaskOutput? SetOutput(TaskOutput? value) { _output = value; _outputSet = true; return value; }
+        TaskRef? SetObjectRef(TaskRef? value) { _objectRef = value; _objectRefSet = true; return value; }
+        RetryPolicy? SetRetry(RetryPolicy? value) { _retry = value; _retrySet = true; return value; }
+        TaskOptions? SetOptions(TaskOptions? value) { _options = value; _optionsSet = true; return value; }
+
+        /// <summary>
+        /// A run as the listing index summarises it: what a listing shows comes from the summary; the
+        /// config, output, backend reference, past attempts and retry policy are read from run.json
+        /// (through <paramref name="load"/>, once) only when touched.
+        /// </summary>
+        public static RunSnapshot FromSummary(RunSummary summary, Func<RunSummary, RunRecord?> load)
+        {
+            if (summary == null) throw new ArgumentNullException(nameof(summary));
+            return new RunSnapshot
+            {
+                RunId = summary.RunId,
+                SweepId = summary.SweepId,
+                Status = summary.IsFinal ? RunStatus.Normalize(summary.ResultStatus) ?? summary.Status : summary.Status,
+                Backend = summary.Backend,
+                Entrypoint = summary.Entrypoint,
+                ConfigHash = summary.ConfigHash,
+                SubmittedAt = summary.CreatedAt,
+                StartedAt = summary.StartedAt,
+                CompletedAt = summary.CompletedAt,
+                Tags = summary.Tags ?? Array.Empty<string>(),
+                IsOrphan = summary.IsOrphan,
+                Attempt = summary.Attempt,
+                _deferred = new DeferredRecord(summary, load ?? throw new ArgumentNullException(nameof(load))),
+            };
+        }
 
         /// <summary>A run as its record in the store says it stands (no backend asked).</summary>
         public static RunSnapshot FromRecord(RunRecord record) => new RunSnapshot
@@ -86,13 +141,13 @@ namespace RayRunner.Core
         }
 
         /// <summary>The same run with another status (a fresher answer than the snapshot's), and why when <paramref name="note"/> says.</summary>
-        public RunSnapshot WithStatus(string status, string? note = null) => new RunSnapshot
+        public RunSnapshot WithStatus(string status, string? note = null)
         {
-            StatusNote = note,
-            RunId = RunId, SweepId = SweepId, Status = status, Backend = Backend, Entrypoint = Entrypoint, Config = Config,
-            ConfigHash = ConfigHash, SubmittedAt = SubmittedAt, StartedAt = StartedAt, CompletedAt = CompletedAt, Output = Output, ObjectRef = ObjectRef, Tags = Tags,
-            Damage = Damage, IsOrphan = IsOrphan, Attempt = Attempt, PastAttempts = PastAttempts, Retry = Retry, Options = Options,
-        };
+            var copy = (RunSnapshot)MemberwiseClone();
+            copy._status = status; // the parts not read yet stay deferred, shared with this snapshot's source
+            copy._statusNote = note;
+            return copy;
+        }
 
         /// <summary>The order every listing uses: oldest first, then by id.</summary>
         public static int Compare(RunSnapshot a, RunSnapshot b)

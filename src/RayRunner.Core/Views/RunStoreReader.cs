@@ -60,9 +60,19 @@ namespace RayRunner.Core
         /// <summary>Every readable run, oldest first (the order <see cref="ExperimentRunner.ListRuns"/> uses).</summary>
         public IReadOnlyList<RunSnapshot> ListRuns()
         {
-            // One pass over the store for both: each pass stats every run folder.
+            // One pass over the store for both: each pass stats every run folder. Each run comes from
+            // its summary; its whole record is read only when a caller touches what the summary lacks.
             var listing = _store.ListAll();
-            return Sorted(listing.Records.Select(Current).Select(RunSnapshot.FromRecord).Concat(DamagedRuns(listing.Damaged)));
+            return Sorted(listing.Summaries.Select(s => SnapshotOf(s, listing)).Concat(DamagedRuns(listing.Damaged)));
+        }
+
+        RunSnapshot SnapshotOf(RunSummary summary, StoreListing listing)
+        {
+            // A submitted run that has not ended may have ended (or started) since it was recorded:
+            // seeing that takes its whole record (its locator). Such runs are few.
+            if (_endedSince != null && !summary.IsFinal && summary.Submitted && listing.Load(summary) is { } record)
+                return RunSnapshot.FromRecord(Current(record));
+            return RunSnapshot.FromSummary(summary, listing.Load);
         }
 
         /// <summary>One run as recorded (a damaged record as a <c>damaged</c> run); null when the store has no record of it.</summary>
@@ -113,10 +123,13 @@ namespace RayRunner.Core
         /// would adopt), oldest first. A preview: the adoption itself is decided under the store lock.
         /// </summary>
         /// <param name="sweepId">Only runs of this sweep; null for every orphan.</param>
-        public IReadOnlyList<RunSnapshot> ListOrphans(string? sweepId = null) =>
-            _store.List()
-                .Where(r => (sweepId == null || r.SweepId == sweepId) && r.IsOrphan)
-                .Select(RunSnapshot.FromRecord).OrderBy(s => s, Comparer<RunSnapshot>.Create(RunSnapshot.Compare)).ToList();
+        public IReadOnlyList<RunSnapshot> ListOrphans(string? sweepId = null)
+        {
+            var listing = _store.ListAll();
+            return listing.Summaries
+                .Where(s => (sweepId == null || s.SweepId == sweepId) && s.IsOrphan)
+                .Select(s => RunSnapshot.FromSummary(s, listing.Load)).OrderBy(s => s, Comparer<RunSnapshot>.Create(RunSnapshot.Compare)).ToList();
+        }
 
         static IReadOnlyList<RunSnapshot> Sorted(IEnumerable<RunSnapshot> snapshots)
         {
@@ -132,8 +145,8 @@ namespace RayRunner.Core
         public IReadOnlyDictionary<string, IReadOnlyList<string>> TagsByRun()
         {
             var tags = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-            foreach (var record in _store.List())
-                if (record.Spec.Input?.AdditionalTags is { Count: > 0 } given) tags[record.RunId] = given;
+            foreach (var summary in _store.ListAll().Summaries)
+                if (summary.Tags is { Count: > 0 } given) tags[summary.RunId] = given;
             return tags;
         }
 

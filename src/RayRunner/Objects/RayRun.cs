@@ -25,11 +25,26 @@ namespace RayRunner.PowerShell
         /// <summary>Run time so far (running) or in total (finished); null before the run started.</summary>
         public TimeSpan? Duration { get; internal set; }
         public string Entrypoint { get; internal set; } = "";
-        /// <summary>The config as sent, as ordered hashtables: <c>$run.Config.lr</c>.</summary>
-        public OrderedDictionary Config { get; internal set; } = new OrderedDictionary();
+        /// <summary>
+        /// The config as sent, as ordered hashtables: <c>$run.Config.lr</c>. Made when first read: a
+        /// listed run's config stays in its record until then (listing 10,000 runs reads none).
+        /// </summary>
+        public OrderedDictionary Config
+        {
+            get => _config ??= Snapshot == null ? new OrderedDictionary() : PSValues.ToOrderedMap(Snapshot.Config);
+            internal set => _config = value;
+        }
+        OrderedDictionary? _config;
         /// <summary>The tags given with -Tag when the run was started; Get-RayRun -Tag selects by them.</summary>
         public string[] Tags { get; internal set; } = Array.Empty<string>();
-        public string? ErrorMessage { get; internal set; }
+        /// <summary>Why the run failed (the result's error message), or what is wrong with a damaged record.</summary>
+        public string? ErrorMessage
+        {
+            get => _errorSet ? _error : Snapshot?.ErrorMessage;
+            internal set { _error = value; _errorSet = true; }
+        }
+        string? _error;
+        bool _errorSet;
         /// <summary>How many attempts the run has had so far: 1 unless it was retried (-MaxRetries). Get-RayRun -IncludeAttempts lists them.</summary>
         public int Attempts { get; internal set; } = 1;
         /// <summary>The snapshot the object was made from, for the attempt listing.</summary>
@@ -47,47 +62,47 @@ namespace RayRunner.PowerShell
 
         public bool IsFinished => RunStatus.IsTerminal(Status);
 
+        // What the run asked for is in its whole record, read when one of these is first read (a
+        // listing of 10,000 runs reads none): see Requested.
         /// <summary>CPUs the run reserved (Ray's entrypoint_num_cpus; on the local backend, this machine's CPU slots); null when not recorded.</summary>
-        public double? NumCpus { get; internal set; }
+        public double? NumCpus => Requested?.NumCpus;
         /// <summary>GPUs the run reserved; null when it asked for none.</summary>
-        public double? NumGpus { get; internal set; }
+        public double? NumGpus => Requested?.NumGpus;
         /// <summary>Bytes of memory the run reserved (-Memory; Ray only); null when it asked for none.</summary>
-        public long? Memory { get; internal set; }
+        public long? Memory => Requested?.MemoryBytes;
         /// <summary>The custom resources the run asked for (-Resources), without RayRunner's own experiment_slot; empty when none.</summary>
-        public System.Collections.Hashtable Resources { get; internal set; } = new System.Collections.Hashtable();
+        public System.Collections.Hashtable Resources => _resources ??= ResourcesOf(Requested);
         /// <summary>The runtime_env the run was given (-RuntimeEnv, or its config's own), as JSON; null when none.</summary>
-        public string? RuntimeEnv { get; internal set; }
+        public string? RuntimeEnv => Requested?.RuntimeEnv;
+        System.Collections.Hashtable? _resources;
+        TaskOptions? Requested => Snapshot?.Options;
 
         public override string ToString() => RunId;
 
         internal static RayRun FromSnapshot(RunSnapshot s, bool tracked, IReadOnlyList<string>? tags, string? statusOverride = null)
         {
             var status = statusOverride ?? s.Status;
-            var run = Build(s.RunId, s.SweepId, status, s.Backend, s.SubmittedAt, s.StartedAt, s.CompletedAt,
-                s.Entrypoint, PSValues.ToOrderedMap(s.Config), s.Output?.ErrorMessage ?? s.Damage ?? s.StatusNote, tracked);
+            var run = Build(s.RunId, s.SweepId, status, s.Backend, s.SubmittedAt, s.StartedAt, s.CompletedAt, s.Entrypoint, tracked);
             run.Tags = tags?.ToArray() ?? Array.Empty<string>();
             run.ConfigHash = s.ConfigHash;
             run.IsOrphan = s.IsOrphan && status == RunStatus.Queued;
             run.Attempts = s.Attempt;
             run.Snapshot = s;
-            run.SetRequested(s.Options);
             return run;
         }
 
-        void SetRequested(TaskOptions? options)
+        static System.Collections.Hashtable ResourcesOf(TaskOptions? options)
         {
-            if (options == null) return;
-            NumCpus = options.NumCpus;
-            NumGpus = options.NumGpus;
-            Memory = options.MemoryBytes;
-            RuntimeEnv = options.RuntimeEnv;
+            var resources = new System.Collections.Hashtable();
+            if (options == null) return resources;
             // experiment_slot is how RayRunner caps MaxConcurrent on Ray, not something the user asked for.
             foreach (var kv in options.Resources)
-                if (kv.Key != ClusterOptions.ExperimentSlotResource) Resources[kv.Key] = kv.Value;
+                if (kv.Key != ClusterOptions.ExperimentSlotResource) resources[kv.Key] = kv.Value;
+            return resources;
         }
 
         static RayRun Build(string runId, string? sweepId, string status, string backend, DateTimeOffset submitted,
-            DateTimeOffset? started, DateTimeOffset? completed, string entrypoint, OrderedDictionary config, string? error, bool tracked)
+            DateTimeOffset? started, DateTimeOffset? completed, string entrypoint, bool tracked)
         {
             TimeSpan? duration = null;
             if (started.HasValue)
@@ -106,8 +121,6 @@ namespace RayRunner.PowerShell
                 Completed = completed?.LocalDateTime,
                 Duration = duration,
                 Entrypoint = entrypoint,
-                Config = config,
-                ErrorMessage = error,
                 IsTracked = tracked,
             };
         }

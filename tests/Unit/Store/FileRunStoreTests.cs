@@ -161,12 +161,21 @@ namespace RayRunner.Tests.Unit.Store
             File.Delete(index);
             Assert.Equal(5, NewStore().List().Count);
             Assert.True(File.Exists(index), "listing rebuilds a missing index");
-            Assert.Equal(5, File.ReadAllLines(index).Count(l => l.Contains("\"record\":")));
+            AssertIndexOfSummaries(index, 5);
 
             File.WriteAllText(index, "garbage\n{\"stamp\": 1}\n\u0000\u0001");
             Assert.Equal(5, NewStore().List().Count);
-            Assert.Equal(5, File.ReadAllLines(index).Count(l => l.Contains("\"record\":")));
+            AssertIndexOfSummaries(index, 5);
             Assert.Empty(NewStore().Problems);
+        }
+
+        /// <summary>A format-2 index: the header, then one summary line per run (no whole records).</summary>
+        static void AssertIndexOfSummaries(string index, int runs)
+        {
+            var lines = File.ReadAllLines(index);
+            Assert.StartsWith("{\"format\":2,\"generation\":", lines[0]);
+            Assert.Equal(runs, lines.Skip(1).Count(l => l.Contains("\"run_id\":") && l.Contains("\"stamp\":")));
+            Assert.DoesNotContain(lines, l => l.Contains("\"record\":") || l.Contains("\"config\":"));
         }
 
         [Fact]

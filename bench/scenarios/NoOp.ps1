@@ -38,10 +38,16 @@ Import-Module ThreadJob -ErrorAction SilentlyContinue
 
 $xargs = @(); $rr = @(); $par = @(); $tj = @()
 $xargsCpu = @(); $rrCpu = @(); $parCpu = @(); $tjCpu = @()
-for ($i = 0; $i -lt $Repeat; $i++) {
-    Write-Host "NoOp: repeat $($i + 1) of $Repeat"
-    $home_ = New-BenchFolder -Name noop
-    try {
+# Stores are removed after the last repeat, not between repeats: on ext4 without a journal (this
+# machine's disk) an inode freed in the last 5 s is skipped, one by one, by every new file's
+# allocation, so deleting 7,000 files just before a repeat made that repeat's own file creations
+# cost more (issue 14 profile: ext4 recently_deleted in the host's kernel time).
+$stores = @()
+try {
+    for ($i = 0; $i -lt $Repeat; $i++) {
+        Write-Host "NoOp: repeat $($i + 1) of $Repeat"
+        $home_ = New-BenchFolder -Name noop
+        $stores += $home_
         $x = Measure-Shell "seq $Runs | xargs -P $Slots -n 1 /bin/true"
         $xargs += $x.Seconds; $xargsCpu += $x.CpuMs / $Runs
         $r = Invoke-BenchChild -Script $rayRunnerScript -Environment @{ RAYRUNNER_HOME = $home_ }
@@ -53,8 +59,8 @@ for ($i = 0; $i -lt $Repeat; $i++) {
             $tj += $t.seconds; $tjCpu += $t.cpuMs / $Runs
         }
     }
-    finally { Remove-Item -LiteralPath $home_ -Recurse -Force -ErrorAction SilentlyContinue }
 }
+finally { foreach ($s in $stores) { Remove-Item -LiteralPath $s -Recurse -Force -ErrorAction SilentlyContinue } }
 $x = Get-Median $xargs
 New-BenchRow "xargs -P $Slots" $xargs 's' 'xargs' $x
 New-BenchRow 'RayRunner local' $rr 's' 'xargs' $x '<= 1.5x xargs'

@@ -222,7 +222,7 @@ namespace RayRunner.Core.Local
             // Marker first, so anyone reading the run's files (and our own exit handler) sees a
             // cancel, not a process killed by a signal.
             run.Files.MarkCancelled();
-            ProcessTree.Kill(run.Pid, run.Identity, run.Process, run.SessionLeader);
+            ProcessTree.Kill(run.Pid, run.Identity, run.Process?.Handle, run.SessionLeader);
             await Waits.EndsFirstAsync(run.Completion.Task, cancellationToken, timeout: CancelWait).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
         }

@@ -32,7 +32,7 @@ namespace RayRunner.Core.Local
         public TaskRef Ref = null!;
         public LocalRunState State = LocalRunState.Starting;
         public SlotGrant? Grant;
-        public Process? Process;
+        public ChildProcess? Process;
         public int Pid;
         public string? Identity;
         public bool SessionLeader;

@@ -10,20 +10,26 @@ namespace RayRunner.Core.Local
     /// <summary>How one run is to be started: the start info and what to remember about it.</summary>
     internal sealed class LaunchPlan
     {
-        public LaunchPlan(ProcessStartInfo startInfo, LaunchMode mode, bool sessionLeader, string program)
+        public LaunchPlan(ProcessStartInfo startInfo, LaunchMode mode, bool sessionLeader, string program, IReadOnlyList<string>? spawnArgv = null)
         {
             StartInfo = startInfo;
             Mode = mode;
             SessionLeader = sessionLeader;
             Program = program;
+            SpawnArgv = spawnArgv;
         }
 
         public ProcessStartInfo StartInfo { get; }
         public LaunchMode Mode { get; }
-        /// <summary>The root process leads its own session (setsid): every descendant can be found through it.</summary>
+        /// <summary>The root process leads its own session (posix_spawn's SETSID, or setsid): every descendant can be found through it.</summary>
         public bool SessionLeader { get; }
         /// <summary>argv[0] as the user wrote it, for messages.</summary>
         public string Program { get; }
+        /// <summary>
+        /// When set, the run is started with <see cref="SessionSpawn"/> (this argv, with the start
+        /// info's environment and working directory) instead of through <see cref="StartInfo"/>.
+        /// </summary>
+        public IReadOnlyList<string>? SpawnArgv { get; }
     }
 
     /// <summary>
@@ -32,7 +38,9 @@ namespace RayRunner.Core.Local
     /// </summary>
     /// <remarks>
     /// <para><b>Unix: detached.</b> The child is started through a fixed /bin/sh trampoline (see
-    /// <see cref="Trampoline"/>), in its own session when <c>setsid</c> exists. The trampoline points
+    /// <see cref="Trampoline"/>), in its own session: on Linux spawned straight into one
+    /// (<see cref="SessionSpawn"/>, no extra exec), elsewhere through <c>setsid</c> when it exists.
+    /// The trampoline points
     /// stdout and stderr at the log file itself and writes the exit code to the exit file. So the
     /// child holds no pipe to this process: when the host (a PowerShell session, a runbook worker)
     /// exits or is killed, the run carries on, and any process can later find its result from the
@@ -61,12 +69,15 @@ namespace RayRunner.Core.Local
             "{ printf '%s\\n' \"$$\" >\"$3\"; } 2>/dev/null || exit " + LostClaimExitCodeText + "\n" +
             "set +C\n" +
             "shift 3\n" +
-            "\"$@\"\n" +
+            "\"$@\" " + ExitSignalClosed + "\n" +
             "rc=$?\n" +
             "printf '%s\\n' \"$rc\" >\"$exit_file\"\n" +
             "exit \"$rc\"\n";
 
         internal const string TrampolineName = "rayrunner-run";
+
+        /// <summary>The command does not get the end-of-run pipe (<see cref="SessionSpawn"/>): only the trampoline's own exit ends it.</summary>
+        const string ExitSignalClosed = "3>&-";
 
         /// <summary>What a launch that lost the claim exits with (EX_TEMPFAIL); it never writes the exit file.</summary>
         internal const int LostClaimExitCode = 75;
@@ -78,6 +89,10 @@ namespace RayRunner.Core.Local
         /// <summary>setsid from util-linux, at a fixed place (never looked up on a PATH a run could change).</summary>
         static readonly Lazy<string?> Setsid = new Lazy<string?>(() =>
             OnWindows ? null : new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists));
+
+        /// <summary>Whether a detached run started in <paramref name="mode"/> here leads a session of its own.</summary>
+        public static bool StartsSessions(LaunchMode mode) =>
+            mode == LaunchMode.Detached && !OnWindows && (SessionSpawn.IsSupported || Setsid.Value != null);
 
         /// <param name="gpuIds">The GPU ids granted, or null when this backend does not manage GPUs (then CUDA_VISIBLE_DEVICES is left as it is).</param>
         /// <param name="error">Why the run cannot start (a command that does not exist, ...); the plan is then null.</param>
@@ -153,12 +168,20 @@ namespace RayRunner.Core.Local
                 WorkingDirectory = workingDirectory,
             };
             var sessionLeader = false;
+            List<string>? spawnArgv = null;
             if (mode == LaunchMode.Detached)
             {
                 var trampolineArgs = new List<string> { "-c", Trampoline, TrampolineName, files.Log, files.Exit, files.Started, executable };
                 trampolineArgs.AddRange(rest);
                 var setsid = Setsid.Value;
-                if (setsid != null)
+                if (SessionSpawn.IsSupported)
+                {
+                    // Straight into a new session: no setsid exec (see SessionSpawn).
+                    spawnArgv = new List<string> { PosixShell };
+                    spawnArgv.AddRange(trampolineArgs);
+                    sessionLeader = true;
+                }
+                else if (setsid != null)
                 {
                     startInfo.FileName = setsid;
                     trampolineArgs.Insert(0, PosixShell);
@@ -180,7 +203,7 @@ namespace RayRunner.Core.Local
             }
 
             foreach (var kv in environment) startInfo.Environment[kv.Key] = kv.Value;
-            return new LaunchPlan(startInfo, mode, sessionLeader, program);
+            return new LaunchPlan(startInfo, mode, sessionLeader, program, spawnArgv);
         }
 
         /// <summary>

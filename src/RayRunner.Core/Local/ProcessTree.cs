@@ -20,7 +20,7 @@ namespace RayRunner.Core.Local
     /// <item>Windows PowerShell 5.1 (.NET Framework) has no such method: <c>taskkill /T /F</c> does
     /// the same walk.</item>
     /// <item>A tree walk misses processes whose parent already exited (they are re-parented to init).
-    /// On Linux each run is started in its own session (setsid), which every descendant inherits, so
+    /// On Linux each run is started in its own session (posix_spawn's SETSID, or setsid), which every descendant inherits, so
     /// after the tree kill any process left in that session is killed too.</item>
     /// </list>
     /// </remarks>

@@ -77,12 +77,7 @@ namespace RayRunner.Core.Local
         }
 
         /// <summary>The code the process ended with; when the watchdog noticed the end first, .NET may need a moment to reap it.</summary>
-        static int ExitCodeOf(Process process)
-        {
-            if (!process.WaitForExit(5000))
-                throw new InvalidOperationException($"process {process.Id} has ended but its exit code could not be read");
-            return process.ExitCode;
-        }
+        static int ExitCodeOf(ChildProcess process) => process.WaitForExitCode(TimeSpan.FromSeconds(5));
 
         /// <summary>The piped launcher: copies stdout and stderr, as they come, into the log.</summary>
         public static Task CopyOutput(Process process, string logPath)

@@ -41,7 +41,7 @@ namespace RayRunner.Core.Local
             else
             {
                 // Not started yet: a session leader if and when it starts (the pid file will say where).
-                locator.Session = _mode == LaunchMode.Detached && !OnWindows && (File.Exists("/usr/bin/setsid") || File.Exists("/bin/setsid"));
+                locator.Session = ProcessLauncher.StartsSessions(_mode);
             }
             return locator;
         }

@@ -43,15 +43,16 @@ namespace RayRunner.Core.Local
             if (plan == null) return FailToStart(run, error!);
 
             _options.BeforeLaunch?.Invoke(run.RunId);
-            var process = new Process { StartInfo = plan.StartInfo, EnableRaisingEvents = true };
-            process.Exited += (_, __) => _ = Task.Run(() => _exits.OnExitedAsync(run));
+            ChildProcess process;
             try
             {
-                if (!process.Start()) throw new InvalidOperationException("no process was started");
+                Action onExited = () => _ = _exits.OnExitedAsync(run);
+                process = plan.SpawnArgv != null
+                    ? SessionSpawn.Start(plan.SpawnArgv, plan.StartInfo.Environment, plan.StartInfo.WorkingDirectory, onExited)
+                    : (ChildProcess)ProcessClassChild.Start(plan.StartInfo, onExited);
             }
             catch (Exception ex) when (ex is Win32Exception || ex is InvalidOperationException || ex is IOException || ex is UnauthorizedAccessException)
             {
-                process.Dispose();
                 return FailToStart(run, $"Could not start '{plan.Program}': {ex.Message}");
             }
 
@@ -61,7 +62,7 @@ namespace RayRunner.Core.Local
             run.Identity = ProcessIdentity.StartTokenOf(run.Pid, includeEnded: true);
             run.SessionLeader = plan.SessionLeader;
             run.State = LocalRunState.Running;
-            if (plan.Mode == LaunchMode.Piped) run.OutputCopied = RunEnding.CopyOutput(process, run.Files.Log);
+            if (plan.Mode == LaunchMode.Piped) run.OutputCopied = RunEnding.CopyOutput(process.Handle!, run.Files.Log);
             try
             {
                 run.Files.WritePid(run.Pid, run.Identity, run.StartedAt.Value);

@@ -219,4 +219,29 @@ if (Get-RayCluster -ErrorAction SilentlyContinue) { 'CONNECTED' }
         $result.ErrorMessage | Should -Match 'is lost'
         $result.ErrorMessage | Should -Match 'RAYRUNNER_HEAD_LOST_GRACE_SECONDS'
     }
+
+    It 'a retry the lost head never took has no log, and a new pwsh is told so and pointed to the attempt before it' {
+        $head = Start-RayStandIn
+        $env:RAYRUNNER_HEAD_LOST_GRACE_SECONDS = '2'
+        Connect-StandIn $head
+        $r = Start-RayExperiment -Config @{ value = 1; sleep = 60 } -Entrypoint $script:Ep -MaxRetries 1
+        Wait-Until -Because 'the job to run' -TimeoutSec 30 -Condition { (Get-JobOf $head $r.RunId).status -eq 'RUNNING' }
+        Stop-RayStandIn $head
+        $null = $r | Wait-RayRun -Timeout 120 -WarningAction SilentlyContinue
+        $attempts = @($r | Get-RayRun -IncludeAttempts)
+        $attempts | Should -HaveCount 2 -Because 'the lost attempt is retried, and the retry is refused by the head that is gone'
+        Disconnect-RayCluster -Confirm:$false
+
+        $child = Invoke-ChildPwshScript -WorkingDirectory $TestDrive -Environment @{ RAYRUNNER_HOME = $env:RAYRUNNER_HOME; RR_MODULE = $script:ModulePath; RR_ID = $r.RunId } -Script @'
+Import-Module $env:RR_MODULE
+Get-RayRunLog -RunId $env:RR_ID -ErrorAction SilentlyContinue -ErrorVariable failed
+'ERR ' + $failed[0].FullyQualifiedErrorId + ' ' + $failed[0]
+'@
+        $child.ExitCode | Should -Be 0 -Because $child.Stderr
+        $said = @($child.Stdout -split "`r?`n" | Where-Object { $_ -like 'ERR *' })[0]
+        $said | Should -BeLike 'ERR LogNotAvailable,*'
+        $said | Should -Match 'attempt 2 never started'
+        $said | Should -Match "Get-RayRunLog $($r.RunId) -Attempt 1"
+        $said | Should -Not -Match 'has not started, so it has no log yet'
+    }
 }

@@ -133,6 +133,20 @@ Describe 'Launching a described sweep' {
         $third.RunId | Should -Not -BeIn $again.RunId
         { $configs | Start-RayExperiment -Entrypoint $script:Ep -RequireMetric loss } | Should -Throw -ErrorId 'ResumeNeedsSweepId,RayRunner.PowerShell.*'
     }
+
+    It '-Resume -WhatIf names the run a completed config reuses and lists only the others as runs to start' {
+        $done = @{ lr = 0.1 } | Invoke-RayExperiment -Entrypoint $script:Ep -SweepId preview
+        $done.Status | Should -Be 'completed'
+        # What if: lines go to the host, not to a stream: read them from another pwsh's output.
+        . (Join-Path $PSScriptRoot 'ChildPwsh.ps1')
+        $said = Invoke-ChildPwsh -Command ("Import-Module '$($script:ModulePath)'; " +
+            "New-RaySweep -Grid @{ lr = 0.1, 0.2 } | Start-RayExperiment -Entrypoint 'unused {overrides}' -SweepId preview -Resume -WhatIf")
+        $whatIf = @($said | Where-Object { $_ -like 'What if:*' })
+        $whatIf | Should -HaveCount 2 -Because ($said -join "`n")
+        $whatIf[0] | Should -BeLike "*Reuse run $($done.RunId), completed earlier*config #1: lr=0.1*"
+        $whatIf[1] | Should -BeLike '*"Start experiment run"*config #2: lr=0.2*'
+        @(Get-RayRun -SweepId preview) | Should -HaveCount 1 -Because '-WhatIf starts nothing'
+    }
 }
 
 Describe 'Results as data' {
@@ -260,6 +274,15 @@ Describe 'Results as data' {
         $html | Should -Not -Match '(src|href)="https?:'
         ([regex]::Matches($html, '<tr data-run=')).Count | Should -Be 3
         { $script:Results | Export-RaySweepReport $page -NoClobber } | Should -Throw -ErrorId 'ReportWriteFailed,RayRunner.PowerShell.*'
+    }
+
+    It 'Export-RaySweepReport into a folder that does not exist names that folder and writes nothing' {
+        $folder = Join-Path $TestDrive 'no-such-folder'
+        $err = { $script:Results | Export-RaySweepReport (Join-Path $folder 'r.html') } | Should -Throw -ErrorId 'ReportWriteFailed,RayRunner.PowerShell.*' -PassThru
+        $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $err.Exception.Message | Should -BeLike "*The folder '$folder' does not exist*New-Item -ItemType Directory*"
+        $err.Exception.Message | Should -Not -Match '\.tmp'
+        Test-Path $folder | Should -BeFalse
     }
 }
 

@@ -46,15 +46,19 @@ namespace RayRunner.PowerShell
 
         /// <summary>
         /// Asks ShouldProcess for each config; keeps those approved. With -WhatIf this lists the sweep
-        /// (number, label or settings) and starts nothing. Returns false when nothing is left to run.
+        /// (number, label or settings, and with -Resume the runs reused or followed) and starts nothing. Returns false when nothing is left to run.
         /// </summary>
         internal bool ConfirmConfigs()
         {
             if (RequireMetric.Length > 0 && !Resume)
                 ThrowTerminatingError(ErrorMapper.Make(ErrorIds.ResumeNeedsSweepId, ErrorCategory.InvalidArgument,
                     "-RequireMetric says when a run of a resumed sweep counts as done; it needs -Resume and -SweepId.", RequireMetric));
+            // With -Resume, a config the store already has a completed or running run for is not
+            // started: -WhatIf says so instead of listing it as a run to start.
+            var resume = Resume && SweepId != null && Records() is { } records ? new ResumePreview(records.ListRuns(), SweepId, RequireMetric) : null;
             var approved = _configs.Where(c => ShouldProcess(
-                $"config #{c.Index}: {c.Label ?? RayRunnerJson.ConfigToJson(c.Normalized)}", "Start experiment run")).ToList();
+                $"config #{c.Index}: {c.Label ?? RayRunnerJson.ConfigToJson(c.Normalized)}",
+                resume?.ActionFor(c.Normalized) ?? "Start experiment run")).ToList();
             _configs.Clear();
             _configs.AddRange(approved);
             return _configs.Count > 0;

@@ -53,8 +53,12 @@ namespace RayRunner.PowerShell
                 ThrowTerminatingError(ErrorMapper.Make(ErrorIds.ReportWriteFailed, ErrorCategory.ResourceExists,
                     $"The file '{full}' exists and -NoClobber was given. Choose another -Path, or leave -NoClobber out to replace it.", Path));
 
-            var html = SweepReport.Render(results, Metric, Maximize.IsPresent, Title, DateTimeOffset.Now);
             var folder = System.IO.Path.GetDirectoryName(full) ?? ".";
+            // Said before writing: otherwise the error named the hidden temporary file, not the folder.
+            if (!Directory.Exists(folder))
+                ThrowTerminatingError(ErrorMapper.Make(ErrorIds.ReportWriteFailed, ErrorCategory.ObjectNotFound,
+                    $"The folder '{folder}' does not exist, so the report cannot be written to '{full}'. Create it first (New-Item -ItemType Directory), or choose another -Path.", Path));
+            var html = SweepReport.Render(results, Metric, Maximize.IsPresent, Title, DateTimeOffset.Now);
             var temp = System.IO.Path.Combine(folder, "." + System.IO.Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp");
             try
             {

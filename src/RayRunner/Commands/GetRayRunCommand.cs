@@ -53,15 +53,21 @@ namespace RayRunner.PowerShell
 
         readonly List<string> _runIds = new List<string>();
         readonly List<string> _sweepIds = new List<string>();
+        bool _gotInput;
 
         protected override void ProcessRecord()
         {
+            _gotInput = true;
             if (RunId != null) _runIds.AddRange(RunId);
             if (SweepId != null) _sweepIds.AddRange(SweepId);
         }
 
         protected override void EndProcessing()
         {
+            // Fed by a pipeline that delivered no run ($null, an empty array, input that failed to
+            // bind): select nothing, as a cmdlet working in ProcessRecord would. Listing every run
+            // here turned '$runs | Get-RayRun | Remove-RayRun' with an empty $runs into removing all.
+            if (MyInvocation.ExpectingInput && !_gotInput) return;
             // The session's read view: the live runner, or without a connection the run store alone
             // (runs of earlier sessions and other processes, with their recorded status), so nothing
             // connects or starts a cluster. With a connection every unfinished run is asked of the

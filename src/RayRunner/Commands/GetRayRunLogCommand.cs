@@ -36,6 +36,9 @@ namespace RayRunner.PowerShell
         {
             foreach (var id in RunId)
             {
+                // A damaged record names no backend and no log file; without this check the error
+                // read "ran on the  backend" (connected) or "no run" (not connected).
+                if (ReadView()?.GetRun(id) is { } stored && WriteIfDamaged(stored)) continue;
                 if (ModuleSession.Current == null)
                 {
                     ReadFromStore(id);
@@ -110,7 +113,7 @@ namespace RayRunner.PowerShell
                 WriteError(ErrorMapper.Make(ErrorIds.LogNotAvailable, ErrorCategory.ObjectNotFound,
                     record.IsSubmitted
                         ? $"Run '{id}' ran on the {record.Spec.Backend} backend, which keeps its log; this session has no connection. Connect-RayCluster -Backend {record.Spec.Backend}{where} to read it."
-                        : $"Run '{id}' is {record.Status} and has not started, so it has no log yet.", id));
+                        : NeverStarted(record), id));
                 return;
             }
             if (!File.Exists(file) && record.Spec.Backend != Core.Local.LocalProcessBackend.BackendName)
@@ -130,6 +133,17 @@ namespace RayRunner.PowerShell
             {
                 WriteMappedError(ex, ErrorIds.LogReadFailed, id);
             }
+        }
+
+        /// <summary>Why a run whose (current) attempt was never handed to a backend has no log, and where the log of an earlier attempt is.</summary>
+        string NeverStarted(RunRecord record)
+        {
+            if (!RunStatus.IsTerminal(record.Status)) return $"Run '{record.RunId}' is {record.Status} and has not started, so it has no log yet.";
+            if (record.Status == RunStatus.Cancelled) return $"Run '{record.RunId}' was cancelled before it started, so it has no log.";
+            var shown = Attempt ?? record.Attempt;
+            // A retry the backend did not take (a lost head, say): the attempts before it did run.
+            var earlier = shown > 1 ? $" Get-RayRunLog {record.RunId} -Attempt {shown - 1} reads the attempt before it." : "";
+            return $"Run '{record.RunId}' is {record.Status}: its attempt {shown} never started (the backend did not take it; Get-RayRun {record.RunId} | Format-List shows why), so it has no log.{earlier}";
         }
 
         void WriteNoSuchAttempt(string id) =>

@@ -250,6 +250,18 @@ namespace RayRunner.PowerShell
             WriteObject(shown.ToPSObject(allMetrics));
         }
 
+        /// <summary>
+        /// A run whose record cannot be read has no result, no locator and no backend to follow: says
+        /// so (RunRecordDamaged, the snapshot's own what-to-do) and returns true, so the caller neither
+        /// waits for it nor connects to follow it. False for any other run.
+        /// </summary>
+        internal bool WriteIfDamaged(RunSnapshot run)
+        {
+            if (run.Status != RunStatus.Damaged) return false;
+            WriteError(ErrorMapper.Make(ErrorIds.RunRecordDamaged, ErrorCategory.InvalidData, run.Damage ?? $"Run '{run.RunId}' has a damaged record.", run.RunId));
+            return true;
+        }
+
         internal void WriteRunNotFound(string runId) =>
             WriteError(ErrorMapper.Make(ErrorIds.RunNotFound, ErrorCategory.ObjectNotFound, RunCatalog.NotFoundMessage(runId), runId));
 

@@ -35,6 +35,7 @@ namespace RayRunner.PowerShell
                     WriteRunNotFound(id);
                     continue;
                 }
+                if (WriteIfDamaged(snapshot)) continue;
                 var recorded = view!.TryGetResult(id);
                 if (recorded != null)
                 {

@@ -67,10 +67,12 @@ namespace RayRunner.PowerShell
         {
             IReadOnlyList<string?> targets;
             if (_sweepIds.Count > 0) targets = _sweepIds.Cast<string?>().ToList();
-            else if (!_sawInput) targets = new string?[] { null };
+            // Fed by a pipeline that delivered nothing (Get-RayRun -SweepId x -Status queued matching
+            // no run) is not "left out": it must not widen the call to every orphan of every sweep.
+            else if (!_sawInput && !MyInvocation.ExpectingInput) targets = new string?[] { null };
             else
             {
-                WriteVerbose("No sweep id was given (the piped runs belong to no sweep): nothing to resume.");
+                WriteVerbose("No sweep id was given (nothing was piped in, or the piped runs belong to no sweep): nothing to resume.");
                 return;
             }
 

@@ -43,8 +43,10 @@ namespace RayRunner.PowerShell
             {
                 var snapshot = view?.GetRun(id);
                 if (snapshot == null) WriteRunNotFound(id);
+                else if (WriteIfDamaged(snapshot)) continue;
                 else runs.Add(RayRun.FromSnapshot(snapshot, tracked: view!.IsTracked(id), snapshot.Tags));
             }
+            if (runs.Count == 0) return;
             var unfinished = runs.FirstOrDefault(r => !r.IsFinished);
             if (unfinished == null)
             {

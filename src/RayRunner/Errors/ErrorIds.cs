@@ -36,6 +36,7 @@ namespace RayRunner.PowerShell
         public const string SubmitFailed = "SubmitFailed";
         public const string RunNotFound = "RunNotFound";
         public const string RunNotFinished = "RunNotFinished";
+        public const string RunRecordDamaged = "RunRecordDamaged";
         public const string RunOnOtherBackend = "RunOnOtherBackend";
         public const string StatusFailed = "StatusFailed";
         public const string StopFailed = "StopFailed";

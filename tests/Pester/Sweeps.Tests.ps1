@@ -87,6 +87,10 @@ Describe 'New-RaySweep' {
         { New-RaySweep @Params -ErrorAction Stop } | Should -Throw -ErrorId "$Id,RayRunner.PowerShell.*"
     }
 
+    It 'says a folder given as -Path is a folder, not that it does not exist' {
+        { New-RaySweep -Path $TestDrive -ErrorAction Stop } | Should -Throw -ErrorId 'SweepFileNotFound,RayRunner.PowerShell.*' -ExpectedMessage '*is a folder, not a sweep file*'
+    }
+
     It 'refuses an unknown key in a sweep file, naming it' {
         $f = Join-Path $TestDrive 'typo.yaml'
         "seeds: [1]`nhyperparamters: { lr: [1] }" | Set-Content $f
@@ -168,6 +172,12 @@ Describe 'Results as data' {
         $s.BestRun.Config.lr | Should -Be 0.1
         (Measure-RaySweep -SweepId data -Metric acc -Maximize).BestRun.Config.lr | Should -Be 0.1
         $s.PSObject.TypeNames[0] | Should -Be 'RayRunner.SweepSummary'
+    }
+
+    It 'Measure-RaySweep shows both durations in one shape, days only when there are any' {
+        $text = $script:Results | Measure-RaySweep | Format-List | Out-String
+        $text | Should -Match 'MeanDuration\s+:\s+\d\d:\d\d:\d\d\.\d\r?\n'
+        $text | Should -Match 'TotalDuration\s+:\s+\d\d:\d\d:\d\d\r?\n'
     }
 
     It 'Measure-RaySweep names a metric no run reports' {

@@ -181,7 +181,7 @@ namespace RayRunner.Core.Sweeps
             }
             catch (ArgumentException ex)
             {
-                throw new SweepDefinitionException(SweepProblem.Invalid, $"{source}: {ex.Message.Split('\n')[0].Replace(" (Parameter 'retryOn')", "")}", "retry_on");
+                throw new SweepDefinitionException(SweepProblem.Invalid, $"{source}: {ex.Message.Split('\n')[0].Replace(" (Parameter 'retryOn')", "").Replace("RetryOn holds", "retry_on holds")}", "retry_on");
             }
             sweep.MaxRetries = (int)retries;
             sweep.RetryOn = reasons;

@@ -92,8 +92,10 @@ namespace RayRunner.PowerShell
             var full = GetUnresolvedProviderPathFromPSPath(Path);
             if (!File.Exists(full))
             {
+                // A folder exists, so "does not exist" would send the user looking in the wrong place.
+                var what = Directory.Exists(full) ? "is a folder, not a sweep file" : "does not exist";
                 WriteError(ErrorMapper.Make(ErrorIds.SweepFileNotFound, ErrorCategory.ObjectNotFound,
-                    $"The sweep file '{full}' does not exist. Give the path of a .yaml or .json sweep file (relative paths are taken from the current location).", Path));
+                    $"The sweep file '{full}' {what}. Give the path of a .yaml or .json sweep file (relative paths are taken from the current location).", Path));
                 return null;
             }
             try

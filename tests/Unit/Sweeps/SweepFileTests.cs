@@ -159,7 +159,7 @@ random: { samples: 5, seed: 3 }
         [InlineData("max_retries: -1\n", "max_retries", "from 0 to 100")]
         [InlineData("max_retries: 1.5\n", "max_retries", "whole number")]
         [InlineData("retry_on: [failed]\n", "max_retries", "retry_on needs it")]
-        [InlineData("max_retries: 1\nretry_on: [oom]\n", "retry_on", "'oom', which is not a reason to retry")]
+        [InlineData("max_retries: 1\nretry_on: [oom]\n", "retry_on", "retry_on holds 'oom', which is not a reason to retry")]
         public void Bad_retries_are_refused_naming_the_key(string text, string key, string expected)
         {
             var ex = Assert.Throws<SweepDefinitionException>(() => SweepFile.Read(Write("bad-retry.yaml", text + "seeds: [1]\n")));

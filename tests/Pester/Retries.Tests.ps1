@@ -75,9 +75,11 @@ Describe 'A sweep retried with -MaxRetries, looked at from a new session' {
 `$failed = @(`$attempts | Where-Object Status -EQ failed)
 `$logs = `$failed | ForEach-Object { @{ RunId = `$_.RunId; Attempt = `$_.Attempt; Lines = @(`$_ | Get-RayRunLog | ForEach-Object { "`$_" }) } }
 `$lastLog = @(Get-RayRunLog -RunId `$failed[0].RunId | ForEach-Object { "`$_" })
+`$line = "Get-RayRunLog -RunId `$(`$failed[0].RunId) -Attempt "
+`$completed = @((TabExpansion2 -inputScript `$line -cursorColumn `$line.Length).CompletionMatches.CompletionText)
 @{ Statuses = @(`$runs.Status); Retried = @(`$runs | Where-Object Attempts -EQ 2 | ForEach-Object RunId); AttemptCount = @(`$attempts).Count;
    Failed = @(`$failed | ForEach-Object { @{ RunId = `$_.RunId; AttemptId = `$_.AttemptId; RetriedOn = `$_.RetriedOn; Error = `$_.ErrorMessage } });
-   Logs = `$logs; LastLog = `$lastLog; Connected = [bool](Get-RayCluster -ErrorAction SilentlyContinue) } | ConvertTo-Json -Compress -Depth 5
+   Logs = `$logs; LastLog = `$lastLog; AttemptCompletion = `$completed; Connected = [bool](Get-RayCluster -ErrorAction SilentlyContinue) } | ConvertTo-Json -Compress -Depth 5
 "@
         $b.ExitCode | Should -Be 0 -Because $b.Stderr
         $b.Out.Connected | Should -BeFalse
@@ -102,6 +104,8 @@ Describe 'A sweep retried with -MaxRetries, looked at from a new session' {
         # Without -Attempt, the run's log is its last attempt's: the retry that completed.
         $b.Out.LastLog -join "`n" | Should -Match 'attempt 2 of config n=\d+'
         $b.Out.LastLog -join "`n" | Should -Not -Match 'transient failure'
+        # -Attempt completes the run's attempt numbers, not file names.
+        $b.Out.AttemptCompletion | Should -Be @('1', '2')
     }
 }
 

@@ -30,6 +30,7 @@ namespace RayRunner.PowerShell
         /// </summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateRange(1, RetryPolicy.MaxAllowedRetries + 1)]
+        [ArgumentCompleter(typeof(AttemptCompleter))]
         public int? Attempt { get; set; }
 
         protected override void ProcessRecord()

@@ -213,8 +213,22 @@ namespace RayRunner.Core
             {
                 // Nobody is waiting on this call, so the failure becomes the run's result: never lost.
                 run.DispatchEnded.TrySetResult(false);
-                Monitor.Complete(run, TaskOutput.Failure(run.RunId, RunStatus.Failed, $"The backend did not accept the run: {ex.Message}"));
+                Monitor.Complete(run, TaskOutput.Failure(run.RunId, RunStatus.Failed, NotAcceptedMessage(run, ex)));
             }
+        }
+
+        /// <summary>
+        /// Why a run the backend refused failed. For a retry, also how the attempt before it ended:
+        /// a retry refused by a lost head would otherwise bury the clearer "head is lost" under
+        /// "could not reach", and that earlier error is what the user has to act on.
+        /// </summary>
+        static string NotAcceptedMessage(TrackedRun run, Exception ex)
+        {
+            var message = $"The backend did not accept the run: {ex.Message}";
+            var previous = run.Attempt > 1 ? run.PastAttempts?.LastOrDefault() : null;
+            if (previous?.Result.ErrorMessage is { Length: > 0 } earlier)
+                message = $"The backend did not accept attempt {run.Attempt} of the run: {ex.Message} Attempt {previous.Attempt} had ended {previous.Result.Status}: {earlier}";
+            return message;
         }
 
         /// <summary>

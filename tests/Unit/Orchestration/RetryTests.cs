@@ -40,6 +40,28 @@ namespace RayRunner.Tests.Unit.Orchestration
 
         static TaskOutput Failed(string runId, string why) => TaskOutput.Failure(runId, RunStatus.Failed, why);
 
+        [Fact]
+        public async Task ARetryTheBackendRefusesKeepsWhyTheAttemptBeforeItEnded()
+        {
+            // A lost head fails attempt 1, then refuses the retry: the run's error must still say the
+            // head was lost, not only "could not reach" (new-user trial).
+            var fake = new FakeRayBackend();
+            fake.AutoComplete = spec =>
+            {
+                fake.SubmitThrows = new IOException("Could not reach the Ray head at 127.0.0.1:8265.");
+                return Failed(spec.RunId, "The Ray head is lost: it has not answered for 300 s.");
+            };
+            using var runner = await NewRunner(fake, NewStore());
+
+            var run = await runner.SpawnExperimentAsync(Config(0), Retrying(1), Within());
+            await runner.WaitAsync(new[] { run.RunId }, cancellationToken: Within());
+
+            var result = await runner.GetResultAsync(run.RunId, Within());
+            Assert.Equal(RunStatus.Failed, result.Status);
+            Assert.Contains("did not accept attempt 2 of the run: Could not reach the Ray head", result.ErrorMessage);
+            Assert.Contains("Attempt 1 had ended failed: The Ray head is lost", result.ErrorMessage);
+        }
+
         /// <summary>Waits, bounded, until the fake has been handed <paramref name="submissionId"/>.</summary>
         static async Task UntilSubmitted(FakeRayBackend fake, string submissionId)
         {

@@ -80,11 +80,33 @@ namespace RayRunner.Tests.Unit.Ray
             }
         }
 
+        /// <summary>
+        /// A new folder under the temp folder, removed when the test process exits: the tests that
+        /// take one do not remove it themselves, and thousands were left behind in /tmp.
+        /// </summary>
         public static string NewTempDir()
         {
             var dir = Path.Combine(Path.GetTempPath(), "rayrunner-test-" + Guid.NewGuid().ToString("N")[..10]);
             Directory.CreateDirectory(dir);
+            lock (MadeDirs) MadeDirs.Add(dir);
             return dir;
+        }
+
+        static readonly List<string> MadeDirs = CleanedAtExit();
+
+        static List<string> CleanedAtExit()
+        {
+            var dirs = new List<string>();
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                lock (dirs)
+                    foreach (var dir in dirs)
+                    {
+                        try { Directory.Delete(dir, recursive: true); }
+                        catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
+                    }
+            };
+            return dirs;
         }
     }
 }

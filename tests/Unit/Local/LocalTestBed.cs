@@ -257,7 +257,10 @@ namespace RayRunner.Tests.Unit.Local
                 try { cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")); }
                 catch (IOException) { continue; }
                 catch (UnauthorizedAccessException) { continue; }
-                if (cmdline.Contains(ProcessLauncher.TrampolineName) && cmdline.Contains(Logs))
+                // A run's own command too, not only its trampoline: a test that kills a trampoline from
+                // outside leaves the command in the run's session, re-parented to init (gate.sh loops
+                // left from such runs were found still polling an hour later).
+                if ((cmdline.Contains(ProcessLauncher.TrampolineName) && cmdline.Contains(Logs)) || cmdline.Contains(Root))
                     ProcessTree.Kill(pid, null, null, sessionLeader: ProcStat.Read(pid)?.SessionId == pid);
             }
         }

@@ -42,6 +42,7 @@ namespace RayRunner.Core
             }
             if (!setup.CpusPerTaskGiven && backend.Name == Local.LocalProcessBackend.BackendName)
                 settings = settings with { NumCpusPerTask = 0 };
+            FirstRunWarmup.Start(backend.Name);
             try
             {
                 return await ExperimentRunner.CreateAsync(backend, new RayRunnerOptions

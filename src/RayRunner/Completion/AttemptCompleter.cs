@@ -20,12 +20,13 @@ namespace RayRunner.PowerShell
         {
             var runId = BoundRunId(fakeBoundParameters);
             if (runId == null) return Array.Empty<CompletionResult>();
-            var run = RunIdCompleter.KnownRuns().FirstOrDefault(r => string.Equals(r.RunId, runId, StringComparison.OrdinalIgnoreCase));
-            if (run?.Snapshot == null) return Array.Empty<CompletionResult>();
+            // The one run's record, not a listing of every run in the store for a key press.
+            var run = RunIdCompleter.KnownRun(runId);
+            if (run == null) return Array.Empty<CompletionResult>();
             var word = (wordToComplete ?? "").Trim('\'', '"');
-            var attempts = run.Snapshot.PastAttempts
+            var attempts = run.PastAttempts
                 .Select(a => (a.Attempt, Tip: $"{a.Result.Status}, retried on {a.RetriedOn}"))
-                .Append((run.Snapshot.Attempt, Tip: $"{run.Status} (the current attempt)"));
+                .Append((run.Attempt, Tip: $"{run.Status} (the current attempt)"));
             return attempts
                 .Select(a => (Text: a.Attempt.ToString(CultureInfo.InvariantCulture), a.Tip))
                 .Where(a => a.Text.StartsWith(word, StringComparison.Ordinal))

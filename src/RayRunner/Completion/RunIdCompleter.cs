@@ -25,17 +25,25 @@ namespace RayRunner.PowerShell
         }
 
         /// <summary>The session's runs through its read view: the runner's, or without a connection the run store's (as Get-RayRun lists them).</summary>
-        internal static IReadOnlyList<RayRun> KnownRuns()
+        internal static IReadOnlyList<RayRun> KnownRuns() =>
+            FromView(view => view.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: view.IsTracked(s.RunId), s.Tags)).ToList())
+            ?? (IReadOnlyList<RayRun>)Array.Empty<RayRun>();
+
+        /// <summary>One run through the same view, read alone (its record only, not a listing of the store); null when nobody knows it.</summary>
+        internal static RunSnapshot? KnownRun(string runId) => FromView<RunSnapshot>(view => view.GetRun(runId));
+
+        /// <summary>Asks the session's read view; null when there is none or the store cannot be read (completion then offers nothing rather than failing the key press).</summary>
+        static T? FromView<T>(Func<IRunView, T?> ask) where T : class
         {
             try
             {
                 var view = (IRunView?)ModuleSession.Current?.Runner
                     ?? RunStoreReader.OpenExisting(HostSetup.StoreRootOf(HostSetup.ForCurrentRunspace()));
-                return view == null ? Array.Empty<RayRun>() : view.ListRuns().Select(s => RayRun.FromSnapshot(s, tracked: view.IsTracked(s.RunId), s.Tags)).ToList();
+                return view == null ? null : ask(view);
             }
             catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)
             {
-                return Array.Empty<RayRun>(); // completion offers nothing rather than failing the key press
+                return null;
             }
         }
     }
